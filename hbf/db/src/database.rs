@@ -1,0 +1,449 @@
+//! Opening the main database and sharing it safely between threads.
+//!
+//! # Concurrency model
+//!
+//! SQLite connections are `Send` but not `Sync`: a connection may move between
+//! threads, but two threads must never use one at the same time. HBF keeps to that
+//! rule with two kinds of connection, both owned by [`Database`]:
+//!
+//! * **One writer.** The only connection that writes sits behind a mutex, and
+//!   only the leader of the write queue uses it ([`crate::group_commit`]): waiting
+//!   writes are run together in one transaction, each in its own savepoint, and
+//!   committed once. A write returns only after its transaction committed, so an
+//!   acknowledged write is in the WAL and survives a `kill -9` of the process.
+//! * **A pool of readers.** Each read takes an idle reader connection (or opens a
+//!   new one), uses it on the calling thread and puts it back. Readers are
+//!   `query_only`. On a file database the journal is in WAL mode, so a reader sees
+//!   the last committed state and never waits for the writer.
+//!
+//! An in-memory database ([`Database::memory`]) is a named `memdb` shared by the
+//! same writer and readers. `memdb` has no WAL: a reader that arrives while a write
+//! transaction is open waits for it (the busy timeout), which in memory is
+//! microseconds to a few milliseconds for a large batch.
+//!
+//! # Opening
+//!
+//! An existing file is checked before anything is written to it: it must be an
+//! SQLite database stamped with HBF's [`APPLICATION_ID`](crate::APPLICATION_ID), not
+//! corrupt (`PRAGMA quick_check`) and not from a newer schema. Otherwise opening
+//! fails with a clear error and the file is left as it was. A missing file is
+//! created from a template (or empty) under a temporary name and linked into place
+//! only when complete, so a crash never leaves a half-made database, and an existing
+//! database is never overwritten.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::backup::Backup;
+use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
+
+use crate::group_commit::{Output, WriteQueue};
+use crate::schema::{self, APPLICATION_ID, SCHEMA_VERSION};
+use crate::{Error, Result};
+
+/// How long a connection retries when the database is locked.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle reader connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 32;
+/// Prepared statements cached per connection.
+const STATEMENT_CACHE: usize = 64;
+
+/// The HBF main database: a handle that can be cloned and shared between threads.
+#[derive(Clone)]
+pub struct Database {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    location: Location,
+    writer: Mutex<Connection>,
+    queue: WriteQueue,
+    readers: Mutex<Vec<Connection>>,
+}
+
+enum Location {
+    File(PathBuf),
+    /// The name of a shared `memdb` database.
+    Memory(String),
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section here leaves its data
+/// consistent even when a panic unwinds through it (jobs run under `catch_unwind`).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Database {
+    /// Opens the HBF database at `path`, creating it with an empty schema if the file
+    /// does not exist.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_inner(path.as_ref(), None).map(|(db, _)| db)
+    }
+
+    /// Opens the HBF database at `path`; if the file does not exist, creates it as a
+    /// copy of `template` (the bytes of an HBF database, such as the pod embedded in
+    /// the binary). Returns the database and whether it was created now.
+    pub fn open_or_create(path: impl AsRef<Path>, template: &[u8]) -> Result<(Self, bool)> {
+        Self::open_inner(path.as_ref(), Some(template))
+    }
+
+    /// A new, empty in-memory database, discarded when the last handle is dropped.
+    pub fn memory() -> Result<Self> {
+        Self::memory_inner(None)
+    }
+
+    /// A new in-memory database holding a copy of `template`.
+    pub fn memory_from_template(template: &[u8]) -> Result<Self> {
+        Self::memory_inner(Some(template))
+    }
+
+    /// The database file, or `None` for an in-memory database.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.shared.location {
+            Location::File(path) => Some(path),
+            Location::Memory(_) => None,
+        }
+    }
+
+    /// The versioned filesystem stored in this database.
+    pub fn fs(&self) -> crate::VersionedFs {
+        crate::VersionedFs::new(self.clone())
+    }
+
+    /// Runs `read` on a reader connection from the pool. The connection is
+    /// `query_only`; on a file database it never waits for writers.
+    pub fn read<R>(&self, read: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let conn = match lock(&self.shared.readers).pop() {
+            Some(conn) => conn,
+            None => self.open_reader()?,
+        };
+        let result = read(&conn);
+        let mut idle = lock(&self.shared.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// Runs `work` on the writer connection inside a transaction, possibly together
+    /// with other threads' writes (group commit), and returns its result once the
+    /// transaction has committed. If `work` fails, its changes are rolled back and
+    /// the error returned; other jobs in the same transaction are unaffected.
+    pub fn write<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let output = self.shared.queue.submit(
+            &self.shared.writer,
+            Box::new(move |conn| work(conn).map(|r| Box::new(r) as Output)),
+        )?;
+        Ok(*output
+            .downcast::<R>()
+            .expect("a job's output has the type its caller expects"))
+    }
+
+    /// Moves the WAL's content into the main file and truncates the WAL (at
+    /// shutdown, or to bound the WAL's size).
+    pub fn checkpoint(&self) -> Result<()> {
+        let conn = lock(&self.shared.writer);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Writes a compacted copy of the database to `dest` (`VACUUM INTO`); `dest`
+    /// must not exist.
+    pub fn vacuum_into(&self, dest: impl AsRef<Path>) -> Result<()> {
+        let dest = dest.as_ref();
+        let dest_str = dest.to_str().ok_or_else(|| Error::Io {
+            path: dest.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "path is not UTF-8"),
+        })?;
+        // VACUUM INTO writes through the database's own VFS: an in-memory
+        // database must name the file with a URI that selects the OS's VFS.
+        let target = match &self.shared.location {
+            Location::File(_) => dest_str.to_owned(),
+            Location::Memory(_) => format!("file:{}?vfs=unix", uri_escape(dest_str)),
+        };
+        let conn = lock(&self.shared.writer);
+        conn.execute("VACUUM INTO ?1", [target])?;
+        Ok(())
+    }
+
+    fn open_inner(path: &Path, template: Option<&[u8]>) -> Result<(Self, bool)> {
+        let created = match std::fs::symlink_metadata(path) {
+            Ok(_) => {
+                check_existing(path)?;
+                false
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_file(path, template)?,
+            Err(source) => {
+                return Err(Error::Io {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+        };
+        let mut writer = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&writer)?;
+        writer.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        writer.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        schema::migrate(&mut writer)?;
+        Ok((
+            Self::from_writer(Location::File(path.to_owned()), writer),
+            created,
+        ))
+    }
+
+    fn memory_inner(template: Option<&[u8]>) -> Result<Self> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "/hbf-memory-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut writer = Connection::open_with_flags(
+            memory_uri(&name),
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&writer)?;
+        if let Some(bytes) = template {
+            let source = load_template(bytes)?;
+            copy_database(&source, &mut writer)?;
+        }
+        schema::migrate(&mut writer)?;
+        Ok(Self::from_writer(Location::Memory(name), writer))
+    }
+
+    fn from_writer(location: Location, writer: Connection) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                location,
+                writer: Mutex::new(writer),
+                queue: WriteQueue::default(),
+                readers: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    fn open_reader(&self) -> Result<Connection> {
+        let conn = match &self.shared.location {
+            Location::File(path) => Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+            Location::Memory(name) => Connection::open_with_flags(
+                memory_uri(name),
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?,
+        };
+        configure(&conn)?;
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+        Ok(conn)
+    }
+}
+
+fn memory_uri(name: &str) -> String {
+    format!("file:{name}?vfs=memdb")
+}
+
+/// Escapes the characters that end or escape the path part of an SQLite URI.
+fn uri_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Settings every connection gets.
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+/// The first 16 bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Checks that an existing file is a healthy HBF database, without writing to it.
+fn check_existing(path: &Path) -> Result<()> {
+    let not_hbf = |reason: &str| Error::NotHbfDatabase {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(not_hbf("it is not a regular file"));
+    }
+    let mut header = Vec::with_capacity(100);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(100)
+        .read_to_end(&mut header)
+        .map_err(io)?;
+    if header.is_empty() {
+        return Err(not_hbf("the file is empty"));
+    }
+    if header.len() < 100 || &header[..16] != SQLITE_MAGIC {
+        return Err(not_hbf("it is not an SQLite database"));
+    }
+    let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => Error::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        },
+        _ => Error::Sqlite(e),
+    };
+    // Read-write so that a WAL left by a killed process can be recovered, but
+    // query_only: nothing is written through this connection.
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(corrupt)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA query_only = ON;")
+        .map_err(corrupt)?;
+    let identity = schema::inspect(&conn).map_err(corrupt)?;
+    if identity.application_id != APPLICATION_ID {
+        return Err(not_hbf(
+            &if identity.application_id == 0 && !identity.has_tables {
+                "it is an empty SQLite database that HBF did not create".to_owned()
+            } else {
+                format!(
+                "it is an SQLite database of another application (application_id {:#x}, HBF's is {:#x})",
+                identity.application_id, APPLICATION_ID
+            )
+            },
+        ));
+    }
+    if identity.user_version > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found: identity.user_version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let check: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(corrupt)?;
+    if check != "ok" {
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            reason: check,
+        });
+    }
+    Ok(())
+}
+
+/// Opens `bytes` as a private, read-only in-memory database and checks that it is
+/// an HBF database image.
+fn load_template(bytes: &[u8]) -> Result<Connection> {
+    if bytes.len() < 100 || &bytes[..16] != SQLITE_MAGIC {
+        return Err(Error::BadTemplate("not an SQLite database image".into()));
+    }
+    let mut conn = Connection::open_in_memory()?;
+    conn.deserialize_read_exact(MAIN_DB, bytes, bytes.len(), true)
+        .map_err(|e| Error::BadTemplate(e.to_string()))?;
+    let identity = schema::inspect(&conn).map_err(|e| Error::BadTemplate(e.to_string()))?;
+    if identity.application_id != APPLICATION_ID {
+        return Err(Error::BadTemplate(format!(
+            "application_id is {:#x}, not HBF's {:#x}",
+            identity.application_id, APPLICATION_ID
+        )));
+    }
+    if identity.user_version > SCHEMA_VERSION {
+        return Err(Error::BadTemplate(format!(
+            "schema version {} is newer than this HBF's {SCHEMA_VERSION}",
+            identity.user_version
+        )));
+    }
+    let check: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(|e| Error::BadTemplate(e.to_string()))?;
+    if check != "ok" {
+        return Err(Error::BadTemplate(format!("integrity check: {check}")));
+    }
+    Ok(conn)
+}
+
+/// Copies every page of `source` into `dest` with SQLite's online backup API.
+fn copy_database(source: &Connection, dest: &mut Connection) -> Result<()> {
+    Backup::new(source, dest)?.run_to_completion(256, Duration::ZERO, None)?;
+    Ok(())
+}
+
+/// Creates a new database file at `path` from `template` (or empty), atomically:
+/// it is built under a temporary name and hard-linked into place, which fails
+/// rather than replace a file that appeared meanwhile. Returns `true`, or `false`
+/// when another process created `path` first (then `path` is checked instead).
+fn create_file(path: &Path, template: Option<&[u8]>) -> Result<bool> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "hbf.db".into());
+    let tmp = dir.join(format!(
+        ".{name}.creating-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let build = || -> Result<()> {
+        let mut conn = Connection::open(&tmp)?;
+        if let Some(bytes) = template {
+            let source = load_template(bytes)?;
+            copy_database(&source, &mut conn)?;
+        }
+        schema::migrate(&mut conn)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        conn.close().map_err(|(_, e)| Error::Sqlite(e))?;
+        Ok(())
+    };
+    let built = build();
+    let linked = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(source) => Err(Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    });
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut leftover = tmp.clone().into_os_string();
+        leftover.push(suffix);
+        let _ = std::fs::remove_file(leftover);
+    }
+    let created = linked?;
+    if !created {
+        check_existing(path)?;
+    }
+    Ok(created)
+}

@@ -1,0 +1,88 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+use crate::path::PathError;
+
+/// Everything that can go wrong in HBF storage. Variants carry enough context to
+/// print a message that tells the user what happened and what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file path broke the rules of [`crate::path`].
+    #[error("invalid path {path:?}: {problem}")]
+    InvalidPath { path: String, problem: PathError },
+
+    /// The path has no live version (never written, or deleted).
+    #[error("no such file: {path}")]
+    NotFound { path: String },
+
+    /// The path exists but not at that version.
+    #[error("{path} has no version {version} (latest is {latest})")]
+    VersionNotFound {
+        path: String,
+        version: u64,
+        latest: u64,
+    },
+
+    /// The file at `path` is not a database that HBF created. It was not modified.
+    #[error("{} is not an HBF database: {reason} (the file was left untouched; pass another --db path)", path.display())]
+    NotHbfDatabase { path: PathBuf, reason: String },
+
+    /// The file at `path` is an HBF database that SQLite reports as damaged. It was
+    /// not modified.
+    #[error("database {} is corrupt: {reason} (the file was left untouched; restore it from a backup or move it away)", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+
+    /// The database was written by a newer HBF whose schema this one does not know.
+    #[error("database {} has schema version {found}, newer than the {supported} this HBF supports; run a newer HBF", path.display())]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    /// A template given as bytes is not a usable HBF database image.
+    #[error("invalid database template: {0}")]
+    BadTemplate(String),
+
+    /// A row of an SQLite Archive could not be read or imported.
+    #[error("archive entry {name:?}: {reason}")]
+    BadArchiveEntry { name: String, reason: String },
+
+    /// The transaction holding this write could not be committed; nothing of it was
+    /// stored.
+    #[error("write was not committed: {0}")]
+    CommitFailed(String),
+
+    /// An operating-system error on a database file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An error reported by SQLite.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
+    /// A bug in HBF (for example a panic inside a write). Reported, never hidden.
+    #[error("internal storage error: {0}")]
+    Internal(String),
+}
+
+/// Short for `std::result::Result<T, hbf_db::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// True when the error means "this path or version does not exist" (an HTTP
+    /// layer maps it to 404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. } | Error::VersionNotFound { .. })
+    }
+
+    /// True when the caller passed an invalid path (an HTTP layer maps it to 400).
+    pub fn is_invalid_path(&self) -> bool {
+        matches!(self, Error::InvalidPath { .. })
+    }
+}

@@ -1,0 +1,29 @@
+//! HBF storage: one SQLite database holds a pod's code, its static files and its
+//! own data.
+//!
+//! * [`Database`] opens (or creates from an embedded template) the main database,
+//!   applies the schema's migrations and hands out connections safely: one writer,
+//!   many readers. Its docs explain the concurrency model.
+//! * [`VersionedFs`] is the append-only, versioned filesystem that stores every file
+//!   of a pod: every write is a new version, reads see the latest.
+//! * [`Archive`] reads and writes the standard SQLite Archive (`sqlar`) table that
+//!   `sqlite3 -A` understands; [`VersionedFs::import_archive`] migrates an archive
+//!   into the versioned filesystem without clobbering live edits.
+//! * [`path`] says which file paths are valid.
+//!
+//! Only this crate opens SQLite connections to the main database.
+
+mod archive;
+mod database;
+mod error;
+mod group_commit;
+pub mod path;
+mod schema;
+mod vfs;
+
+pub use archive::{Archive, ArchiveEntry, EntryKind};
+pub use database::Database;
+pub use error::{Error, Result};
+pub use path::PathError;
+pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
+pub use vfs::{FileVersion, ImportReport, VersionedFs};

@@ -1,0 +1,146 @@
+//! The HBF schema, as an ordered list of migrations.
+//!
+//! `PRAGMA user_version` records how many migrations a database has had. Opening a
+//! database applies the missing ones, all in one `BEGIN IMMEDIATE` transaction, so a
+//! crash mid-way leaves the previous schema intact. A database whose version is
+//! newer than [`SCHEMA_VERSION`] is refused rather than guessed at.
+//!
+//! Platform tables are all named `hbf_*`; a pod's own tables must not use that
+//! prefix (the JavaScript layer enforces it).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::Result;
+
+/// Stored in the database header (`PRAGMA application_id`) so that HBF can tell its
+/// databases from any other SQLite file. The bytes spell "HBF1".
+pub const APPLICATION_ID: i32 = 0x4842_4631;
+
+/// The schema version this build writes: the number of migrations.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Prefix of every platform table.
+pub const PLATFORM_TABLE_PREFIX: &str = "hbf_";
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the versioned filesystem and its import bookkeeping.
+    r#"
+    -- Each distinct content, stored once (dedup by SHA-256).
+    CREATE TABLE hbf_fs_content (
+        id      INTEGER PRIMARY KEY,
+        sha256  BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32),
+        size    INTEGER NOT NULL CHECK (size >= 0),
+        data    BLOB NOT NULL
+    );
+    -- Every version of every path; a tombstone (deleted = 1) has no content.
+    CREATE TABLE hbf_fs_version (
+        path        TEXT NOT NULL,
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        mtime       INTEGER NOT NULL,
+        size        INTEGER NOT NULL CHECK (size >= 0),
+        sha256      BLOB,
+        content_id  INTEGER REFERENCES hbf_fs_content(id),
+        deleted     INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+        PRIMARY KEY (path, version),
+        CHECK ((deleted = 1) = (content_id IS NULL)),
+        CHECK ((content_id IS NULL) = (sha256 IS NULL))
+    ) WITHOUT ROWID;
+    -- The latest version of each path: a copy of its hbf_fs_version row, so that a
+    -- read or a listing is one index lookup.
+    CREATE TABLE hbf_fs_file (
+        path        TEXT PRIMARY KEY,
+        version     INTEGER NOT NULL,
+        mtime       INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        sha256      BLOB,
+        content_id  INTEGER REFERENCES hbf_fs_content(id),
+        deleted     INTEGER NOT NULL,
+        FOREIGN KEY (path, version) REFERENCES hbf_fs_version(path, version)
+    ) WITHOUT ROWID;
+    -- Archives already imported, keyed by the SHA-256 of their rows.
+    CREATE TABLE hbf_import (
+        archive_sha256  BLOB PRIMARY KEY,
+        imported_at     INTEGER NOT NULL,
+        written         INTEGER NOT NULL,
+        unchanged       INTEGER NOT NULL,
+        skipped         INTEGER NOT NULL
+    );
+    -- For each imported path, the version the last import wrote or confirmed: if the
+    -- path's latest version is another one, a user edited it since.
+    CREATE TABLE hbf_import_file (
+        path     TEXT PRIMARY KEY,
+        version  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// What [`inspect`] learned about a database's identity.
+pub(crate) struct Identity {
+    pub application_id: i32,
+    pub user_version: i64,
+    pub has_tables: bool,
+}
+
+/// Reads the header fields that tell whether a database is HBF's.
+pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<Identity> {
+    let application_id = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let user_version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    Ok(Identity {
+        application_id,
+        user_version,
+        has_tables: tables > 0,
+    })
+}
+
+/// Applies every migration the database lacks, in one transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let start = usize::try_from(current).unwrap_or(usize::MAX);
+    if start >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    for sql in &MIGRATIONS[start..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute_batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+    ))?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrate_is_idempotent_and_stamps_the_header() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let id = inspect(&conn).unwrap();
+        assert_eq!(id.application_id, APPLICATION_ID);
+        assert_eq!(id.user_version, SCHEMA_VERSION);
+        assert!(id.has_tables);
+    }
+
+    #[test]
+    fn every_platform_table_has_the_prefix() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+            .unwrap();
+        let names: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(!names.is_empty());
+        for name in names {
+            assert!(name.starts_with(PLATFORM_TABLE_PREFIX), "{name}");
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! The versioned filesystem: every write appends a version, reads see the latest.
+//!
+//! A path's versions are numbered 1, 2, 3, ... with no gaps. A version records its
+//! modification time (milliseconds since the Unix epoch), its size in bytes and the
+//! SHA-256 of its content. Deleting a path appends a *tombstone* version, so the
+//! history survives and a later write continues the numbering. Reverting to
+//! version `n` appends a new version whose state is version `n`'s.
+//!
+//! Content is stored once per distinct SHA-256: a thousand versions of the same
+//! bytes, or the same bytes under two paths, take the space of one copy.
+//!
+//! Tables: `hbf_fs_content` (content by hash), `hbf_fs_version` (every version),
+//! `hbf_fs_file` (the latest version of each path, for one-lookup reads and
+//! listings without touching content).
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use crate::archive::{ArchiveEntry, EntryKind};
+use crate::path::checked;
+use crate::{Database, Error, Result};
+
+/// Metadata of one version of one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileVersion {
+    pub path: String,
+    /// 1 for the first write, then +1 for each later write, delete or revert.
+    pub version: u64,
+    /// Modification time, milliseconds since the Unix epoch.
+    pub mtime_ms: i64,
+    /// Content size in bytes (0 for a tombstone).
+    pub size: u64,
+    /// SHA-256 of the content; `None` for a tombstone.
+    pub sha256: Option<[u8; 32]>,
+    /// True for a tombstone (the path was deleted by this version).
+    pub deleted: bool,
+}
+
+impl FileVersion {
+    /// The content hash as lower-case hex (an HTTP layer uses it as the ETag).
+    pub fn sha256_hex(&self) -> Option<String> {
+        self.sha256.map(|h| to_hex(&h))
+    }
+}
+
+/// What [`VersionedFs::import_archive`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportReport {
+    /// SHA-256 of the archive's rows, the key that makes imports idempotent.
+    pub archive_sha256: [u8; 32],
+    /// The archive had been imported before; nothing was done.
+    pub already_imported: bool,
+    /// Paths written as a new version.
+    pub written: Vec<String>,
+    /// Paths whose latest content already equals the archive's.
+    pub unchanged: Vec<String>,
+    /// Paths left alone because a user edited them after the last import (or
+    /// created them without an import).
+    pub skipped: Vec<String>,
+}
+
+/// The versioned filesystem of one [`Database`]; cheap to clone.
+#[derive(Clone)]
+pub struct VersionedFs {
+    db: Database,
+}
+
+// Reads fetch content with a correlated subquery, not a join: with STAT4 compiled
+// in, SQLite re-prepares a join statement every time its parameter is re-bound,
+// which tripled the cost of a read (see the test `reads_are_not_re_prepared`).
+const READ_LATEST: &str = "SELECT version, mtime, size, sha256, deleted,
+    (SELECT data FROM hbf_fs_content WHERE id = content_id)
+    FROM hbf_fs_file WHERE path = ?1";
+const READ_VERSION: &str = "SELECT version, mtime, size, sha256, deleted,
+    (SELECT data FROM hbf_fs_content WHERE id = content_id)
+    FROM hbf_fs_version WHERE path = ?1 AND version = ?2";
+
+/// Content ready to be appended: its hash is computed before taking the writer.
+struct NewContent {
+    data: Vec<u8>,
+    sha256: [u8; 32],
+}
+
+impl NewContent {
+    fn new(data: Vec<u8>) -> Self {
+        let sha256 = Sha256::digest(&data).into();
+        Self { data, sha256 }
+    }
+}
+
+impl VersionedFs {
+    pub(crate) fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Appends a new version of `path` holding `data`, stamped with the current time.
+    pub fn write(&self, path: &str, data: impl Into<Vec<u8>>) -> Result<FileVersion> {
+        self.write_at(path, data, now_ms())
+    }
+
+    /// Like [`write`](Self::write) with an explicit modification time (the packer
+    /// uses fixed times so that its output is reproducible).
+    pub fn write_at(
+        &self,
+        path: &str,
+        data: impl Into<Vec<u8>>,
+        mtime_ms: i64,
+    ) -> Result<FileVersion> {
+        let path = checked(path)?;
+        let content = NewContent::new(data.into());
+        self.db
+            .write(move |conn| append_content(conn, &path, &content, mtime_ms))
+    }
+
+    /// Writes several files in one transaction: all are stored, or none.
+    pub fn write_many(&self, files: Vec<(String, Vec<u8>)>) -> Result<Vec<FileVersion>> {
+        let mtime = now_ms();
+        let files = files
+            .into_iter()
+            .map(|(path, data)| Ok((checked(&path)?, NewContent::new(data))))
+            .collect::<Result<Vec<_>>>()?;
+        self.db.write(move |conn| {
+            files
+                .iter()
+                .map(|(path, content)| append_content(conn, path, content, mtime))
+                .collect()
+        })
+    }
+
+    /// The latest content of `path`.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>> {
+        self.read_with_meta(path).map(|(_, data)| data)
+    }
+
+    /// The latest version of `path` and its content.
+    pub fn read_with_meta(&self, path: &str) -> Result<(FileVersion, Vec<u8>)> {
+        let path = checked(path)?;
+        self.db.read(|conn| {
+            let row = conn
+                .prepare_cached(READ_LATEST)?
+                .query_row([&path], |r| {
+                    Ok((version_from_row(&path, r)?, r.get::<_, Option<Vec<u8>>>(5)?))
+                })
+                .optional()?;
+            match row {
+                Some((meta, Some(data))) if !meta.deleted => Ok((meta, data)),
+                _ => Err(Error::NotFound { path: path.clone() }),
+            }
+        })
+    }
+
+    /// Version `version` of `path` and its content. A tombstone version has no
+    /// content and is reported as not found.
+    pub fn read_version(&self, path: &str, version: u64) -> Result<(FileVersion, Vec<u8>)> {
+        let path = checked(path)?;
+        self.db.read(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            let row = tx
+                .prepare_cached(READ_VERSION)?
+                .query_row(params![path, to_sql_version(version)], |r| {
+                    Ok((version_from_row(&path, r)?, r.get::<_, Option<Vec<u8>>>(5)?))
+                })
+                .optional()?;
+            match row {
+                Some((meta, Some(data))) => Ok((meta, data)),
+                Some((_, None)) => Err(Error::NotFound { path: path.clone() }),
+                None => Err(missing_version(&tx, &path, version)?),
+            }
+        })
+    }
+
+    /// Metadata of the latest live version of `path`, without reading content.
+    pub fn stat(&self, path: &str) -> Result<FileVersion> {
+        let path = checked(path)?;
+        self.db.read(|conn| match head(conn, &path)? {
+            Some(meta) if !meta.deleted => Ok(meta),
+            _ => Err(Error::NotFound { path: path.clone() }),
+        })
+    }
+
+    /// True when `path` has a live (not deleted) latest version.
+    pub fn exists(&self, path: &str) -> Result<bool> {
+        match self.stat(path) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How many versions `path` has, tombstones included (0 if never written).
+    pub fn version_count(&self, path: &str) -> Result<u64> {
+        let path = checked(path)?;
+        self.db
+            .read(|conn| Ok(head(conn, &path)?.map_or(0, |m| m.version)))
+    }
+
+    /// The latest version of every live path that starts with `prefix` (`""` for
+    /// all), sorted by path. Reads metadata only, never content.
+    pub fn list(&self, prefix: &str) -> Result<Vec<FileVersion>> {
+        let prefix = prefix.to_owned();
+        self.db.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT path, version, mtime, size, sha256, deleted FROM hbf_fs_file
+                 WHERE path >= ?1 ORDER BY path",
+            )?;
+            let mut rows = stmt.query([&prefix])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let path: String = row.get(0)?;
+                if !path.starts_with(&prefix) {
+                    break; // sorted: past the prefix's range
+                }
+                let meta = version_from_columns(path, row, 1)?;
+                if !meta.deleted {
+                    out.push(meta);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every version of `path`, oldest first, tombstones included.
+    pub fn history(&self, path: &str) -> Result<Vec<FileVersion>> {
+        let path = checked(path)?;
+        self.db.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT version, mtime, size, sha256, deleted FROM hbf_fs_version
+                 WHERE path = ?1 ORDER BY version",
+            )?;
+            let out = stmt
+                .query_map([&path], |r| version_from_row(&path, r))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if out.is_empty() {
+                return Err(Error::NotFound { path: path.clone() });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Deletes `path` by appending a tombstone version; its history is kept.
+    pub fn delete(&self, path: &str) -> Result<FileVersion> {
+        let path = checked(path)?;
+        let mtime = now_ms();
+        self.db.write(move |conn| match head(conn, &path)? {
+            Some(latest) if !latest.deleted => append(conn, &path, None, mtime),
+            _ => Err(Error::NotFound { path: path.clone() }),
+        })
+    }
+
+    /// Appends a new version of `path` whose state is that of `version` (its
+    /// content, or a tombstone if `version` was one).
+    pub fn revert(&self, path: &str, version: u64) -> Result<FileVersion> {
+        let path = checked(path)?;
+        let mtime = now_ms();
+        self.db.write(move |conn| {
+            let target: Option<(Option<i64>, i64, Option<Vec<u8>>)> = conn
+                .prepare_cached(
+                    "SELECT content_id, size, sha256 FROM hbf_fs_version
+                     WHERE path = ?1 AND version = ?2",
+                )?
+                .query_row(params![path, to_sql_version(version)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            match target {
+                None => Err(missing_version(conn, &path, version)?),
+                Some((None, _, _)) => append(conn, &path, None, mtime),
+                Some((Some(id), size, sha)) => {
+                    let sha = hash_from_sql(sha).ok_or_else(|| {
+                        Error::Internal(format!("{path} version {version} has content but no hash"))
+                    })?;
+                    append(conn, &path, Some((id, size, sha)), mtime)
+                }
+            }
+        })
+    }
+
+    /// Imports the regular files of an SQLite Archive as new versions, in one
+    /// transaction. Idempotent: an archive already imported (same rows, same
+    /// SHA-256) changes nothing. A path is written only if it never existed or the
+    /// user has not changed it since the last import wrote it; otherwise it is
+    /// skipped and reported, so a live edit is never overwritten. Directories are
+    /// ignored; a symlink or an invalid name fails the whole import.
+    pub fn import_archive(&self, entries: Vec<ArchiveEntry>) -> Result<ImportReport> {
+        let mut files = BTreeMap::new();
+        let mut key = Sha256::new();
+        let mut sorted = entries;
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        for entry in sorted {
+            key.update((entry.name.len() as u64).to_le_bytes());
+            key.update(entry.name.as_bytes());
+            key.update(entry.mode.to_le_bytes());
+            key.update(entry.mtime.to_le_bytes());
+            key.update((entry.data.len() as u64).to_le_bytes());
+            key.update(&entry.data);
+            match entry.kind() {
+                EntryKind::Directory => continue,
+                EntryKind::Symlink => {
+                    return Err(Error::BadArchiveEntry {
+                        name: entry.name,
+                        reason: "symbolic links cannot be imported".into(),
+                    })
+                }
+                EntryKind::File => {}
+            }
+            let path =
+                crate::path::normalize(&entry.name).map_err(|problem| Error::BadArchiveEntry {
+                    name: entry.name.clone(),
+                    reason: problem.to_string(),
+                })?;
+            let mtime_ms = entry.mtime.saturating_mul(1000);
+            files.insert(path, (NewContent::new(entry.data), mtime_ms));
+        }
+        let archive_sha256: [u8; 32] = key.finalize().into();
+        let imported_at = now_ms();
+        self.db.write(move |conn| {
+            let mut report = ImportReport {
+                archive_sha256,
+                ..ImportReport::default()
+            };
+            let seen: Option<i64> = conn
+                .query_row(
+                    "SELECT 1 FROM hbf_import WHERE archive_sha256 = ?1",
+                    [&archive_sha256[..]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if seen.is_some() {
+                report.already_imported = true;
+                return Ok(report);
+            }
+            for (path, (content, mtime_ms)) in &files {
+                let latest = head(conn, path)?;
+                let last_import: Option<i64> = conn
+                    .prepare_cached("SELECT version FROM hbf_import_file WHERE path = ?1")?
+                    .query_row([path], |r| r.get(0))
+                    .optional()?;
+                let version = match &latest {
+                    Some(l) if !l.deleted && l.sha256 == Some(content.sha256) => {
+                        report.unchanged.push(path.clone());
+                        l.version
+                    }
+                    Some(l) if last_import != Some(l.version as i64) => {
+                        report.skipped.push(path.clone());
+                        continue;
+                    }
+                    _ => {
+                        report.written.push(path.clone());
+                        append_content(conn, path, content, *mtime_ms)?.version
+                    }
+                };
+                conn.prepare_cached(
+                    "INSERT INTO hbf_import_file (path, version) VALUES (?1, ?2)
+                     ON CONFLICT (path) DO UPDATE SET version = excluded.version",
+                )?
+                .execute(params![path, version as i64])?;
+            }
+            conn.execute(
+                "INSERT INTO hbf_import (archive_sha256, imported_at, written, unchanged, skipped)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    &archive_sha256[..],
+                    imported_at,
+                    report.written.len() as i64,
+                    report.unchanged.len() as i64,
+                    report.skipped.len() as i64
+                ],
+            )?;
+            Ok(report)
+        })
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn to_sql_version(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn hash_from_sql(blob: Option<Vec<u8>>) -> Option<[u8; 32]> {
+    blob.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+}
+
+/// Reads `version, mtime, size, sha256, deleted` from columns 0..5.
+fn version_from_row(path: &str, row: &rusqlite::Row<'_>) -> rusqlite::Result<FileVersion> {
+    version_from_columns(path.to_owned(), row, 0)
+}
+
+fn version_from_columns(
+    path: String,
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<FileVersion> {
+    Ok(FileVersion {
+        path,
+        version: row.get::<_, i64>(first)? as u64,
+        mtime_ms: row.get(first + 1)?,
+        size: row.get::<_, i64>(first + 2)? as u64,
+        sha256: hash_from_sql(row.get(first + 3)?),
+        deleted: row.get::<_, i64>(first + 4)? != 0,
+    })
+}
+
+/// The latest version of `path`, live or tombstone.
+fn head(conn: &Connection, path: &str) -> Result<Option<FileVersion>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT version, mtime, size, sha256, deleted FROM hbf_fs_file WHERE path = ?1",
+        )?
+        .query_row([path], |r| version_from_row(path, r))
+        .optional()?)
+}
+
+/// The error for a version that does not exist.
+fn missing_version(conn: &Connection, path: &str, version: u64) -> Result<Error> {
+    Ok(match head(conn, path)? {
+        Some(latest) => Error::VersionNotFound {
+            path: path.to_owned(),
+            version,
+            latest: latest.version,
+        },
+        None => Error::NotFound {
+            path: path.to_owned(),
+        },
+    })
+}
+
+/// Stores `content` (once per hash) and appends a version of `path` holding it.
+fn append_content(
+    conn: &Connection,
+    path: &str,
+    content: &NewContent,
+    mtime_ms: i64,
+) -> Result<FileVersion> {
+    let size = content.data.len() as i64;
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT id FROM hbf_fs_content WHERE sha256 = ?1")?
+        .query_row([&content.sha256[..]], |r| r.get(0))
+        .optional()?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO hbf_fs_content (sha256, size, data) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![&content.sha256[..], size, &content.data])?;
+            conn.last_insert_rowid()
+        }
+    };
+    append(conn, path, Some((id, size, content.sha256)), mtime_ms)
+}
+
+/// Appends the next version of `path`: `Some((content_id, size, sha256))` for
+/// content, `None` for a tombstone.
+fn append(
+    conn: &Connection,
+    path: &str,
+    content: Option<(i64, i64, [u8; 32])>,
+    mtime_ms: i64,
+) -> Result<FileVersion> {
+    let version = head(conn, path)?.map_or(1, |latest| latest.version + 1);
+    let (content_id, size, sha256) = match content {
+        Some((id, size, sha)) => (Some(id), size, Some(sha)),
+        None => (None, 0, None),
+    };
+    let sha_sql = sha256.as_ref().map(|h| &h[..]);
+    let deleted = content.is_none() as i64;
+    let v = version as i64;
+    conn.prepare_cached(
+        "INSERT INTO hbf_fs_version (path, version, mtime, size, sha256, content_id, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        path, v, mtime_ms, size, sha_sql, content_id, deleted
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO hbf_fs_file (path, version, mtime, size, sha256, content_id, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (path) DO UPDATE SET version = excluded.version, mtime = excluded.mtime,
+           size = excluded.size, sha256 = excluded.sha256, content_id = excluded.content_id,
+           deleted = excluded.deleted",
+    )?
+    .execute(params![
+        path, v, mtime_ms, size, sha_sql, content_id, deleted
+    ])?;
+    Ok(FileVersion {
+        path: path.to_owned(),
+        version,
+        mtime_ms,
+        size: size as u64,
+        sha256,
+        deleted: content.is_none(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    #[test]
+    fn reads_are_not_re_prepared() {
+        let db = Database::memory().unwrap();
+        let fs = db.fs();
+        for i in 0..5 {
+            fs.write(&format!("p{i}"), format!("{i}")).unwrap();
+        }
+        for _ in 0..3 {
+            for i in 0..5 {
+                fs.read(&format!("p{i}")).unwrap();
+                fs.read_version(&format!("p{i}"), 1).unwrap();
+            }
+        }
+        db.read(|conn| {
+            for sql in [READ_LATEST, READ_VERSION] {
+                let stmt = conn.prepare_cached(sql)?;
+                assert_eq!(stmt.get_status(StatementStatus::Run), 15, "{sql}");
+                assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql}");
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+}
