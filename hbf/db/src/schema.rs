@@ -46,16 +46,17 @@ const MIGRATIONS: &[&str] = &[
         CHECK ((content_id IS NULL) = (sha256 IS NULL))
     ) WITHOUT ROWID;
     -- The latest version of each path: a copy of its hbf_fs_version row, so that a
-    -- read or a listing is one index lookup.
+    -- read or a listing is one index lookup. Written only together with that row
+    -- (same statement sequence, same transaction), so it needs no foreign keys of
+    -- its own, which would cost two lookups per write.
     CREATE TABLE hbf_fs_file (
         path        TEXT PRIMARY KEY,
         version     INTEGER NOT NULL,
         mtime       INTEGER NOT NULL,
         size        INTEGER NOT NULL,
         sha256      BLOB,
-        content_id  INTEGER REFERENCES hbf_fs_content(id),
-        deleted     INTEGER NOT NULL,
-        FOREIGN KEY (path, version) REFERENCES hbf_fs_version(path, version)
+        content_id  INTEGER,
+        deleted     INTEGER NOT NULL
     ) WITHOUT ROWID;
     -- Archives already imported, keyed by the SHA-256 of their rows.
     CREATE TABLE hbf_import (

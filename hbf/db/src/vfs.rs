@@ -448,19 +448,18 @@ fn append_content(
     mtime_ms: i64,
 ) -> Result<FileVersion> {
     let size = content.data.len() as i64;
-    let existing: Option<i64> = conn
-        .prepare_cached("SELECT id FROM hbf_fs_content WHERE sha256 = ?1")?
-        .query_row([&content.sha256[..]], |r| r.get(0))
-        .optional()?;
-    let id = match existing {
-        Some(id) => id,
-        None => {
-            conn.prepare_cached(
-                "INSERT INTO hbf_fs_content (sha256, size, data) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![&content.sha256[..], size, &content.data])?;
-            conn.last_insert_rowid()
-        }
+    // Insert first: new content (the common case) costs one index probe.
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO hbf_fs_content (sha256, size, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT (sha256) DO NOTHING",
+        )?
+        .execute(params![&content.sha256[..], size, &content.data])?;
+    let id = if inserted == 1 {
+        conn.last_insert_rowid()
+    } else {
+        conn.prepare_cached("SELECT id FROM hbf_fs_content WHERE sha256 = ?1")?
+            .query_row([&content.sha256[..]], |r| r.get(0))?
     };
     append(conn, path, Some((id, size, content.sha256)), mtime_ms)
 }
