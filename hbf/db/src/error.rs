@@ -49,6 +49,10 @@ pub enum Error {
     #[error("archive entry {name:?}: {reason}")]
     BadArchiveEntry { name: String, reason: String },
 
+    /// A stored compiled module no longer matches its recorded hash.
+    #[error("the compiled module cache entry of {module} is corrupt (its hash does not match)")]
+    CorruptModuleCache { module: String },
+
     /// The transaction holding this write could not be committed; nothing of it was
     /// stored.
     #[error("write was not committed: {0}")]

@@ -9,6 +9,8 @@
 //! * [`Archive`] reads and writes the standard SQLite Archive (`sqlar`) table that
 //!   `sqlite3 -A` understands; [`VersionedFs::import_archive`] migrates an archive
 //!   into the versioned filesystem without clobbering live edits.
+//! * [`ModuleCache`] keeps compiled JavaScript (QuickJS bytecode) beside the
+//!   sources it was compiled from.
 //! * [`path`] says which file paths are valid.
 //!
 //! Only this crate opens SQLite connections to the main database.
@@ -17,13 +19,18 @@ mod archive;
 mod database;
 mod error;
 mod group_commit;
+mod module_cache;
 pub mod path;
 mod schema;
 mod vfs;
 
+/// The SQLite binding [`Database::read`] and [`Database::write`] hand out.
+pub use rusqlite;
+
 pub use archive::{Archive, ArchiveEntry, EntryKind};
 pub use database::Database;
 pub use error::{Error, Result};
+pub use module_cache::ModuleCache;
 pub use path::PathError;
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
 pub use vfs::{FileVersion, ImportReport, VersionedFs};

@@ -73,6 +73,21 @@ const MIGRATIONS: &[&str] = &[
         version  INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 2: compiled JavaScript modules, written by the packer and the runtime.
+    r#"
+    -- QuickJS bytecode of a module, keyed by the module's name (its path, which the
+    -- bytecode embeds and relative imports resolve against), the SHA-256 of the
+    -- source it was compiled from and a fingerprint of the engine build that wrote
+    -- it. A changed source or another engine simply misses the cache.
+    CREATE TABLE hbf_module_cache (
+        module           TEXT NOT NULL,
+        source_sha256    BLOB NOT NULL CHECK (length(source_sha256) = 32),
+        engine           BLOB NOT NULL,
+        bytecode         BLOB NOT NULL,
+        bytecode_sha256  BLOB NOT NULL CHECK (length(bytecode_sha256) = 32),
+        PRIMARY KEY (module, source_sha256, engine)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// What [`inspect`] learned about a database's identity.

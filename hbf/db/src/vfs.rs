@@ -285,6 +285,17 @@ impl VersionedFs {
     /// skipped and reported, so a live edit is never overwritten. Directories are
     /// ignored; a symlink or an invalid name fails the whole import.
     pub fn import_archive(&self, entries: Vec<ArchiveEntry>) -> Result<ImportReport> {
+        self.import_archive_at(entries, now_ms())
+    }
+
+    /// [`import_archive`](Self::import_archive), recording `imported_at_ms` as the
+    /// import time (the packer passes a fixed time so that its output is
+    /// reproducible).
+    pub fn import_archive_at(
+        &self,
+        entries: Vec<ArchiveEntry>,
+        imported_at_ms: i64,
+    ) -> Result<ImportReport> {
         let mut files = BTreeMap::new();
         let mut key = Sha256::new();
         let mut sorted = entries;
@@ -315,7 +326,7 @@ impl VersionedFs {
             files.insert(path, (NewContent::new(entry.data), mtime_ms));
         }
         let archive_sha256: [u8; 32] = key.finalize().into();
-        let imported_at = now_ms();
+        let imported_at = imported_at_ms;
         self.db.write(move |conn| {
             let mut report = ImportReport {
                 archive_sha256,

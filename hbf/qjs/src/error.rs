@@ -1,0 +1,37 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong compiling or loading JavaScript.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The module does not parse. `location` is `module:line:column` when QuickJS
+    /// reports one.
+    #[error("{location}: SyntaxError: {message}")]
+    Syntax { location: String, message: String },
+
+    /// A JavaScript exception other than a syntax error.
+    #[error("{module}: {message}")]
+    Exception { module: String, message: String },
+
+    /// `static/importmap.json` is not a valid import map.
+    #[error("static/importmap.json: {0}")]
+    ImportMap(String),
+
+    /// An import specifier that names nothing in the pod.
+    #[error("cannot resolve {specifier:?} imported from {base}: {reason}")]
+    Resolve {
+        specifier: String,
+        base: String,
+        reason: String,
+    },
+
+    /// Storage failed.
+    #[error(transparent)]
+    Db(#[from] hbf_db::Error),
+
+    /// The engine failed outside JavaScript (out of memory, invalid name...).
+    #[error("QuickJS: {0}")]
+    Engine(#[from] rquickjs::Error),
+}
+
+/// Short for `std::result::Result<T, hbf_qjs::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,22 @@
+//! HBF's JavaScript engine: QuickJS through rquickjs.
+//!
+//! * [`Compiler`] turns an ES module's source into QuickJS bytecode (the packer
+//!   does this for every shipped module) and reports syntax errors with their
+//!   location. [`engine_fingerprint`] identifies the engine build, so bytecode is
+//!   only ever loaded by the engine that wrote it.
+//! * [`PodModules`] is the module loader: it resolves `import` specifiers
+//!   (relative, pod-absolute, bare through `static/importmap.json`) to paths of the
+//!   versioned filesystem and loads each module from its stored bytecode when it
+//!   matches the latest source, or parses the source otherwise.
+//!
+//! This crate knows nothing of HTTP.
+
+mod compile;
+mod error;
+mod import_map;
+mod loader;
+
+pub use compile::{engine_fingerprint, Compiler};
+pub use error::{Error, Result};
+pub use import_map::ImportMap;
+pub use loader::{resolve, LoadLog, LoadedFrom, PodModules};

@@ -1,0 +1,321 @@
+//! The pod packer: turns a pod directory into the template database that the
+//! `hbf` binary embeds and hydrates from on first start.
+//!
+//! A pod is `hbf/**` (server code, ES modules) and `static/**` (assets); other
+//! entries at the pod's top level (a README, say) are not part of it. [`pack`]:
+//!
+//! 1. walks the pod in sorted order, checking every path against the versioned
+//!    filesystem's rules, every size against [`PackOptions::max_file_bytes`], and
+//!    every symlink (followed only if it stays inside the pod);
+//! 2. requires `hbf/server.js` and compiles every `hbf/**/*.js` / `*.mjs` module
+//!    with QuickJS, refusing a syntax error with its file and line;
+//! 3. builds the database in memory: the schema, an SQLite Archive (`sqlar`) of
+//!    every file, the files imported as the first versions of the versioned
+//!    filesystem, and each module's bytecode in the module cache;
+//! 4. writes it with `VACUUM INTO` to a temporary file beside the output, then
+//!    renames it into place, so a failed pack never leaves a partial output.
+//!
+//! The output is byte-for-byte reproducible: the walk is sorted, paths are
+//! relative, and every time stored is [`PackOptions::mtime`] (from
+//! `SOURCE_DATE_EPOCH`, or 0), whatever the files' own times.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use hbf_db::{ArchiveEntry, Database};
+use hbf_qjs::{engine_fingerprint, Compiler};
+use sha2::{Digest, Sha256};
+
+/// Largest file accepted by default (16 MiB).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// The pod's top-level directories.
+const POD_DIRS: [&str; 2] = ["hbf", "static"];
+
+/// What can go wrong packing a pod. Each message names the offending file.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("{}: not a pod: hbf/server.js is missing (every pod needs one)", pod.display())]
+    NoServer { pod: PathBuf },
+
+    #[error("{}: {source}", file.display())]
+    Syntax {
+        file: PathBuf,
+        #[source]
+        source: hbf_qjs::Error,
+    },
+
+    #[error("{}: invalid pod path {path:?}: {problem}", file.display())]
+    InvalidPath {
+        file: PathBuf,
+        path: String,
+        problem: String,
+    },
+
+    #[error("{}: symbolic link leads outside the pod (to {})", file.display(), target.display())]
+    SymlinkEscapes { file: PathBuf, target: PathBuf },
+
+    #[error("{}: {size} bytes is over the {limit}-byte limit for one file", file.display())]
+    TooLarge {
+        file: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("building the pod database: {0}")]
+    Db(#[from] hbf_db::Error),
+
+    #[error("starting QuickJS: {0}")]
+    Engine(hbf_qjs::Error),
+}
+
+/// Settings of a pack.
+#[derive(Debug, Clone)]
+pub struct PackOptions {
+    /// The modification time stored for every file, seconds since the epoch.
+    pub mtime: i64,
+    /// Files larger than this are refused.
+    pub max_file_bytes: u64,
+}
+
+impl Default for PackOptions {
+    fn default() -> Self {
+        Self {
+            mtime: 0,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+impl PackOptions {
+    /// Defaults, with `mtime` from `SOURCE_DATE_EPOCH` when it is set (the
+    /// reproducible-builds convention). An unparsable value is an error.
+    pub fn from_env() -> Result<Self, String> {
+        let mut options = Self::default();
+        if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
+            options.mtime = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("SOURCE_DATE_EPOCH={value:?} is not a number of seconds"))?;
+        }
+        Ok(options)
+    }
+}
+
+/// What a pack produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackReport {
+    pub pod: PathBuf,
+    pub output: PathBuf,
+    /// Files packed.
+    pub files: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+    /// JavaScript modules compiled to bytecode.
+    pub modules: usize,
+    /// Size of the output database in bytes.
+    pub output_bytes: u64,
+}
+
+impl fmt::Display for PackReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "packed {}: {} files, {} bytes, {} modules compiled -> {} ({} bytes)",
+            self.pod.display(),
+            self.files,
+            self.bytes,
+            self.modules,
+            self.output.display(),
+            self.output_bytes
+        )
+    }
+}
+
+/// One file of the pod.
+struct PodFile {
+    /// Its pod path, like `static/style.css`.
+    path: String,
+    /// Where it was read from (for messages).
+    source: PathBuf,
+    data: Vec<u8>,
+}
+
+/// Packs the pod at `pod` into the database file `output` (replaced if it exists).
+pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackReport, PackError> {
+    let files = collect(pod, options)?;
+    if !files.iter().any(|f| f.path == "hbf/server.js") {
+        return Err(PackError::NoServer {
+            pod: pod.to_owned(),
+        });
+    }
+    let compiler = Compiler::new().map_err(PackError::Engine)?;
+    let mut modules = Vec::new();
+    for file in files.iter().filter(|f| is_module(&f.path)) {
+        let bytecode = compiler
+            .compile_module(&file.path, &file.data)
+            .map_err(|source| PackError::Syntax {
+                file: file.source.clone(),
+                source,
+            })?;
+        modules.push((
+            file.path.clone(),
+            Sha256::digest(&file.data).into(),
+            bytecode,
+        ));
+    }
+
+    let db = Database::memory()?;
+    let entries: Vec<ArchiveEntry> = files
+        .iter()
+        .map(|f| ArchiveEntry::file(f.path.clone(), options.mtime, f.data.clone()))
+        .collect();
+    db.write_archive(entries.clone())?;
+    db.fs()
+        .import_archive_at(entries, options.mtime.saturating_mul(1000))?;
+    let cache = db.module_cache();
+    let module_count = modules.len();
+    for (path, source_sha256, bytecode) in modules {
+        cache.put(&path, source_sha256, engine_fingerprint(), bytecode)?;
+    }
+
+    let output_bytes = write_output(&db, output)?;
+    Ok(PackReport {
+        pod: pod.to_owned(),
+        output: output.to_owned(),
+        files: files.len(),
+        bytes: files.iter().map(|f| f.data.len() as u64).sum(),
+        modules: module_count,
+        output_bytes,
+    })
+}
+
+fn is_module(path: &str) -> bool {
+    path.starts_with("hbf/") && (path.ends_with(".js") || path.ends_with(".mjs"))
+}
+
+/// `VACUUM INTO` a temporary file beside `output`, then rename it into place.
+fn write_output(db: &Database, output: &Path) -> Result<u64, PackError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PackError::Io { path, source }
+    };
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pod.db".into());
+    let tmp = output.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let written = db
+        .vacuum_into(&tmp)
+        .map_err(PackError::from)
+        .and_then(|()| std::fs::rename(&tmp, output).map_err(io(output)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(std::fs::metadata(output).map_err(io(output))?.len())
+}
+
+/// Reads every file of the pod, sorted by path.
+fn collect(pod: &Path, options: &PackOptions) -> Result<Vec<PodFile>, PackError> {
+    let root = pod.canonicalize().map_err(|source| PackError::Io {
+        path: pod.to_owned(),
+        source,
+    })?;
+    let mut walk = Walk {
+        root,
+        options,
+        files: Vec::new(),
+        visited: HashSet::new(),
+    };
+    for dir in POD_DIRS {
+        let path = pod.join(dir);
+        if path.exists() || path.symlink_metadata().is_ok() {
+            walk.visit(&path, dir)?;
+        }
+    }
+    walk.files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(walk.files)
+}
+
+struct Walk<'a> {
+    /// The pod's canonical path: nothing outside it is packed.
+    root: PathBuf,
+    options: &'a PackOptions,
+    files: Vec<PodFile>,
+    /// Canonical directories entered, so that a symlink loop ends.
+    visited: HashSet<PathBuf>,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, path: &Path, pod_path: &str) -> Result<(), PackError> {
+        let io = |source| PackError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        hbf_db::path::normalize(pod_path).map_err(|problem| PackError::InvalidPath {
+            file: path.to_owned(),
+            path: pod_path.to_owned(),
+            problem: problem.to_string(),
+        })?;
+        let link = path.symlink_metadata().map_err(io)?;
+        let real = path.canonicalize().map_err(io)?;
+        if link.file_type().is_symlink() && !real.starts_with(&self.root) {
+            return Err(PackError::SymlinkEscapes {
+                file: path.to_owned(),
+                target: real,
+            });
+        }
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            if !self.visited.insert(real) {
+                return Ok(()); // a symlink back to a directory already walked
+            }
+            let mut children: Vec<_> = std::fs::read_dir(path)
+                .map_err(io)?
+                .map(|e| e.map(|e| e.file_name()))
+                .collect::<Result<_, _>>()
+                .map_err(io)?;
+            children.sort();
+            for name in children {
+                let child = path.join(&name);
+                let name = name.to_str().ok_or_else(|| PackError::InvalidPath {
+                    file: child.clone(),
+                    path: name.to_string_lossy().into_owned(),
+                    problem: "the name is not valid UTF-8".into(),
+                })?;
+                self.visit(&child, &format!("{pod_path}/{name}"))?;
+            }
+        } else if meta.is_file() {
+            if meta.len() > self.options.max_file_bytes {
+                return Err(PackError::TooLarge {
+                    file: path.to_owned(),
+                    size: meta.len(),
+                    limit: self.options.max_file_bytes,
+                });
+            }
+            let data = std::fs::read(path).map_err(io)?;
+            self.files.push(PodFile {
+                path: pod_path.to_owned(),
+                source: path.to_owned(),
+                data,
+            });
+        } else {
+            return Err(PackError::InvalidPath {
+                file: path.to_owned(),
+                path: pod_path.to_owned(),
+                problem: "not a regular file or directory".into(),
+            });
+        }
+        Ok(())
+    }
+}
