@@ -62,6 +62,9 @@ struct Shared {
     writer: Mutex<Connection>,
     queue: WriteQueue,
     readers: Mutex<Vec<Connection>>,
+    /// Bumped after every committed [`Database::write`]: caches of stored files
+    /// compare it to know whether they may still be current.
+    generation: AtomicU64,
 }
 
 enum Location {
@@ -143,9 +146,23 @@ impl Database {
             &self.shared.writer,
             Box::new(move |conn| work(conn).map(|r| Box::new(r) as Output)),
         )?;
+        self.shared.generation.fetch_add(1, Ordering::Release);
         Ok(*output
             .downcast::<R>()
             .expect("a job's output has the type its caller expects"))
+    }
+
+    /// A number that changes after every committed write made through this handle
+    /// (or its clones). A cache of stored data (static files, compiled modules)
+    /// remembers the generation it read at, and is current while it is unchanged.
+    pub fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
+    }
+
+    /// Opens a connection for a pod's own SQL (see [`crate::UserDb`]).
+    pub fn user_db(&self) -> Result<crate::UserDb> {
+        let conn = self.open_connection()?;
+        crate::UserDb::new(conn)
     }
 
     /// Moves the WAL's content into the main file and truncates the WAL (at
@@ -233,11 +250,19 @@ impl Database {
                 writer: Mutex::new(writer),
                 queue: WriteQueue::default(),
                 readers: Mutex::new(Vec::new()),
+                generation: AtomicU64::new(0),
             }),
         }
     }
 
     fn open_reader(&self) -> Result<Connection> {
+        let conn = self.open_connection()?;
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+        Ok(conn)
+    }
+
+    /// A new read-write connection to the same database, configured.
+    fn open_connection(&self) -> Result<Connection> {
         let conn = match &self.shared.location {
             Location::File(path) => Connection::open_with_flags(
                 path,
@@ -251,7 +276,6 @@ impl Database {
             )?,
         };
         configure(&conn)?;
-        conn.execute_batch("PRAGMA query_only = ON;")?;
         Ok(conn)
     }
 }

@@ -53,6 +53,10 @@ pub enum Error {
     #[error("the compiled module cache entry of {module} is corrupt (its hash does not match)")]
     CorruptModuleCache { module: String },
 
+    /// A pod's SQL failed or was refused.
+    #[error("SQL: {0}")]
+    Sql(String),
+
     /// The transaction holding this write could not be committed; nothing of it was
     /// stored.
     #[error("write was not committed: {0}")]

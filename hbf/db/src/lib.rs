@@ -11,6 +11,7 @@
 //!   into the versioned filesystem without clobbering live edits.
 //! * [`ModuleCache`] keeps compiled JavaScript (QuickJS bytecode) beside the
 //!   sources it was compiled from.
+//! * [`UserDb`] runs a pod's own SQL, which may never write platform tables.
 //! * [`path`] says which file paths are valid.
 //!
 //! Only this crate opens SQLite connections to the main database.
@@ -22,6 +23,7 @@ mod group_commit;
 mod module_cache;
 pub mod path;
 mod schema;
+mod user_db;
 mod vfs;
 
 /// The SQLite binding [`Database::read`] and [`Database::write`] hand out.
@@ -33,4 +35,5 @@ pub use error::{Error, Result};
 pub use module_cache::ModuleCache;
 pub use path::PathError;
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
+pub use user_db::{Executed, Params, Row, UserDb};
 pub use vfs::{FileVersion, ImportReport, VersionedFs};

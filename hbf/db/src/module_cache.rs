@@ -87,6 +87,36 @@ impl ModuleCache {
         })
     }
 
+    /// Copies every entry of `source`'s cache into this one (replacing equal
+    /// keys), in one transaction; returns how many were copied. Used when a binary
+    /// with a newer embedded pod opens an existing database.
+    pub fn import_from(&self, source: &ModuleCache) -> Result<u64> {
+        type Row = (String, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+        let rows: Vec<Row> = source.db.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT module, source_sha256, engine, bytecode, bytecode_sha256
+                 FROM hbf_module_cache ORDER BY module",
+            )?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })?;
+        self.db.write(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "REPLACE INTO hbf_module_cache
+                 (module, source_sha256, engine, bytecode, bytecode_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for row in &rows {
+                stmt.execute(params![row.0, row.1, row.2, row.3, row.4])?;
+            }
+            Ok(rows.len() as u64)
+        })
+    }
+
     /// How many compiled modules are stored.
     pub fn len(&self) -> Result<u64> {
         self.db.read(|conn| {

@@ -1,0 +1,92 @@
+//! The command line (SPEC 1): flags with environment fallbacks, and operator
+//! sub-commands on the same database.
+
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// HBF: one binary that serves a pod's static files and runs its JavaScript,
+/// all stored in SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "hbf", version, about)]
+pub struct Cli {
+    /// TCP port (0 picks a free one and logs it).
+    #[arg(long, env = "HBF_PORT", default_value_t = 5309)]
+    pub port: u16,
+
+    /// Bind address (IPv4 or IPv6).
+    #[arg(long, env = "HBF_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Main database file (created from the embedded pod if missing).
+    #[arg(long, env = "HBF_DB", default_value = "./hbf.db")]
+    pub db: PathBuf,
+
+    /// Use an in-memory main database, discarded on exit.
+    #[arg(long, conflicts_with = "db")]
+    pub inmem: bool,
+
+    /// Serve this pod directory (packed at start) instead of the embedded pod.
+    #[arg(long = "pod", env = "HBF_POD_DIR", value_name = "DIR")]
+    pub pod_dir: Option<PathBuf>,
+
+    /// Log level.
+    #[arg(
+        long = "log-level",
+        alias = "log_level",
+        env = "HBF_LOG",
+        default_value = "info",
+        value_parser = ["error", "warn", "info", "debug", "trace"]
+    )]
+    pub log_level: String,
+
+    /// Development mode (dev API and editor).
+    #[arg(long)]
+    pub dev: bool,
+
+    /// JavaScript worker count (default: one per core).
+    #[arg(long)]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Memory limit per JavaScript runtime, in MB.
+    #[arg(long = "js-memory", value_name = "MB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub js_memory_mb: u64,
+
+    /// Wall-clock limit per request's JavaScript, in milliseconds.
+    #[arg(long = "js-timeout", value_name = "MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub js_timeout_ms: u64,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and change the versioned filesystem of the database (`--db`).
+    #[command(subcommand)]
+    Fs(FsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FsCommand {
+    /// List live files (path, version, size), optionally under a prefix.
+    Ls { prefix: Option<String> },
+    /// Print a file's latest content (or one version's).
+    Cat {
+        path: String,
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// Write a new version of PATH from FILE (or standard input).
+    Put { path: String, file: Option<PathBuf> },
+    /// Delete PATH (a tombstone version; history is kept).
+    Rm { path: String },
+    /// Show every version of PATH.
+    Log { path: String },
+    /// Write a new version of PATH with the content of VERSION.
+    Revert { path: String, version: u64 },
+}

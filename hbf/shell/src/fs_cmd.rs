@@ -1,0 +1,69 @@
+//! `hbf fs ...`: the operator's view of the versioned filesystem.
+
+use std::io::{Read, Write};
+
+use hbf_db::{Database, FileVersion};
+
+use crate::cli::FsCommand;
+
+/// Runs one `hbf fs` command, writing its output to `out`.
+pub fn run(db: &Database, command: FsCommand, out: &mut dyn Write) -> Result<(), String> {
+    let fs = db.fs();
+    let fail = |e: hbf_db::Error| e.to_string();
+    let io = |e: std::io::Error| e.to_string();
+    match command {
+        FsCommand::Ls { prefix } => {
+            for file in fs.list(prefix.as_deref().unwrap_or("")).map_err(fail)? {
+                writeln!(out, "{}", line(&file)).map_err(io)?;
+            }
+        }
+        FsCommand::Cat { path, version } => {
+            let data = match version {
+                Some(n) => fs.read_version(&path, n).map_err(fail)?.1,
+                None => fs.read(&path).map_err(fail)?,
+            };
+            out.write_all(&data).map_err(io)?;
+        }
+        FsCommand::Put { path, file } => {
+            let data = match file {
+                Some(file) => {
+                    std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?
+                }
+                None => {
+                    let mut data = Vec::new();
+                    std::io::stdin().read_to_end(&mut data).map_err(io)?;
+                    data
+                }
+            };
+            writeln!(out, "{}", line(&fs.write(&path, data).map_err(fail)?)).map_err(io)?;
+        }
+        FsCommand::Rm { path } => {
+            writeln!(out, "{}", line(&fs.delete(&path).map_err(fail)?)).map_err(io)?;
+        }
+        FsCommand::Log { path } => {
+            for version in fs.history(&path).map_err(fail)? {
+                writeln!(out, "{}", line(&version)).map_err(io)?;
+            }
+        }
+        FsCommand::Revert { path, version } => {
+            writeln!(out, "{}", line(&fs.revert(&path, version).map_err(fail)?)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// `path  v3  120 bytes  sha256:ab12cd34` or `path  v4  deleted`.
+fn line(v: &FileVersion) -> String {
+    match v.sha256_hex() {
+        Some(hash) if !v.deleted => {
+            format!(
+                "{}\tv{}\t{} bytes\tsha256:{}",
+                v.path,
+                v.version,
+                v.size,
+                &hash[..16]
+            )
+        }
+        _ => format!("{}\tv{}\tdeleted", v.path, v.version),
+    }
+}

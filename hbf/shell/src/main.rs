@@ -1,0 +1,62 @@
+//! `hbf`: the binary. A thin shell over the library crates: parse the command
+//! line, set up logging, open the pod's database, then serve or run an operator
+//! command.
+
+mod cli;
+mod fs_cmd;
+mod pod;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use pod::Location;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log_level))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hbf: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let template = match &cli.pod_dir {
+        Some(dir) => pod::pack_dir(dir).map_err(|e| e.to_string())?,
+        None => pod::EMBEDDED.to_vec(),
+    };
+    let location = if cli.inmem {
+        Location::Memory
+    } else {
+        Location::File(cli.db.clone())
+    };
+    let opened = pod::open(&location, &template).map_err(|e| e.to_string())?;
+    if opened.created {
+        tracing::info!(
+            pod = pod::EMBEDDED_NAME,
+            "created the database from the pod"
+        );
+    } else if let Some(report) = &opened.import {
+        tracing::debug!(
+            already_imported = report.already_imported,
+            "opened the existing database"
+        );
+    }
+    match cli.command {
+        Some(Command::Fs(command)) => {
+            let mut stdout = std::io::stdout().lock();
+            fs_cmd::run(&opened.db, command, &mut stdout)
+        }
+        None => Err(format!(
+            "the HTTP server is not part of this build yet (pod {:?} is embedded; use `hbf fs ls` to see it)",
+            pod::EMBEDDED_NAME
+        )),
+    }
+}
