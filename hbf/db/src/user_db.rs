@@ -69,7 +69,7 @@ impl UserDb {
     pub fn query(&self, sql: &str, params: &Params) -> Result<Vec<Row>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(refused)?;
         bind(&mut stmt, params)?;
-        let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(refused)? {
