@@ -41,7 +41,7 @@ pub enum PodError {
     #[error("--pod {}: {source}", dir.display())]
     Pack {
         dir: PathBuf,
-        source: hbf_pack::PackError,
+        source: Box<hbf_pack::PackError>,
     },
     #[error("--pod {}: {source}", dir.display())]
     Io {
@@ -61,7 +61,7 @@ pub fn pack_dir(dir: &Path) -> Result<Vec<u8>, PodError> {
     let options = hbf_pack::PackOptions::default();
     let report = hbf_pack::pack(dir, &out, &options).map_err(|source| PodError::Pack {
         dir: dir.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     tracing::info!("{report}");
     std::fs::read(&out).map_err(io)
