@@ -24,6 +24,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A JavaScript worker could not start.
+    #[error("JavaScript worker: {0}")]
+    Worker(String),
+
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] hbf_db::Error),

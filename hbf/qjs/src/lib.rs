@@ -9,14 +9,24 @@
 //!   versioned filesystem and loads each module from its stored bytecode when it
 //!   matches the latest source, or parses the source otherwise.
 //!
-//! This crate knows nothing of HTTP.
+//! * [`JsPool`] runs requests on worker threads, each owning an [`Engine`] (a
+//!   QuickJS runtime with memory, stack and time limits) that calls the pod's
+//!   handler, HBF style or fetch style, with the host modules `hbf:db`, `hbf:fs`
+//!   and `hbf:console`.
+//!
+//! This crate knows nothing of HTTP: requests and responses are plain data.
 
 mod compile;
+mod engine;
 mod error;
+mod host;
 mod import_map;
 mod loader;
+mod pool;
 
 pub use compile::{engine_fingerprint, Compiler};
+pub use engine::{Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, SERVER_MODULE};
 pub use error::{Error, Result};
 pub use import_map::ImportMap;
 pub use loader::{resolve, LoadLog, LoadedFrom, PodModules};
+pub use pool::JsPool;

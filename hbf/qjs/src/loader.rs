@@ -16,11 +16,12 @@
 //! and its source is not read or parsed; otherwise the source is parsed (a module
 //! edited after packing, for example).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use hbf_db::{Database, Error as DbError};
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
-use rquickjs::{Ctx, Module, Runtime};
+use rquickjs::{Ctx, Module, Runtime, WriteOptions};
 
 use crate::compile::engine_fingerprint;
 use crate::{Error, ImportMap, Result};
@@ -55,13 +56,23 @@ impl LoadLog {
     }
 }
 
+/// A compiled module kept in memory, shared by all workers.
+struct Compiled {
+    source_sha256: [u8; 32],
+    bytecode: Arc<[u8]>,
+    /// The database generation at which `source_sha256` was last confirmed as
+    /// the module's latest version.
+    generation: u64,
+}
+
 /// The resolver and loader of one pod's modules; install it with
-/// [`PodModules::install`].
+/// [`PodModules::install`]. Clones share the in-memory module cache.
 #[derive(Clone)]
 pub struct PodModules {
     db: Database,
     import_map: Arc<ImportMap>,
-    log: LoadLog,
+    compiled: Arc<Mutex<HashMap<String, Compiled>>>,
+    log: Option<LoadLog>,
 }
 
 impl PodModules {
@@ -75,13 +86,20 @@ impl PodModules {
         Ok(Self {
             db,
             import_map: Arc::new(import_map),
-            log: LoadLog::default(),
+            compiled: Arc::default(),
+            log: None,
         })
     }
 
-    /// The record of this loader's loads.
+    /// Records every load from now on (for tests and diagnostics).
+    pub fn with_log(mut self) -> Self {
+        self.log = Some(LoadLog::default());
+        self
+    }
+
+    /// The record of this loader's loads (empty unless [`with_log`](Self::with_log)).
     pub fn log(&self) -> LoadLog {
-        self.log.clone()
+        self.log.clone().unwrap_or_default()
     }
 
     /// Makes `runtime` resolve and load modules through this pod.
@@ -89,12 +107,26 @@ impl PodModules {
         runtime.set_loader(self.clone(), self.clone());
     }
 
-    /// Loads `module` (a pod path) into `ctx` and reports where it came from.
-    pub fn load_module<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        module: &str,
-    ) -> Result<(Module<'js>, LoadedFrom)> {
+    /// True when every module of `loaded` (name, source hash) is still the
+    /// latest version of its file.
+    pub fn is_current(&self, loaded: &[(String, [u8; 32])]) -> Result<bool> {
+        for (module, sha) in loaded {
+            if self.latest_sha(module)? != *sha {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The SHA-256 of the module's latest source, from the in-memory cache when
+    /// nothing was written since it was confirmed.
+    fn latest_sha(&self, module: &str) -> Result<[u8; 32]> {
+        let generation = self.db.generation();
+        if let Some(c) = lock(&self.compiled).get(module) {
+            if c.generation == generation {
+                return Ok(c.source_sha256);
+            }
+        }
         let meta = self.db.fs().stat(module).map_err(|e| match e {
             DbError::NotFound { .. } => Error::Resolve {
                 specifier: module.to_owned(),
@@ -103,33 +135,89 @@ impl PodModules {
             },
             other => other.into(),
         })?;
-        let source_sha256 = meta.sha256.expect("a live version has a hash");
-        let cached = self
-            .db
-            .module_cache()
-            .get(&meta.path, source_sha256, engine_fingerprint())?;
-        let (loaded, from) = match cached {
+        let sha = meta.sha256.expect("a live version has a hash");
+        if let Some(c) = lock(&self.compiled).get_mut(module) {
+            if c.source_sha256 == sha {
+                c.generation = generation;
+            }
+        }
+        Ok(sha)
+    }
+
+    /// Loads `module` (a pod path or a host module name) into `ctx` and reports
+    /// where it came from. A pod module is loaded from bytecode when any exists
+    /// for its latest source (compiled in memory earlier, or by the packer);
+    /// otherwise its source is parsed once and the bytecode kept in memory.
+    pub fn load_module<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        module: &str,
+    ) -> Result<(Module<'js>, LoadedFrom)> {
+        if let Some(host) = crate::host::load_host_module(ctx, module) {
+            let loaded = host.map_err(|e| crate::compile::exception_error(ctx, module, e))?;
+            return Ok((loaded, LoadedFrom::Bytecode));
+        }
+        let generation = self.db.generation();
+        let sha = self.latest_sha(module)?;
+        let in_memory = lock(&self.compiled)
+            .get(module)
+            .filter(|c| c.source_sha256 == sha)
+            .map(|c| Arc::clone(&c.bytecode));
+        let stored = match in_memory {
+            Some(bytecode) => Some(bytecode),
+            None => self
+                .db
+                .module_cache()
+                .get(module, sha, engine_fingerprint())?
+                .map(Arc::from),
+        };
+        let (loaded, from) = match stored {
             Some(bytecode) => {
-                // SAFETY: QuickJS must only read bytecode from a trusted source. This
-                // came from the pod's own database (platform tables, not writable
-                // by pod code), was written by an engine with this exact
-                // fingerprint for this exact module name and source hash, and its
-                // bytes still match the SHA-256 recorded beside them. QuickJS
-                // copies the buffer, so it may be dropped after the call.
-                let module = unsafe { Module::load(ctx.clone(), &bytecode) }
+                // SAFETY: QuickJS must only read bytecode from a trusted source.
+                // This was compiled by this process, or read from the pod's own
+                // database (platform tables, not writable by pod code) where it was
+                // written by an engine with this exact fingerprint for this exact
+                // module name and source hash, and its bytes matched the SHA-256
+                // recorded beside them. QuickJS copies the buffer.
+                let loaded = unsafe { Module::load(ctx.clone(), &bytecode) }
                     .map_err(|e| crate::compile::exception_error(ctx, module, e))?;
-                (module, LoadedFrom::Bytecode)
+                self.remember(module, sha, bytecode, generation);
+                (loaded, LoadedFrom::Bytecode)
             }
             None => {
-                let source = self.db.fs().read(&meta.path)?;
-                let module = Module::declare(ctx.clone(), meta.path.as_str(), source)
+                let source = self.db.fs().read(module)?;
+                let loaded = Module::declare(ctx.clone(), module, source)
                     .map_err(|e| crate::compile::exception_error(ctx, module, e))?;
-                (module, LoadedFrom::Source)
+                let bytecode: Arc<[u8]> = loaded.write(WriteOptions::default())?.into();
+                self.remember(module, sha, bytecode, generation);
+                (loaded, LoadedFrom::Source)
             }
         };
-        self.log.record(&meta.path, from);
+        if let Some(log) = &self.log {
+            log.record(module, from);
+        }
         Ok((loaded, from))
     }
+
+    fn remember(&self, module: &str, sha: [u8; 32], bytecode: Arc<[u8]>, generation: u64) {
+        lock(&self.compiled).insert(
+            module.to_owned(),
+            Compiled {
+                source_sha256: sha,
+                bytecode,
+                generation,
+            },
+        );
+    }
+
+    /// The source hash of the latest version of `module` (for [`is_current`]).
+    pub fn source_sha256(&self, module: &str) -> Result<[u8; 32]> {
+        self.latest_sha(module)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Resolves `specifier`, imported by the module `base`, to a pod path.

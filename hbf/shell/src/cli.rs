@@ -42,9 +42,25 @@ pub struct Cli {
     )]
     pub log_level: String,
 
-    /// Development mode (dev API and editor).
+    /// Development mode: error responses carry the JavaScript message and stack.
+    /// (The dev API and editor of SPEC 6 are not built yet.)
     #[arg(long)]
     pub dev: bool,
+
+    /// How requests are isolated: `request` gives each request fresh globals and
+    /// module state; `worker` reuses one context per worker (faster; state
+    /// persists between the requests a worker serves).
+    #[arg(long, value_enum, default_value_t = IsolationArg::Request)]
+    pub isolation: IsolationArg,
+
+    /// Largest request body accepted, in bytes (413 beyond).
+    #[arg(long = "max-body", value_name = "BYTES", default_value_t = 10 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Time a client has to send a request's head, in milliseconds (408 after).
+    #[arg(long = "header-timeout", value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub header_timeout_ms: u64,
 
     /// JavaScript worker count (default: one per core).
     #[arg(long)]
@@ -62,6 +78,12 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IsolationArg {
+    Request,
+    Worker,
 }
 
 #[derive(Debug, Subcommand)]

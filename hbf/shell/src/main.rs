@@ -5,6 +5,7 @@
 mod cli;
 mod fs_cmd;
 mod pod;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(mut cli: Cli) -> Result<(), String> {
     let template = match &cli.pod_dir {
         Some(dir) => pod::pack_dir(dir).map_err(|e| e.to_string())?,
         None => pod::EMBEDDED.to_vec(),
@@ -49,14 +50,11 @@ fn run(cli: Cli) -> Result<(), String> {
             "opened the existing database"
         );
     }
-    match cli.command {
+    match cli.command.take() {
         Some(Command::Fs(command)) => {
             let mut stdout = std::io::stdout().lock();
             fs_cmd::run(&opened.db, command, &mut stdout)
         }
-        None => Err(format!(
-            "the HTTP server is not part of this build yet (pod {:?} is embedded; use `hbf fs ls` to see it)",
-            pod::EMBEDDED_NAME
-        )),
+        None => serve::run(&cli, opened.db),
     }
 }

@@ -10,6 +10,13 @@ use hbf_qjs::{LoadedFrom, PodModules};
 use rquickjs::{Context, Runtime};
 
 fn repo() -> PathBuf {
+    // Under Bazel, CARGO_MANIFEST_DIR names the compile action's sandbox, gone by
+    // now: the rust_test (tools/packer/BUILD.bazel) names Cargo.toml in its
+    // runfiles instead, a link back to the checkout.
+    if let Some(cargo_toml) = std::env::var_os("HBF_REPO_CARGO_TOML") {
+        let real = std::fs::canonicalize(cargo_toml).unwrap();
+        return real.parent().unwrap().to_path_buf();
+    }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -290,7 +297,7 @@ fn refuses_a_file_over_the_size_limit() {
 
 /// Evaluates `module` of the packed database at `out` and returns the loads.
 fn run_module(db: &Database, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodModules::new(db.clone()).unwrap().with_log();
     let runtime = Runtime::new().unwrap();
     let context = Context::full(&runtime).unwrap();
     modules.install(&runtime);

@@ -1,0 +1,81 @@
+//! HBF's HTTP server: hyper (HTTP/1.1, keep-alive) on tokio.
+//!
+//! The request path, one module per step:
+//!
+//! 1. [`accept`]: the accept loop, connection limits, timeouts, graceful shutdown;
+//! 2. [`route`]: which handler a request goes to;
+//! 3. the handlers: `GET /health` (in [`route`]), [`static_files`] (`/static/**`
+//!    from the versioned filesystem) and [`js`] (everything else, to the pod's
+//!    JavaScript through the worker pool);
+//! 4. [`respond`]: building responses, including every error as a well-formed
+//!    HTTP response.
+
+pub mod accept;
+pub mod js;
+pub mod respond;
+pub mod route;
+pub mod static_files;
+
+use std::time::Duration;
+
+use hbf_db::Database;
+use hbf_qjs::JsPool;
+
+pub use accept::serve;
+
+/// Limits and settings of the server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// Largest request head (request line and headers) accepted (431 beyond).
+    pub max_header_bytes: usize,
+    /// Time a client has to send a request's head (408 after).
+    pub header_timeout: Duration,
+    /// Most connections open at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub drain_timeout: Duration,
+    /// Development mode: error responses carry JavaScript messages and stacks.
+    pub dev: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 10 << 20,
+            max_header_bytes: 64 << 10,
+            header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            drain_timeout: Duration::from_secs(10),
+            dev: false,
+        }
+    }
+}
+
+/// Everything a request handler needs; shared by all connections.
+pub struct App {
+    pub db: Database,
+    pub js: JsPool,
+    pub config: ServerConfig,
+    pub static_cache: static_files::StaticCache,
+    next_request_id: std::sync::atomic::AtomicU64,
+}
+
+impl App {
+    pub fn new(db: Database, js: JsPool, config: ServerConfig) -> Self {
+        Self {
+            db,
+            js,
+            config,
+            static_cache: static_files::StaticCache::default(),
+            next_request_id: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    /// A new request id (for logs and error bodies).
+    pub fn request_id(&self) -> u64 {
+        self.next_request_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+}

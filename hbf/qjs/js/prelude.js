@@ -1,0 +1,177 @@
+// HBF's JavaScript prelude: evaluated in every fresh context before the pod's
+// code. It takes the native bindings from `globalThis.__hbf` (and removes that
+// global, so pod code cannot reach them directly), defines `console`, the lazily
+// loaded Web APIs, and the dispatcher the Rust side calls for each request.
+//
+// The dispatcher returns {status, headers: [[name, value]...], body} where body
+// is a string, a Uint8Array or null.
+
+const native = globalThis.__hbf;
+delete globalThis.__hbf;
+
+const format = (args) =>
+  args
+    .map((a) => {
+      if (typeof a === 'string') return a;
+      if (a instanceof Error) return `${a.name}: ${a.message}${a.stack ? `\n${a.stack}` : ''}`;
+      try {
+        const s = JSON.stringify(a, (k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+        return s === undefined ? String(a) : s;
+      } catch {
+        return String(a);
+      }
+    })
+    .join(' ');
+
+const makeConsole = () => {
+  const at = (level) => (...args) => native.log(level, format(args));
+  return {
+    log: at('info'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    debug: at('debug'),
+    trace: at('trace'),
+  };
+};
+
+Object.defineProperty(globalThis, 'console', {
+  value: makeConsole(),
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
+
+// Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
+// TextDecoder) are defined on first use: most HBF-style requests never touch
+// them, and a fresh context per request should not pay for them.
+const WEB_APIS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder'];
+let web = null;
+const loadWeb = () => {
+  if (web === null) {
+    web = native.webModule().make(native);
+    for (const name of WEB_APIS) {
+      Object.defineProperty(globalThis, name, {
+        value: web[name],
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
+    }
+  }
+  return web;
+};
+for (const name of WEB_APIS) {
+  Object.defineProperty(globalThis, name, {
+    get() {
+      return loadWeb()[name];
+    },
+    set(value) {
+      Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+    },
+    configurable: true,
+    enumerable: false,
+  });
+}
+
+const lower = (name) => String(name).toLowerCase();
+
+// `res` of an HBF-style handler: chainable, and the first send wins.
+const makeRes = () => {
+  const state = { status: 200, statusSet: false, headers: [], body: null, sent: false };
+  const hasHeader = (name) => state.headers.some(([n]) => lower(n) === name);
+  const res = {
+    status(code) {
+      if (!state.sent) {
+        state.status = code;
+        state.statusSet = true;
+      }
+      return res;
+    },
+    set(name, value) {
+      if (!state.sent) {
+        const key = lower(name);
+        state.headers = state.headers.filter(([n]) => lower(n) !== key);
+        state.headers.push([String(name), String(value)]);
+      }
+      return res;
+    },
+    append(name, value) {
+      if (!state.sent) state.headers.push([String(name), String(value)]);
+      return res;
+    },
+    get(name) {
+      const found = state.headers.find(([n]) => lower(n) === lower(name));
+      return found ? found[1] : undefined;
+    },
+    send(body) {
+      if (state.sent) return res;
+      if (body instanceof ArrayBuffer) body = new Uint8Array(body);
+      else if (ArrayBuffer.isView(body) && !(body instanceof Uint8Array)) {
+        body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      }
+      if (body === undefined || body === null) body = '';
+      if (!(body instanceof Uint8Array) && typeof body !== 'string') {
+        if (typeof body === 'object') return res.json(body);
+        body = String(body);
+      }
+      if (!hasHeader('content-type')) {
+        state.headers.push([
+          'Content-Type',
+          typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+        ]);
+      }
+      state.body = body;
+      state.sent = true;
+      return res;
+    },
+    json(value) {
+      if (state.sent) return res;
+      const text = JSON.stringify(value);
+      if (!hasHeader('content-type')) state.headers.push(['Content-Type', 'application/json']);
+      return res.send(text === undefined ? 'null' : text);
+    },
+    end(body) {
+      return res.send(body);
+    },
+  };
+  Object.defineProperty(res, 'statusCode', { get: () => state.status, set: (c) => res.status(c) });
+  Object.defineProperty(res, 'headersSent', { get: () => state.sent });
+  return [res, state];
+};
+
+const hbfStyle = async (app, req) => {
+  const [res, state] = makeRes();
+  await app.handle(req, res);
+  if (!state.sent) {
+    if (!state.statusSet) {
+      throw new Error('the handler finished without sending a response (call res.send, res.json or res.status)');
+    }
+    state.body = '';
+  }
+  return { status: state.status, headers: state.headers, body: state.body };
+};
+
+const fetchStyle = async (handler, req) => {
+  const { Request, Response } = loadWeb();
+  const init = { method: req.method, headers: req.headerList };
+  if (req.method !== 'GET' && req.method !== 'HEAD') init.body = req.bodyBytes;
+  const request = new Request(req.url, init);
+  const response = await handler.fetch(request, {}, {});
+  if (!(response instanceof Response)) {
+    throw new TypeError('fetch() must return a Response (or a promise of one)');
+  }
+  return { status: response.status, headers: [...response.headers], body: await response.bytes() };
+};
+
+// Called by the Rust side with the module namespace of hbf/server.js and the
+// request object.
+export const dispatch = (namespace, req) => {
+  const fetchHandler = namespace.default;
+  if (fetchHandler && typeof fetchHandler.fetch === 'function') return fetchStyle(fetchHandler, req);
+  const app = globalThis.app;
+  if (app && typeof app.handle === 'function') return hbfStyle(app, req);
+  throw new TypeError(
+    'hbf/server.js must set globalThis.app = { handle(req, res) } or export default { fetch(request) }',
+  );
+};

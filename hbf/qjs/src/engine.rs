@@ -1,0 +1,482 @@
+//! One JavaScript engine: a QuickJS runtime owned by one worker thread, and how
+//! it turns a request into a response.
+//!
+//! # Isolation
+//!
+//! [`Isolation::Request`] (the default) gives every request a fresh context: new
+//! globals, and the pod's modules instantiated anew from bytecode, so no request
+//! sees another's changes to globals or module state. [`Isolation::Worker`] keeps
+//! one context per worker while the pod's code is unchanged: much faster, but
+//! module state and globals persist between the requests one worker serves (as on
+//! edge runtimes that reuse isolates). `DOCS/PERF.md` has the measured costs.
+//!
+//! # Limits
+//!
+//! Each runtime has a memory limit and a maximum stack size; each request has a
+//! wall-clock deadline, enforced by QuickJS's interrupt handler (it stops any
+//! running JavaScript, even an infinite loop). A request that hits a limit fails
+//! alone; the runtime is rebuilt after anything that may have left it in doubt
+//! (out of memory, an interrupted script, an engine error).
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hbf_db::Database;
+use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
+
+use crate::compile::{describe, Compiler};
+use crate::host::{self, HostState};
+use crate::{PodModules, Result};
+
+/// The module every pod must have.
+pub const SERVER_MODULE: &str = "hbf/server.js";
+
+/// How requests are isolated from each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// A fresh context (globals and module instances) for every request.
+    #[default]
+    Request,
+    /// One context per worker, reused while the pod's code is unchanged.
+    Worker,
+}
+
+/// Limits and settings of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub memory_limit_bytes: usize,
+    pub timeout: Duration,
+    pub isolation: Isolation,
+    /// Development mode: error responses carry the message and stack.
+    pub dev: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            memory_limit_bytes: 64 << 20,
+            timeout: Duration::from_secs(5),
+            isolation: Isolation::Request,
+            dev: false,
+        }
+    }
+}
+
+/// A request as JavaScript sees it.
+#[derive(Debug, Clone, Default)]
+pub struct JsRequest {
+    /// The request id used in logs.
+    pub id: u64,
+    pub method: String,
+    /// The full URL (`http://host/path?query`).
+    pub url: String,
+    /// The path, percent-decoded, without the query.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    /// Header names lower-case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A response made by JavaScript, not yet validated as HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why a request's JavaScript failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsError {
+    #[error("the request's JavaScript ran past its {0:?} time limit")]
+    Timeout(Duration),
+    #[error("the request's JavaScript ran out of memory (limit {0} MB)")]
+    OutOfMemory(usize),
+    #[error("stack overflow (too deep recursion)")]
+    StackOverflow,
+    #[error("{message}")]
+    Exception { message: String, stack: String },
+    #[error("the handler's promise never settled")]
+    NeverSettled,
+    #[error("invalid response from JavaScript: {0}")]
+    BadResponse(String),
+    #[error("the JavaScript engine is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The engine of one worker thread.
+pub struct Engine {
+    db: Database,
+    modules: PodModules,
+    config: EngineConfig,
+    /// Deadline of the running request, in nanoseconds since `epoch` (0: none).
+    deadline: Arc<AtomicU64>,
+    epoch: Instant,
+    prelude_bytecode: Vec<u8>,
+    /// A context kept between requests ([`Isolation::Worker`]).
+    reused: Option<Reused>,
+    // Field order: the runtime must be dropped after every context.
+    runtime: Runtime,
+}
+
+/// A context kept for the next request, with what it was built from.
+struct Reused {
+    context: Context,
+    dispatch: Persistent<Function<'static>>,
+    namespace: Persistent<Object<'static>>,
+    modules: Vec<(String, [u8; 32])>,
+    /// The database generation at which `modules` were last confirmed current.
+    generation: u64,
+}
+
+/// The source of the prelude.
+const PRELUDE_SOURCE: &str = include_str!("../js/prelude.js");
+const PRELUDE_NAME: &str = "hbf:prelude";
+
+impl Engine {
+    /// Builds an engine for `db`'s pod on the current thread.
+    pub fn new(db: Database, modules: PodModules, config: EngineConfig) -> Result<Self> {
+        let compiler = Compiler::new()?;
+        let prelude_bytecode = compiler.compile_module(PRELUDE_NAME, PRELUDE_SOURCE.as_bytes())?;
+        let web_bytecode = compiler.compile_module(host::WEB_NAME, host::WEB_SOURCE.as_bytes())?;
+        drop(compiler);
+        host::set_state(Rc::new(HostState {
+            user: db.user_db()?,
+            db: db.clone(),
+            request_id: Default::default(),
+            web_bytecode,
+        }));
+        let runtime = Runtime::new()?;
+        let deadline = Arc::new(AtomicU64::new(0));
+        let epoch = Instant::now();
+        let engine = Self {
+            db,
+            modules,
+            config,
+            deadline,
+            epoch,
+            prelude_bytecode,
+            reused: None,
+            runtime,
+        };
+        engine.configure_runtime();
+        Ok(engine)
+    }
+
+    fn configure_runtime(&self) {
+        self.runtime
+            .set_memory_limit(self.config.memory_limit_bytes);
+        self.runtime.set_max_stack_size(STACK_LIMIT);
+        self.runtime.set_gc_threshold(4 << 20);
+        let deadline = Arc::clone(&self.deadline);
+        let epoch = self.epoch;
+        self.runtime.set_interrupt_handler(Some(Box::new(move || {
+            let d = deadline.load(Ordering::Relaxed);
+            d != 0 && epoch.elapsed().as_nanos() as u64 >= d
+        })));
+        self.modules.install(&self.runtime);
+    }
+
+    /// Replaces the runtime (after an error that may have left it in doubt).
+    fn rebuild(&mut self) {
+        self.reused = None;
+        match Runtime::new() {
+            Ok(runtime) => {
+                self.runtime = runtime;
+                self.configure_runtime();
+            }
+            Err(e) => tracing::error!("cannot rebuild the JavaScript runtime: {e}"),
+        }
+    }
+
+    fn timed_out(&self) -> bool {
+        let d = self.deadline.load(Ordering::Relaxed);
+        d != 0 && self.epoch.elapsed().as_nanos() as u64 >= d
+    }
+
+    /// Runs the pod's handler for `request`.
+    pub fn handle(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        let start = self.epoch.elapsed();
+        let deadline = (start + self.config.timeout).as_nanos() as u64;
+        self.deadline.store(deadline.max(1), Ordering::Relaxed);
+        set_request_id(request.id);
+        let outcome = match self.config.isolation {
+            Isolation::Request => self.handle_fresh(request),
+            Isolation::Worker => self.handle_reused(request),
+        };
+        let timed_out = self.timed_out();
+        self.deadline.store(0, Ordering::Relaxed);
+        set_request_id(0);
+        let outcome = outcome.map_err(|e| match e {
+            _ if timed_out => JsError::Timeout(self.config.timeout),
+            other => other,
+        });
+        if let Err(e) = &outcome {
+            if matches!(
+                e,
+                JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Unavailable(_)
+            ) {
+                self.rebuild();
+            } else if self.config.isolation == Isolation::Worker {
+                // The context may hold half-done state of the failed request.
+                self.reused = None;
+            }
+        }
+        outcome
+    }
+
+    fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
+        let result = context.with(|ctx| -> std::result::Result<JsResponse, JsError> {
+            let (dispatch, namespace, _) = self.instantiate(&ctx)?;
+            self.dispatch(&ctx, &dispatch, &namespace, request)
+        });
+        drop(context);
+        self.runtime.run_gc();
+        result
+    }
+
+    fn handle_reused(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        let generation = self.db.generation();
+        if let Some(reused) = &mut self.reused {
+            if reused.generation != generation {
+                match self.modules.is_current(&reused.modules) {
+                    Ok(true) => reused.generation = generation,
+                    Ok(false) => self.reused = None,
+                    Err(e) => return Err(JsError::Unavailable(e.to_string())),
+                }
+            }
+        }
+        if self.reused.is_none() {
+            let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
+            let built = context.with(|ctx| {
+                let (dispatch, namespace, modules) = self.instantiate(&ctx)?;
+                Ok::<_, JsError>((
+                    Persistent::save(&ctx, dispatch),
+                    Persistent::save(&ctx, namespace),
+                    modules,
+                ))
+            })?;
+            self.reused = Some(Reused {
+                context,
+                dispatch: built.0,
+                namespace: built.1,
+                modules: built.2,
+                generation,
+            });
+        }
+        let reused = self.reused.as_ref().expect("built above");
+        let context = reused.context.clone();
+        let (dispatch, namespace) = (reused.dispatch.clone(), reused.namespace.clone());
+        context.with(|ctx| {
+            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
+            let namespace = namespace
+                .restore(&ctx)
+                .map_err(|e| self.js_error(&ctx, e))?;
+            self.dispatch(&ctx, &dispatch, &namespace, request)
+        })
+    }
+
+    /// Runs the prelude and the pod's server module in `ctx`; returns the
+    /// dispatcher, the server module's namespace and the pod modules loaded.
+    #[allow(clippy::type_complexity)]
+    fn instantiate<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+    ) -> std::result::Result<(Function<'js>, Object<'js>, Vec<(String, [u8; 32])>), JsError> {
+        let err = |e| self.js_error(ctx, e);
+        host::install_native(ctx).map_err(err)?;
+        // SAFETY: the prelude's bytecode was compiled by this process, from the
+        // source embedded in the binary, by this QuickJS build. QuickJS copies it.
+        let prelude = unsafe { Module::load(ctx.clone(), &self.prelude_bytecode) }.map_err(err)?;
+        let (prelude, promise) = prelude.eval().map_err(err)?;
+        promise.finish::<()>().map_err(err)?;
+        let dispatch: Function = prelude.get("dispatch").map_err(err)?;
+
+        let (server, _) = self
+            .modules
+            .load_module(ctx, SERVER_MODULE)
+            .map_err(|e| self.load_error(ctx, e))?;
+        let (server, promise) = server.eval().map_err(err)?;
+        match promise.finish::<()>() {
+            Ok(()) => {}
+            Err(rquickjs::Error::WouldBlock) => {
+                return Err(JsError::Exception {
+                    message: format!("{SERVER_MODULE}: its top-level await never settled"),
+                    stack: String::new(),
+                })
+            }
+            Err(e) => return Err(err(e)),
+        }
+        let namespace = server.namespace().map_err(err)?;
+        let modules = self
+            .loaded_modules()
+            .map_err(|e| JsError::Unavailable(e.to_string()))?;
+        Ok((dispatch, namespace, modules))
+    }
+
+    /// The pod modules a context depends on, for change detection: all modules
+    /// of the pod under `hbf/` that the loader has compiled.
+    fn loaded_modules(&self) -> Result<Vec<(String, [u8; 32])>> {
+        let mut out = Vec::new();
+        for file in self.db.fs().list("hbf/")? {
+            if file.path.ends_with(".js") || file.path.ends_with(".mjs") {
+                if let Some(sha) = file.sha256 {
+                    out.push((file.path, sha));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn dispatch<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        dispatch: &Function<'js>,
+        namespace: &Object<'js>,
+        request: &JsRequest,
+    ) -> std::result::Result<JsResponse, JsError> {
+        let err = |e| self.js_error(ctx, e);
+        let req = request_object(ctx, request).map_err(err)?;
+        let result: Value = dispatch.call((namespace.clone(), req)).map_err(err)?;
+        let promise = result.into_promise().ok_or_else(|| {
+            JsError::BadResponse("the dispatcher did not return a promise".into())
+        })?;
+        let out: Object = match promise.finish::<Object>() {
+            Ok(out) => out,
+            Err(rquickjs::Error::WouldBlock) => return Err(JsError::NeverSettled),
+            Err(e) => return Err(err(e)),
+        };
+        response_from(ctx, &out).map_err(|e| match e {
+            rquickjs::Error::Exception => self.js_error(ctx, e),
+            other => JsError::BadResponse(other.to_string()),
+        })
+    }
+
+    fn engine_error(&self, e: rquickjs::Error) -> JsError {
+        JsError::Unavailable(e.to_string())
+    }
+
+    fn load_error(&self, ctx: &Ctx<'_>, e: crate::Error) -> JsError {
+        if self.timed_out() {
+            return JsError::Timeout(self.config.timeout);
+        }
+        let _ = ctx;
+        JsError::Exception {
+            message: e.to_string(),
+            stack: String::new(),
+        }
+    }
+
+    /// Classifies a failed call into the engine.
+    fn js_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
+        if self.timed_out() {
+            let _ = ctx.catch();
+            return JsError::Timeout(self.config.timeout);
+        }
+        match e {
+            rquickjs::Error::Exception => {
+                let thrown = ctx.catch();
+                let (name, message, stack) = describe(&thrown);
+                if message.contains("out of memory") {
+                    JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
+                } else if (name == "RangeError" && message.contains("call stack"))
+                    || (name == "InternalError" && message.contains("stack overflow"))
+                {
+                    JsError::StackOverflow
+                } else {
+                    JsError::Exception {
+                        message: if name.is_empty() {
+                            message
+                        } else {
+                            format!("{name}: {message}")
+                        },
+                        stack,
+                    }
+                }
+            }
+            rquickjs::Error::Allocation => {
+                JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
+            }
+            other => JsError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The largest stack QuickJS may use (the worker threads have more).
+const STACK_LIMIT: usize = 1 << 20;
+
+/// Stack size of worker threads: QuickJS's limit plus room for Rust frames.
+pub const WORKER_STACK: usize = 8 << 20;
+
+fn set_request_id(id: u64) {
+    host::set_request_id(id);
+}
+
+/// The `req` object of SPEC 4 (plus `headerList` for the fetch dispatcher).
+fn request_object<'js>(ctx: &Ctx<'js>, r: &JsRequest) -> rquickjs::Result<Object<'js>> {
+    let req = Object::new(ctx.clone())?;
+    req.set("id", r.id as f64)?;
+    req.set("method", r.method.as_str())?;
+    req.set("url", r.url.as_str())?;
+    req.set("path", r.path.as_str())?;
+    req.set("query", r.query.as_str())?;
+    let headers = Object::new(ctx.clone())?;
+    let list = rquickjs::Array::new(ctx.clone())?;
+    for (i, (name, value)) in r.headers.iter().enumerate() {
+        let joined = match headers.get::<_, Option<String>>(name.as_str())? {
+            Some(previous) => format!("{previous}, {value}"),
+            None => value.clone(),
+        };
+        headers.set(name.as_str(), joined)?;
+        let pair = rquickjs::Array::new(ctx.clone())?;
+        pair.set(0, name.as_str())?;
+        pair.set(1, value.as_str())?;
+        list.set(i, pair)?;
+    }
+    req.set("headers", headers)?;
+    req.set("headerList", list)?;
+    req.set("params", Object::new(ctx.clone())?)?;
+    req.set("body", String::from_utf8_lossy(&r.body).as_ref())?;
+    req.set(
+        "bodyBytes",
+        TypedArray::<u8>::new(ctx.clone(), r.body.clone())?,
+    )?;
+    Ok(req)
+}
+
+/// Reads the dispatcher's `{status, headers, body}`.
+fn response_from<'js>(ctx: &Ctx<'js>, out: &Object<'js>) -> rquickjs::Result<JsResponse> {
+    let status: Value = out.get("status")?;
+    let status = status
+        .as_int()
+        .map(f64::from)
+        .or_else(|| status.as_float())
+        .filter(|s| s.fract() == 0.0 && (100.0..=999.0).contains(s))
+        .ok_or_else(|| {
+            rquickjs::Exception::throw_range(ctx, &format!("invalid HTTP status {status:?}"))
+        })? as u16;
+    let mut headers = Vec::new();
+    let list: rquickjs::Array = out.get("headers")?;
+    for pair in list.iter::<rquickjs::Array>() {
+        let pair = pair?;
+        headers.push((pair.get::<String>(0)?, pair.get::<String>(1)?));
+    }
+    let body: Value = out.get("body")?;
+    let body = if body.is_null() || body.is_undefined() {
+        Vec::new()
+    } else if let Some(s) = body.as_string() {
+        s.to_string()?.into_bytes()
+    } else {
+        host::bytes_of(ctx, &body)?
+    };
+    Ok(JsResponse {
+        status,
+        headers,
+        body,
+    })
+}

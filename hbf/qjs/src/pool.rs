@@ -1,0 +1,141 @@
+//! The pool of JavaScript workers.
+//!
+//! Each worker is an OS thread that owns one [`Engine`] (a QuickJS runtime is
+//! single-threaded). Requests wait in one bounded queue; any idle worker takes the
+//! next. A request that runs long blocks only its own worker, so the others (and
+//! the HTTP server, which never runs JavaScript itself) keep serving. A panic
+//! while handling a request fails that request and the worker starts over with a
+//! new engine.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use hbf_db::Database;
+use tokio::sync::oneshot;
+
+use crate::engine::{Engine, EngineConfig, JsError, JsRequest, JsResponse, WORKER_STACK};
+use crate::{PodModules, Result};
+
+/// Requests allowed to wait per worker before the pool reports it is full.
+const QUEUE_PER_WORKER: usize = 256;
+
+struct Job {
+    request: JsRequest,
+    reply: oneshot::Sender<std::result::Result<JsResponse, JsError>>,
+}
+
+/// A running pool of JavaScript workers; dropping it stops them after the
+/// requests already queued.
+pub struct JsPool {
+    sender: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl JsPool {
+    /// Starts `workers` workers for the pod in `db`. Fails if the pod's
+    /// import map is invalid or a worker's engine cannot start.
+    pub fn start(db: Database, workers: usize, config: EngineConfig) -> Result<Self> {
+        let workers = workers.max(1);
+        let modules = PodModules::new(db.clone())?;
+        let (sender, receiver) = bounded::<Job>(workers * QUEUE_PER_WORKER);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let mut handles = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let receiver = receiver.clone();
+            let (db, modules, config) = (db.clone(), modules.clone(), config.clone());
+            let ready = ready_tx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("hbf-js-{index}"))
+                .stack_size(WORKER_STACK)
+                .spawn(move || worker(db, modules, config, receiver, ready))
+                .map_err(|e| crate::Error::Worker(e.to_string()))?;
+            handles.push(handle);
+        }
+        drop(ready_tx);
+        for _ in 0..workers {
+            match ready_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => return Err(crate::Error::Worker(message)),
+                Err(_) => return Err(crate::Error::Worker("a worker died while starting".into())),
+            }
+        }
+        Ok(Self {
+            sender: Some(sender),
+            workers: handles,
+        })
+    }
+
+    /// Runs `request` on the next free worker.
+    pub async fn handle(&self, request: JsRequest) -> std::result::Result<JsResponse, JsError> {
+        let (reply, response) = oneshot::channel();
+        let sender = self.sender.as_ref().expect("the pool is running");
+        match sender.try_send(Job { request, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(JsError::Unavailable(
+                    "all JavaScript workers are busy".into(),
+                ))
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(JsError::Unavailable(
+                    "the JavaScript workers stopped".into(),
+                ))
+            }
+        }
+        response
+            .await
+            .unwrap_or_else(|_| Err(JsError::Unavailable("the worker stopped".into())))
+    }
+}
+
+impl Drop for JsPool {
+    fn drop(&mut self) {
+        self.sender = None;
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn worker(
+    db: Database,
+    modules: PodModules,
+    config: EngineConfig,
+    jobs: Receiver<Job>,
+    ready: std::sync::mpsc::Sender<std::result::Result<(), String>>,
+) {
+    let build = || Engine::new(db.clone(), modules.clone(), config.clone());
+    let mut engine = match build() {
+        Ok(engine) => {
+            let _ = ready.send(Ok(()));
+            engine
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    drop(ready);
+    while let Ok(job) = jobs.recv() {
+        if job.reply.is_closed() {
+            continue; // the client went away while the request waited
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| engine.handle(&job.request)));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::error!(
+                    request = job.request.id,
+                    "a JavaScript worker panicked; restarting its engine"
+                );
+                match build() {
+                    Ok(fresh) => engine = fresh,
+                    Err(e) => tracing::error!("cannot restart the JavaScript engine: {e}"),
+                }
+                Err(JsError::Unavailable("the JavaScript worker failed".into()))
+            }
+        };
+        let _ = job.reply.send(outcome);
+    }
+}

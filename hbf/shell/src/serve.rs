@@ -1,0 +1,83 @@
+//! `hbf` without a sub-command: serve the pod over HTTP until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hbf_db::Database;
+use hbf_http::{App, ServerConfig};
+use hbf_qjs::{EngineConfig, Isolation, JsPool};
+
+use crate::cli::{Cli, IsolationArg};
+
+/// Runs the server; returns after a graceful shutdown.
+pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
+    let workers = cli
+        .workers
+        .map(|n| n.get())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let engine = EngineConfig {
+        memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
+        timeout: Duration::from_millis(cli.js_timeout_ms),
+        isolation: match cli.isolation {
+            IsolationArg::Request => Isolation::Request,
+            IsolationArg::Worker => Isolation::Worker,
+        },
+        dev: cli.dev,
+    };
+    let js = JsPool::start(db.clone(), workers, engine)
+        .map_err(|e| format!("cannot start the JavaScript workers: {e}"))?;
+    let config = ServerConfig {
+        max_body_bytes: cli.max_body_bytes,
+        header_timeout: Duration::from_millis(cli.header_timeout_ms),
+        dev: cli.dev,
+        ..ServerConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("hbf-http")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let addr = SocketAddr::new(cli.host, cli.port);
+    let app = Arc::new(App::new(db.clone(), js, config));
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        tracing::info!(
+            workers,
+            isolation = ?cli.isolation,
+            "hbf listening on http://{bound}"
+        );
+        hbf_http::serve(listener, Arc::clone(&app), shutdown_signal())
+            .await
+            .map_err(|e| format!("server error: {e}"))
+    })?;
+    drop(runtime);
+    drop(app);
+    db.checkpoint()
+        .map_err(|e| format!("checkpointing the database at shutdown: {e}"))?;
+    tracing::info!("hbf stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot watch SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,149 @@
+"""Macros for HBF's Rust crates: each Cargo package needs one small BUILD.bazel.
+
+Third-party dependencies follow the package's Cargo.toml through crate_universe
+(`all_crate_deps()` reads what `crate.from_cargo` in MODULE.bazel resolved from the
+same Cargo.toml files and Cargo.lock). Path dependencies on other workspace crates
+are listed in the BUILD.bazel (`deps`); tools/check-bazel-deps.py fails when one
+is missing.
+"""
+
+load("@crates//:defs.bzl", "all_crate_deps")
+load("@rules_rust//rust:defs.bzl", "rust_binary", "rust_library", "rust_test")
+
+# [workspace.package] version in Cargo.toml (CARGO_PKG_VERSION; checked by
+# tools/check-bazel-deps.py).
+HBF_VERSION = "0.1.0"
+
+def crate_compile_data():
+    """Files of the package that include_str!/include_bytes! may read.
+
+    Everything but Rust sources, tests, benches and build files.
+
+    Returns:
+      A list of files.
+    """
+    return native.glob(
+        ["**"],
+        exclude = [
+            "**/*.rs",
+            "BUILD.bazel",
+            "Cargo.toml",
+            "benches/**",
+            "proptest-regressions/**",
+            "target/**",
+            "tests/**",
+        ],
+        allow_empty = True,
+    )
+
+def hbf_rust_library(name, crate_name = None, deps = [], **kwargs):
+    """The package's library (src/lib.rs) and its unit tests (`<name>_unit_test`).
+
+    Args:
+      name: the target name, usually the crate name (`hbf_db`).
+      crate_name: the crate name, when it differs from `name`.
+      deps: other workspace crates this one depends on ([dependencies] with a path).
+      **kwargs: passed to rust_library.
+    """
+    rust_library(
+        name = name,
+        crate_name = crate_name,
+        srcs = native.glob(["src/**/*.rs"], exclude = ["src/main.rs", "src/bin/**"]),
+        crate_root = "src/lib.rs",
+        compile_data = crate_compile_data(),
+        deps = deps + all_crate_deps(normal = True),
+        proc_macro_deps = all_crate_deps(proc_macro = True),
+        version = HBF_VERSION,
+        visibility = ["//visibility:public"],
+        **kwargs
+    )
+    rust_test(
+        name = name + "_unit_test",
+        crate = ":" + name,
+        deps = all_crate_deps(normal_dev = True),
+        proc_macro_deps = all_crate_deps(proc_macro_dev = True),
+    )
+
+def hbf_rust_binary(name, crate_root = "src/main.rs", deps = [], **kwargs):
+    """A binary of the package (src/main.rs by default) and its unit tests.
+
+    Args:
+      name: the binary's name, as in Cargo.toml's [[bin]].
+      crate_root: its main source file.
+      deps: workspace crates it uses (the package's own library included).
+      **kwargs: passed to rust_binary.
+    """
+    rust_binary(
+        name = name,
+        srcs = [crate_root],
+        crate_root = crate_root,
+        compile_data = crate_compile_data(),
+        deps = deps + all_crate_deps(normal = True),
+        proc_macro_deps = all_crate_deps(proc_macro = True),
+        version = HBF_VERSION,
+        visibility = ["//visibility:public"],
+        **kwargs
+    )
+    rust_test(
+        name = name.replace("-", "_") + "_bin_unit_test",
+        crate = ":" + name,
+        deps = all_crate_deps(normal_dev = True),
+        proc_macro_deps = all_crate_deps(proc_macro_dev = True),
+    )
+
+def hbf_integration_tests(crate = None, deps = [], data = [], env = {}, rustc_env = {}, **kwargs):
+    """One rust_test per Cargo integration test: tests/*.rs and tests/*/main.rs.
+
+    Test `tests/open.rs` becomes `:open_test`. Each gets the package's library, its
+    [dependencies] and [dev-dependencies], as Cargo does.
+
+    Args:
+      crate: the package's library target (e.g. ":hbf_db"); None for a package
+        without a library.
+      deps: other workspace crates the tests use ([dependencies] of a package
+        without a library, [dev-dependencies] with a path).
+      data: runtime files (runfiles), e.g. pods.
+      env: runtime environment; $(rootpath ...) of `data` is expanded.
+      rustc_env: compile-time environment (env!), e.g. CARGO_BIN_EXE_<name>.
+      **kwargs: passed to every rust_test (size, tags, ...).
+    """
+    roots = native.glob(["tests/*.rs", "tests/*/main.rs"], allow_empty = True)
+    helpers = [f for f in native.glob(["tests/**/*.rs"], allow_empty = True) if f not in roots]
+    for root in roots:
+        stem = root[len("tests/"):]
+        stem = stem[:-len("/main.rs")] if stem.endswith("/main.rs") else stem[:-len(".rs")]
+        rust_test(
+            name = stem + "_test",
+            crate_name = stem.replace("-", "_"),
+            srcs = [root] + helpers,
+            crate_root = root,
+            compile_data = crate_compile_data(),
+            data = data + native.glob(["proptest-regressions/**", "tests/**"], exclude = ["**/*.rs"], allow_empty = True),
+            env = env,
+            rustc_env = rustc_env,
+            deps = ([crate] if crate else []) + deps + all_crate_deps(normal = True, normal_dev = True),
+            proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),
+            version = HBF_VERSION,
+            **kwargs
+        )
+
+def hbf_benches(crate, deps = []):
+    """Builds each benches/*.rs (Criterion, harness = false) as `:<stem>_bench`.
+
+    `bazel build //...` compiles them; run one with `tools/bazel run //pkg:<stem>_bench`.
+
+    Args:
+      crate: the package's library target.
+      deps: extra workspace crates from [dev-dependencies].
+    """
+    for src in native.glob(["benches/*.rs"], allow_empty = True):
+        stem = src[len("benches/"):-len(".rs")]
+        rust_binary(
+            name = stem + "_bench",
+            crate_name = stem.replace("-", "_"),
+            srcs = [src],
+            crate_root = src,
+            deps = [crate] + deps + all_crate_deps(normal = True, normal_dev = True),
+            proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),
+            version = HBF_VERSION,
+        )
