@@ -236,7 +236,6 @@ impl Engine {
             self.dispatch(&ctx, &dispatch, &namespace, request)
         });
         drop(context);
-        self.runtime.run_gc();
         result
     }
 
@@ -289,6 +288,9 @@ impl Engine {
         ctx: &Ctx<'js>,
     ) -> std::result::Result<(Function<'js>, Object<'js>, Vec<(String, [u8; 32])>), JsError> {
         let err = |e| self.js_error(ctx, e);
+        // A stale exception (the runtime keeps one pending exception, whatever
+        // the context) must not be taken for this request's.
+        let _ = ctx.catch();
         host::install_native(ctx).map_err(err)?;
         // SAFETY: the prelude's bytecode was compiled by this process, from the
         // source embedded in the binary, by this QuickJS build. QuickJS copies it.
@@ -341,6 +343,7 @@ impl Engine {
         request: &JsRequest,
     ) -> std::result::Result<JsResponse, JsError> {
         let err = |e| self.js_error(ctx, e);
+        let _ = ctx.catch();
         let req = request_object(ctx, request).map_err(err)?;
         let result: Value = dispatch.call((namespace.clone(), req)).map_err(err)?;
         let promise = result.into_promise().ok_or_else(|| {

@@ -143,19 +143,33 @@ fn bytes_if_any(value: &Value<'_>) -> Option<Vec<u8>> {
         // SAFETY: the slice is copied at once; no JavaScript runs while it lives.
         return unsafe { array.as_bytes() }.map(<[u8]>::to_vec);
     }
-    if let Some(buffer) = ArrayBuffer::from_value(value.clone()) {
+    if let Some(buffer) = array_buffer(value) {
         // SAFETY: as above.
         return unsafe { buffer.as_bytes() }.map(<[u8]>::to_vec);
     }
     // Other views (Int16Array, DataView...): the bytes they cover.
     let obj = value.as_object()?;
-    let buffer = ArrayBuffer::from_value(obj.get::<_, Value>("buffer").ok()?)?;
+    let buffer = array_buffer(&obj.get::<_, Value>("buffer").ok()?)?;
     let offset = obj.get::<_, usize>("byteOffset").ok()?;
     let length = obj.get::<_, usize>("byteLength").ok()?;
     // SAFETY: as above.
     let all = unsafe { buffer.as_bytes() }?;
     all.get(offset..offset.checked_add(length)?)
         .map(<[u8]>::to_vec)
+}
+
+/// `value` as an ArrayBuffer, if it is one. rquickjs asks QuickJS, which throws a
+/// TypeError for anything else and leaves it pending; that exception is ours to
+/// clear, or it would surface in whatever JavaScript runs next.
+fn array_buffer<'js>(value: &Value<'js>) -> Option<ArrayBuffer<'js>> {
+    if !value.is_object() {
+        return None;
+    }
+    let buffer = ArrayBuffer::from_value(value.clone());
+    if buffer.is_none() {
+        let _ = value.ctx().catch();
+    }
+    buffer
 }
 
 /// JavaScript value -> SQL value.

@@ -1,0 +1,152 @@
+//! HTTP behaviour: bad requests, limits, static files and path traversal.
+
+mod common;
+use common::Server;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+#[test]
+fn malformed_and_oversized_requests_get_clear_errors() {
+    let server = Server::test_pod(&["--max-body", "1000", "--header-timeout", "400"]);
+    let bad_line = server.raw(b"THIS IS NOT HTTP\r\n\r\n", WAIT);
+    assert!(bad_line.starts_with("HTTP/1.1 400"), "{bad_line}");
+    let bad_version = server.raw(b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", WAIT);
+    assert!(
+        bad_version.starts_with("HTTP/1.1 400") || bad_version.starts_with("HTTP/1.1 505"),
+        "{bad_version}"
+    );
+    let huge_header = format!(
+        "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let reply = server.raw(huge_header.as_bytes(), WAIT);
+    assert!(
+        reply.starts_with("HTTP/1.1 431"),
+        "{}",
+        &reply[..reply.len().min(200)]
+    );
+    let big_body = server.post("/echo", &vec![b'x'; 5000]);
+    assert_eq!(big_body.status, 413, "{}", big_body.text());
+    assert!(big_body.text().contains("1000-byte limit"));
+    // A chunked body (no Content-Length) over the limit is cut off too.
+    let mut long_chunked = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    for _ in 0..3 {
+        long_chunked.extend_from_slice(b"3E8\r\n");
+        long_chunked.extend_from_slice(&[b'y'; 1000]);
+        long_chunked.extend_from_slice(b"\r\n");
+    }
+    long_chunked.extend_from_slice(b"0\r\n\r\n");
+    let reply = server.raw(&long_chunked, WAIT);
+    assert!(
+        reply.starts_with("HTTP/1.1 413"),
+        "{}",
+        &reply[..reply.len().min(200)]
+    );
+    // A client that starts a request and stalls gets 408.
+    let slow = server.raw(
+        b"GET /hello HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_secs(3),
+    );
+    assert!(slow.starts_with("HTTP/1.1 408"), "{slow}");
+    // And the server is fine.
+    assert_eq!(server.get("/hello").status, 200);
+}
+
+#[test]
+fn static_files_have_validators_ranges_and_methods() {
+    let server = Server::test_pod(&[]);
+    let css = server.get("/static/style.css");
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(css.header("cache-control"), Some("no-cache"));
+    assert!(css.header("last-modified").is_some());
+    let etag = css.header("etag").unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.len() == 66, "{etag}");
+    let again = server.request(
+        "GET",
+        "/static/style.css",
+        &[("If-None-Match", &etag)],
+        None,
+    );
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    let other = server.request(
+        "GET",
+        "/static/style.css",
+        &[("If-None-Match", "\"nope\"")],
+        None,
+    );
+    assert_eq!(other.status, 200);
+    let range = server.request("GET", "/static/style.css", &[("Range", "bytes=0-9")], None);
+    assert_eq!(range.status, 206);
+    assert_eq!(range.body, css.body[..10]);
+    assert_eq!(
+        range.header("content-range"),
+        Some(format!("bytes 0-9/{}", css.body.len()).as_str())
+    );
+    let tail = server.request("GET", "/static/style.css", &[("Range", "bytes=-5")], None);
+    assert_eq!(tail.body, css.body[css.body.len() - 5..]);
+    let beyond = server.request(
+        "GET",
+        "/static/style.css",
+        &[("Range", "bytes=999999-")],
+        None,
+    );
+    assert_eq!(beyond.status, 416);
+    let head = server.raw(
+        b"HEAD /static/style.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        WAIT,
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {}", css.body.len())),
+        "{head}"
+    );
+    assert!(head.ends_with("\r\n\r\n"), "HEAD has no body: {head:?}");
+    let post = server.post("/static/style.css", b"x");
+    assert_eq!(post.status, 405);
+    assert_eq!(post.header("allow"), Some("GET, HEAD"));
+    assert_eq!(
+        server.get("/static/favicon.ico").header("content-type"),
+        Some("image/x-icon")
+    );
+    assert_eq!(
+        server.get("/static/importmap.json").header("content-type"),
+        Some("application/json")
+    );
+}
+
+#[test]
+fn path_traversal_never_leaves_static() {
+    let server = Server::test_pod(&[]);
+    for target in [
+        "/static/../hbf/server.js",
+        "/static/%2e%2e/hbf/server.js",
+        "/static/..%2fhbf/server.js",
+        "/static/%2E%2E%2Fhbf%2Fserver.js",
+        "/static//etc/passwd",
+        "/static/./../../etc/passwd",
+        "/static/%00",
+        "/static/a%5c..%5c..%5chbf%5cserver.js",
+    ] {
+        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let reply = server.raw(request.as_bytes(), WAIT);
+        let status = reply.split_whitespace().nth(1).unwrap_or("");
+        assert!(status == "400" || status == "404", "{target}: {reply}");
+        assert!(
+            !reply.contains("globalThis.app"),
+            "{target} leaked server code"
+        );
+    }
+    // Encoded names that are valid still work.
+    server.post("/t/fs/write?path=static/a%20b.txt&as=text", b"spaced");
+    assert_eq!(server.get("/static/a%20b.txt").text(), "spaced");
+}
+
+#[test]
+fn health_only_answers_get_and_head() {
+    let server = Server::test_pod(&[]);
+    assert_eq!(server.post("/health", b"").status, 405);
+    assert_eq!(server.get("/__dev/api/files").status, 404);
+}

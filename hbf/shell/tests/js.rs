@@ -1,0 +1,261 @@
+//! The JavaScript runtime through the real server: both handler styles, the host
+//! modules, modules and imports, isolation and live reload.
+
+mod common;
+use common::{repo, Server};
+use std::time::Duration;
+
+#[test]
+fn hbf_style_request_and_response_features() {
+    let server = Server::test_pod(&[]);
+    let headers = server.get("/t/headers?name=X-Chosen&value=v1");
+    assert_eq!(headers.status, 200);
+    assert_eq!(headers.header("x-test-one"), Some("1"));
+    assert_eq!(headers.header("x-test-two"), Some("two"));
+    assert_eq!(headers.header("x-chosen"), Some("v1"));
+    let binary = server.get("/t/binary");
+    assert_eq!(
+        binary.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(binary.body, (0..=255u8).collect::<Vec<_>>());
+    let payload: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let echoed = server.post("/t/binary", &payload);
+    assert_eq!(echoed.body, payload, "binary bodies round-trip unchanged");
+    let first = server.get("/t/first-send");
+    assert_eq!(first.status, 201);
+    assert_eq!(first.text(), r#"{"first":true}"#);
+    assert!(first.header("x-too-late").is_none());
+    assert_eq!(
+        server.get("/t/async").json()["steps"],
+        serde_json::json!(["await", "then", "promise"])
+    );
+    assert_eq!(
+        server.get("/t/unicode").json()["text"],
+        "héllo wörld ✓ 🚀 日本語"
+    );
+    let created = server.get("/t/status?code=418");
+    assert_eq!(created.status, 418);
+    let no_content = server.get("/t/status?code=204");
+    assert_eq!((no_content.status, no_content.body.len()), (204, 0));
+    assert_eq!(server.request("POST", "/hello", &[], Some(b"")).status, 405);
+}
+
+#[test]
+fn errors_are_500_never_a_silent_200() {
+    let server = Server::test_pod(&[]);
+    for path in [
+        "/t/throw",
+        "/t/reject",
+        "/t/reject-chain",
+        "/t/status?code=99",
+        "/t/status?code=abc",
+    ] {
+        let reply = server.get(path);
+        assert_eq!(reply.status, 500, "{path}: {}", reply.text());
+        let json = reply.json();
+        assert_eq!(json["error"], "Internal Server Error", "{path}");
+        assert!(
+            json.get("stack").is_none(),
+            "no stack outside dev mode: {path}"
+        );
+    }
+    assert!(server
+        .wait_for_log(&["uncaught JavaScript error"], Duration::from_secs(5))
+        .is_some());
+    // Dev mode shows the message and the stack.
+    let dev = Server::test_pod(&["--dev"]);
+    let reply = dev.get("/t/throw");
+    assert_eq!(reply.status, 500);
+    let json = reply.json();
+    assert!(
+        json["message"].as_str().unwrap().contains("Error"),
+        "{json}"
+    );
+    assert!(
+        json["stack"].as_str().unwrap().contains("test-routes.js"),
+        "{json}"
+    );
+}
+
+#[test]
+fn header_values_from_js_cannot_split_headers() {
+    let server = Server::test_pod(&[]);
+    let reply = server.get("/t/headers?name=X-Ok&value=a%0D%0AX-Evil:%201");
+    assert_eq!(reply.status, 500, "{}", reply.text());
+    assert!(reply.header("x-evil").is_none());
+    assert!(reply.header("x-ok").is_none());
+    let reply = server.get("/t/headers?name=Bad%20Name&value=x");
+    assert_ne!(reply.status, 200);
+}
+
+#[test]
+fn hbf_db_round_trips_every_type_and_protects_platform_tables() {
+    let server = Server::test_pod(&[]);
+    let db = server.get("/t/db?name=first").json();
+    assert_eq!(db["inserted"]["changes"], 1, "{db}");
+    assert_eq!(
+        db["blob"],
+        serde_json::json!({"isUint8Array": true, "length": 256, "equal": true})
+    );
+    let again = server.get("/t/db?name=second").json();
+    assert_eq!(
+        again["count"], 2,
+        "the pod's data persists between requests"
+    );
+    let types = server.get("/t/db/types").json();
+    assert_eq!(types["row"]["aTrue"], 1, "{types}");
+    assert_eq!(types["row"]["aFalse"], 0);
+    assert_eq!(types["types"]["aBlob"], "Uint8Array");
+    assert_eq!(types["types"]["aNull"], "null");
+    assert_eq!(types["row"]["bigintType"], "integer");
+    assert_eq!(types["row"]["aBigint"], "4611686018427387905");
+    assert_eq!(types["bigintEqual"], true);
+    let rollback = server.get("/t/db/rollback").json();
+    assert_eq!(
+        rollback,
+        serde_json::json!({"doomed": 0, "rolledBack": true, "error": "roll back, please"})
+    );
+    let sql = |body: &str| server.post("/t/db/sql", body.as_bytes());
+    let refused = sql(r#"{"sql":"DELETE FROM hbf_fs_version","params":[]}"#);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.text().contains("not allowed"), "{}", refused.text());
+    let readable = sql(r#"{"sql":"SELECT count(*) AS n FROM hbf_fs_file","params":[]}"#);
+    assert_eq!(readable.status, 200, "{}", readable.text());
+    assert_eq!(server.get("/hello").status, 200, "nothing was damaged");
+}
+
+#[test]
+fn hbf_fs_and_live_reload() {
+    let server = Server::test_pod(&[]);
+    let write = server.post("/t/fs/write?path=static/note.txt&as=text", b"first");
+    assert_eq!(write.status, 200, "{}", write.text());
+    assert_eq!(write.json()["result"]["version"], 1);
+    server.post("/t/fs/write?path=static/note.txt&as=text", b"second");
+    let read = server.get("/t/fs/read?path=static/note.txt").json();
+    assert_eq!(read["content"], "second");
+    assert_eq!(
+        server.get("/static/note.txt").text(),
+        "second",
+        "static files see writes at once"
+    );
+    let history = server.get("/t/fs/history?path=static/note.txt").json();
+    assert_eq!(history["versions"].as_array().unwrap().len(), 2);
+    let revert = server.post("/t/fs/revert?path=static/note.txt&version=1", b"");
+    assert_eq!(revert.status, 200, "{}", revert.text());
+    assert_eq!(server.get("/static/note.txt").text(), "first");
+    let list = server.get("/t/fs/list?prefix=static/").json();
+    assert!(list["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["path"] == "static/note.txt"));
+    assert_eq!(
+        server
+            .post("/t/fs/write?path=../escape&as=text", b"x")
+            .status,
+        400
+    );
+    assert_eq!(server.get("/t/fs/read?path=static/missing.txt").status, 404);
+
+    // Live reload: a new hbf/server.js runs on the next request.
+    assert_eq!(
+        server.get("/hello").text(),
+        r#"{"message":"Hello, World!"}"#
+    );
+    let code = r#"globalThis.app = { handle(req, res) { res.set('X-Powered-By', 'HBF').json({ reloaded: req.path }) } }"#;
+    let write = server.post("/t/fs/write?path=hbf/server.js&as=text", code.as_bytes());
+    assert_eq!(write.status, 200, "{}", write.text());
+    assert_eq!(server.get("/hello").text(), r#"{"reloaded":"/hello"}"#);
+    assert_eq!(
+        server.get("/anything").text(),
+        r#"{"reloaded":"/anything"}"#
+    );
+}
+
+#[test]
+fn console_lines_carry_the_request_id() {
+    let server = Server::test_pod(&["--log-level", "debug"]);
+    let reply = server.get("/t/console?marker=M4RK3R");
+    assert_eq!(reply.json()["logged"], 6);
+    let line = server
+        .wait_for_log(&["M4RK3R", "request="], Duration::from_secs(5))
+        .expect("a console line with the request id");
+    assert!(line.contains("hbf::js"), "{line}");
+    let lines = server.log().iter().filter(|l| l.contains("M4RK3R")).count();
+    assert_eq!(lines, 6);
+}
+
+#[test]
+fn modules_resolve_relative_absolute_bare_and_third_party() {
+    let server = Server::test_pod(&[]);
+    assert_eq!(
+        server.get("/t/import-bare").json(),
+        serde_json::json!({"greeting": "Hello, importmap!", "value": 42, "findMyWay": "function"})
+    );
+    assert_eq!(server.get("/t/import-absolute").json()["value"], 42);
+    assert_eq!(
+        server.get("/t/import-relative").json()["fromParent"],
+        "Hello, Static ESM!"
+    );
+    let user = server.get("/t/router/users/a%20b?x=1").json();
+    assert_eq!(user["router"], "find-my-way");
+    assert_eq!(user["params"]["id"], "a b");
+    assert_eq!(server.get("/t/router/items/12").json()["id"], 12);
+    assert_eq!(server.get("/t/router/items/abc").status, 404);
+    assert_eq!(
+        server.get("/t/router/files/a/b/c.txt").json()["path"],
+        "a/b/c.txt"
+    );
+}
+
+#[test]
+fn request_isolation_by_default_worker_reuse_on_request() {
+    let server = Server::test_pod(&["--workers", "1"]);
+    for _ in 0..3 {
+        assert_eq!(
+            server.get("/t/global").json(),
+            serde_json::json!({"module": 1, "global": 1, "polluted": false})
+        );
+    }
+    let shared = Server::test_pod(&["--workers", "1", "--isolation", "worker"]);
+    let first = shared.get("/t/global").json();
+    let second = shared.get("/t/global").json();
+    assert_eq!(first["module"], 1);
+    assert_eq!(second["module"], 2, "worker isolation keeps module state");
+}
+
+#[test]
+fn fetch_style_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("fetchpod");
+    std::fs::create_dir_all(pod.join("hbf/lib")).unwrap();
+    std::fs::copy(
+        repo().join("pods/test/hbf/fetch-style.js"),
+        pod.join("hbf/server.js"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("pods/test/hbf/lib/esm-test.js"),
+        pod.join("hbf/lib/esm-test.js"),
+    )
+    .unwrap();
+    let server = Server::start(&["--inmem", "--pod", pod.to_str().unwrap()]);
+    let hello = server.get("/hello");
+    assert_eq!(hello.text(), r#"{"message":"Hello, World!"}"#);
+    assert_eq!(hello.header("x-powered-by"), Some("HBF"));
+    assert_eq!(server.get("/user/7").text(), r#"{"userId":"7"}"#);
+    let echo = server
+        .request("POST", "/echo?q=1", &[("X-A", "b")], Some(b"body text"))
+        .json();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["body"], "body text");
+    assert_eq!(echo["query"], "q=1");
+    let headers = server.get("/headers?name=X-Chosen&value=v");
+    assert_eq!(headers.header("x-chosen"), Some("v"));
+    assert_eq!(headers.header("cache-control"), Some("no-store"));
+    assert_eq!(server.get("/binary").body, (0..=255u8).collect::<Vec<_>>());
+    assert_eq!(server.get("/esm-test").json()["value"], 42);
+    assert_eq!(server.get("/reject").status, 500);
+    assert_eq!(server.get("/nope").status, 404);
+}

@@ -1,0 +1,188 @@
+//! Starting, stopping and the database file: flags, bad files, shutdown.
+
+mod common;
+use common::{test_pod, Server};
+use std::process::Command;
+use std::time::Duration;
+
+fn hbf(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hbf"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_corrupt_or_foreign_database_is_a_clear_error_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, b"definitely not sqlite ".repeat(100)).unwrap();
+    let before = std::fs::read(&garbage).unwrap();
+    let out = hbf(&["--db", garbage.to_str().unwrap(), "--port", "0"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not an HBF database"), "{stderr}");
+    assert_eq!(
+        stderr
+            .trim()
+            .lines()
+            .filter(|l| l.starts_with("hbf:"))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&garbage).unwrap(), before);
+
+    // A real HBF database, then damaged in the middle.
+    let db = dir.path().join("hbf.db");
+    let status = hbf(&["--db", db.to_str().unwrap(), "fs", "ls"]).status;
+    assert!(status.success());
+    let mut bytes = std::fs::read(&db).unwrap();
+    let len = bytes.len();
+    for b in &mut bytes[4096..len.min(4096 * 8)] {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let out = hbf(&["--db", db.to_str().unwrap(), "--port", "0"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("corrupt") || stderr.contains("not an HBF database"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "the damaged file was not modified"
+    );
+}
+
+#[test]
+fn bad_flags_and_unusable_ports_are_one_line_errors() {
+    for args in [
+        &["--log-level", "loud"][..],
+        &["--port", "99999"],
+        &["--js-memory", "0"],
+        &["--workers", "0"],
+        &["--isolation", "none"],
+        &["--no-such-flag"],
+    ] {
+        let out = hbf(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("error:"),
+            "{args:?}"
+        );
+    }
+    // `--log_level` is accepted as an alias.
+    let out = hbf(&["--log_level", "warn", "--inmem", "fs", "ls"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let taken = Server::test_pod(&[]);
+    let port = taken.addr.rsplit(':').next().unwrap();
+    let out = hbf(&["--inmem", "--port", port]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+}
+
+#[test]
+fn graceful_shutdown_finishes_in_flight_requests_and_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hbf.db");
+    let pod = test_pod();
+    let mut server = Server::start(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--pod",
+        pod.to_str().unwrap(),
+        "--js-timeout",
+        "1500",
+    ]);
+    assert_eq!(
+        server
+            .post("/t/fs/write?path=static/kept.txt&as=text", b"kept")
+            .status,
+        200
+    );
+    let in_flight = {
+        let agent = server.agent.clone();
+        let url = server.url("/t/loop");
+        std::thread::spawn(move || agent.get(&url).call().map(|r| r.status().as_u16()))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(
+        in_flight.join().unwrap().unwrap(),
+        504,
+        "the in-flight request was answered"
+    );
+    assert!(server.log().iter().any(|l| l.contains("SIGTERM")));
+    let wal = dir.path().join("hbf.db-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
+        "WAL checkpointed"
+    );
+    let out = hbf(&["--db", db.to_str().unwrap(), "fs", "cat", "static/kept.txt"]);
+    assert_eq!(out.stdout, b"kept");
+}
+
+#[test]
+fn a_newer_pod_is_imported_without_overwriting_live_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hbf.db");
+    let pod = dir.path().join("pod");
+    std::fs::create_dir_all(pod.join("hbf")).unwrap();
+    std::fs::create_dir_all(pod.join("static")).unwrap();
+    let write = |rel: &str, text: &str| std::fs::write(pod.join(rel), text).unwrap();
+    write(
+        "hbf/server.js",
+        "globalThis.app = { handle(req, res) { res.json({ v: 1 }) } }",
+    );
+    write("static/a.txt", "a1");
+    write("static/b.txt", "b1");
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "--db".to_owned(),
+            db.to_str().unwrap().to_owned(),
+            "--pod".to_owned(),
+            pod.to_str().unwrap().to_owned(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        hbf(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert!(run(&["fs", "ls"]).status.success());
+    // A live edit of b.txt, then a newer pod that changes both files.
+    let put = Command::new(env!("CARGO_BIN_EXE_hbf"))
+        .args(["--db", db.to_str().unwrap(), "fs", "put", "static/b.txt"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"b-edited")?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(put.success());
+    write("static/a.txt", "a2");
+    write("static/b.txt", "b2");
+    let out = run(&["fs", "cat", "static/a.txt"]);
+    assert_eq!(
+        out.stdout,
+        b"a2",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kept the live edit"));
+    assert_eq!(run(&["fs", "cat", "static/b.txt"]).stdout, b"b-edited");
+    let log = String::from_utf8(run(&["fs", "log", "static/b.txt"]).stdout).unwrap();
+    assert_eq!(log.lines().count(), 2, "{log}");
+}
