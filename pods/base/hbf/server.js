@@ -8,6 +8,7 @@
 import { Router } from './lib/router.js'
 import { renderHome } from './lib/home.js'
 import { greeting } from './lib/esm-static.js'
+import * as fs from 'hbf:fs'
 
 const router = new Router()
 
@@ -35,6 +36,25 @@ router.get('/esm-test', async (req, res) => {
 }, 'a dynamic import()')
 
 router.get('/esm-test-static', (req, res) => res.json(greeting), 'a static import')
+
+// Notes: a small versioned store on hbf:fs. Every PUT is a new version of
+// static/notes/<name>.txt (also served at /static/notes/<name>.txt).
+const notePath = (name) => `static/notes/${name}.txt`
+const validName = (name) => /^[\w-]{1,64}$/.test(name)
+
+router.get('/notes/:name', (req, res) => {
+  const { name } = req.params
+  const text = validName(name) ? fs.read(notePath(name)) : null
+  if (text === null) return res.status(404).json({ error: 'Not Found', note: name })
+  res.json({ note: name, text, versions: fs.history(notePath(name)).length })
+}, 'read a note')
+
+router.put('/notes/:name', (req, res) => {
+  const { name } = req.params
+  if (!validName(name)) return res.status(400).json({ error: 'note names are 1-64 letters, digits, _ or -' })
+  const { version, size } = fs.write(notePath(name), req.body)
+  res.status(201).json({ note: name, version, size })
+}, 'write a note (a new version each time)')
 
 globalThis.app = {
   handle(req, res) {
