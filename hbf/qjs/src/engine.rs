@@ -198,6 +198,22 @@ impl Engine {
         d != 0 && self.epoch.elapsed().as_nanos() as u64 >= d
     }
 
+    /// Loads the pod's modules once, so that the first request finds them
+    /// compiled (and, with [`Isolation::Worker`], finds its context ready). A pod
+    /// that fails to load is logged here, and answers 500 until it is fixed.
+    pub fn warm_up(&mut self) {
+        let built = match self.config.isolation {
+            Isolation::Worker => self.ensure_reused(),
+            Isolation::Request => Context::full(&self.runtime)
+                .map_err(|e| self.engine_error(e))
+                .and_then(|context| context.with(|ctx| self.instantiate(&ctx).map(drop))),
+        };
+        if let Err(e) = built {
+            tracing::error!("the pod's {SERVER_MODULE} does not load: {e}");
+            self.reused = None;
+        }
+    }
+
     /// Runs the pod's handler for `request`.
     pub fn handle(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
         let start = self.epoch.elapsed();
@@ -240,6 +256,20 @@ impl Engine {
     }
 
     fn handle_reused(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        self.ensure_reused()?;
+        let reused = self.reused.as_ref().expect("ensured above");
+        let context = reused.context.clone();
+        let (dispatch, namespace) = (reused.dispatch.clone(), reused.namespace.clone());
+        context.with(|ctx| {
+            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
+            let namespace = namespace.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
+            self.dispatch(&ctx, &dispatch, &namespace, request)
+        })
+    }
+
+    /// Builds the reused context unless one is ready and the pod's code has not
+    /// changed since it was built.
+    fn ensure_reused(&mut self) -> std::result::Result<(), JsError> {
         let generation = self.db.generation();
         if let Some(reused) = &mut self.reused {
             if reused.generation != generation {
@@ -268,16 +298,7 @@ impl Engine {
                 generation,
             });
         }
-        let reused = self.reused.as_ref().expect("built above");
-        let context = reused.context.clone();
-        let (dispatch, namespace) = (reused.dispatch.clone(), reused.namespace.clone());
-        context.with(|ctx| {
-            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            let namespace = namespace
-                .restore(&ctx)
-                .map_err(|e| self.js_error(&ctx, e))?;
-            self.dispatch(&ctx, &dispatch, &namespace, request)
-        })
+        Ok(())
     }
 
     /// Runs the prelude and the pod's server module in `ctx`; returns the

@@ -117,6 +117,7 @@ fn worker(
         }
     };
     drop(ready);
+    engine.warm_up();
     while let Ok(job) = jobs.recv() {
         if job.reply.is_closed() {
             continue; // the client went away while the request waited

@@ -295,9 +295,10 @@ fn refuses_a_file_over_the_size_limit() {
     );
 }
 
-/// Evaluates `module` of the packed database at `out` and returns the loads.
-fn run_module(db: &Database, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
-    let modules = PodModules::new(db.clone()).unwrap().with_log();
+/// Evaluates `module` with `modules` in a fresh runtime; returns the loads this
+/// evaluation made, and the `answer` global the module set.
+fn run_with(modules: &PodModules, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
+    let before = modules.log().entries().len();
     let runtime = Runtime::new().unwrap();
     let context = Context::full(&runtime).unwrap();
     modules.install(&runtime);
@@ -307,9 +308,13 @@ fn run_module(db: &Database, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
         promise.finish::<()>().unwrap();
         ctx.globals().get::<_, i32>("answer").unwrap()
     });
-    let mut loads = modules.log().entries();
+    let mut loads = modules.log().entries().split_off(before);
     loads.sort_by(|a, b| a.0.cmp(&b.0)); // a module's imports finish loading before it does
     (loads, answer)
+}
+
+fn run_module(db: &Database, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
+    run_with(&PodModules::new(db.clone()).unwrap().with_log(), module)
 }
 
 #[test]
@@ -350,7 +355,8 @@ fn a_source_edited_after_packing_falls_back_to_parsing() {
     db.fs()
         .write("hbf/lib/value.js", "export const value = 7 * 6 + 1;\n")
         .unwrap();
-    let (loads, answer) = run_module(&db, "hbf/server.js");
+    let modules = PodModules::new(db.clone()).unwrap().with_log();
+    let (loads, answer) = run_with(&modules, "hbf/server.js");
     assert_eq!(answer, 43, "the edited source ran, not the stale bytecode");
     assert_eq!(
         loads,
@@ -358,6 +364,13 @@ fn a_source_edited_after_packing_falls_back_to_parsing() {
             ("hbf/lib/value.js".to_owned(), LoadedFrom::Source),
             ("hbf/server.js".to_owned(), LoadedFrom::Bytecode),
         ]
+    );
+    // The edited module was parsed once; the next load uses its bytecode.
+    let (loads, answer) = run_with(&modules, "hbf/server.js");
+    assert_eq!(answer, 43);
+    assert!(
+        loads.iter().all(|(_, from)| *from == LoadedFrom::Bytecode),
+        "{loads:?}"
     );
 }
 
