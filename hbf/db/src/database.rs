@@ -35,7 +35,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::backup::Backup;
 use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
@@ -62,10 +62,29 @@ struct Shared {
     writer: Mutex<Connection>,
     queue: WriteQueue,
     readers: Mutex<Vec<Connection>>,
-    /// Bumped after every committed [`Database::write`]: caches of stored files
-    /// compare it to know whether they may still be current.
+    /// Bumped after every committed [`Database::write`], and when another process
+    /// is seen to have changed the file: caches of stored files compare it to
+    /// know whether they may still be current.
     generation: AtomicU64,
+    /// Watches for changes made by other processes (`hbf fs put` while serving).
+    outside: Mutex<Option<OutsideWatch>>,
+    /// When `outside` was last polled, in milliseconds since `epoch`.
+    outside_polled_ms: AtomicU64,
+    epoch: Instant,
 }
+
+/// A connection kept to read `PRAGMA data_version`, which changes when any
+/// other connection (another process included) commits to the file.
+struct OutsideWatch {
+    conn: Connection,
+    data_version: i64,
+}
+
+/// `OutsideWatch::data_version` before its first reading.
+const BASELINE: i64 = i64::MIN;
+
+/// How often [`Database::generation`] looks for other processes' writes.
+const OUTSIDE_POLL: Duration = Duration::from_millis(500);
 
 enum Location {
     File(PathBuf),
@@ -155,8 +174,53 @@ impl Database {
     /// A number that changes after every committed write made through this handle
     /// (or its clones). A cache of stored data (static files, compiled modules)
     /// remembers the generation it read at, and is current while it is unchanged.
+    ///
+    /// Writes by other processes to the same file are noticed within about half
+    /// a second (a cheap `PRAGMA data_version` poll, at most that often).
     pub fn generation(&self) -> u64 {
-        self.shared.generation.load(Ordering::Acquire)
+        let shared = &self.shared;
+        let now_ms = shared.epoch.elapsed().as_millis() as u64;
+        let polled = shared.outside_polled_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(polled) >= OUTSIDE_POLL.as_millis() as u64
+            && shared
+                .outside_polled_ms
+                .compare_exchange(polled, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.poll_outside();
+        }
+        shared.generation.load(Ordering::Acquire)
+    }
+
+    /// Bumps the generation if the file changed since the last poll.
+    fn poll_outside(&self) {
+        let Location::File(_) = self.shared.location else {
+            return; // nothing outside this process can write an in-memory database
+        };
+        let Ok(mut watch) = self.shared.outside.try_lock() else {
+            return;
+        };
+        if watch.is_none() {
+            if let Ok(conn) = self.open_reader() {
+                *watch = Some(OutsideWatch {
+                    conn,
+                    data_version: BASELINE,
+                });
+            }
+        }
+        if let Some(w) = watch.as_mut() {
+            if let Ok(version) = w
+                .conn
+                .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            {
+                if version != w.data_version {
+                    if w.data_version != BASELINE {
+                        self.shared.generation.fetch_add(1, Ordering::Release);
+                    }
+                    w.data_version = version;
+                }
+            }
+        }
     }
 
     /// Opens a connection for a pod's own SQL (see [`crate::UserDb`]).
@@ -214,10 +278,9 @@ impl Database {
         writer.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
         writer.execute_batch("PRAGMA synchronous = NORMAL;")?;
         schema::migrate(&mut writer)?;
-        Ok((
-            Self::from_writer(Location::File(path.to_owned()), writer),
-            created,
-        ))
+        let db = Self::from_writer(Location::File(path.to_owned()), writer);
+        db.poll_outside(); // the baseline that later polls compare with
+        Ok((db, created))
     }
 
     fn memory_inner(template: Option<&[u8]>) -> Result<Self> {
@@ -251,6 +314,9 @@ impl Database {
                 queue: WriteQueue::default(),
                 readers: Mutex::new(Vec::new()),
                 generation: AtomicU64::new(0),
+                outside: Mutex::new(None),
+                outside_polled_ms: AtomicU64::new(0),
+                epoch: Instant::now(),
             }),
         }
     }

@@ -262,7 +262,9 @@ impl Engine {
         let (dispatch, namespace) = (reused.dispatch.clone(), reused.namespace.clone());
         context.with(|ctx| {
             let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            let namespace = namespace.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
+            let namespace = namespace
+                .restore(&ctx)
+                .map_err(|e| self.js_error(&ctx, e))?;
             self.dispatch(&ctx, &dispatch, &namespace, request)
         })
     }

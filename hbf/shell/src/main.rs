@@ -38,7 +38,8 @@ fn run(mut cli: Cli) -> Result<(), String> {
     } else {
         Location::File(cli.db.clone())
     };
-    let opened = pod::open(&location, &template).map_err(|e| e.to_string())?;
+    let serving = cli.command.is_none();
+    let opened = pod::open(&location, &template, serving).map_err(|e| e.to_string())?;
     if opened.created {
         tracing::info!(
             pod = pod::EMBEDDED_NAME,

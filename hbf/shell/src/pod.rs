@@ -67,8 +67,10 @@ pub fn pack_dir(dir: &Path) -> Result<Vec<u8>, PodError> {
     std::fs::read(&out).map_err(io)
 }
 
-/// Opens (or creates) the main database from `template`.
-pub fn open(location: &Location, template: &[u8]) -> Result<Opened, PodError> {
+/// Opens (or creates) the main database from `template`. With `import`, an
+/// existing database also receives the template's newer files (the server does
+/// this at start; operator commands leave the database as they find it).
+pub fn open(location: &Location, template: &[u8], import: bool) -> Result<Opened, PodError> {
     match location {
         Location::Memory => Ok(Opened {
             db: Database::memory_from_template(template)?,
@@ -77,7 +79,7 @@ pub fn open(location: &Location, template: &[u8]) -> Result<Opened, PodError> {
         }),
         Location::File(path) => {
             let (db, created) = Database::open_or_create(path, template)?;
-            if created {
+            if created || !import {
                 return Ok(Opened {
                     db,
                     created,

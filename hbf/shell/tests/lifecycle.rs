@@ -174,15 +174,66 @@ fn a_newer_pod_is_imported_without_overwriting_live_edits() {
     assert!(put.success());
     write("static/a.txt", "a2");
     write("static/b.txt", "b2");
-    let out = run(&["fs", "cat", "static/a.txt"]);
-    assert_eq!(
-        out.stdout,
-        b"a2",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("kept the live edit"));
-    assert_eq!(run(&["fs", "cat", "static/b.txt"]).stdout, b"b-edited");
+    // Operator commands leave the database as they find it...
+    assert_eq!(run(&["fs", "cat", "static/a.txt"]).stdout, b"a1");
+    // ...a server start imports the newer pod, keeping the live edit.
+    let server = Server::start(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(server.get("/static/a.txt").text(), "a2");
+    assert_eq!(server.get("/static/b.txt").text(), "b-edited");
+    assert!(server
+        .wait_for_log(
+            &["kept the live edit", "static/b.txt"],
+            Duration::from_secs(5)
+        )
+        .is_some());
+    drop(server);
     let log = String::from_utf8(run(&["fs", "log", "static/b.txt"]).stdout).unwrap();
     assert_eq!(log.lines().count(), 2, "{log}");
+    let log = String::from_utf8(run(&["fs", "log", "static/a.txt"]).stdout).unwrap();
+    assert_eq!(log.lines().count(), 2, "{log}");
+}
+
+#[test]
+fn writes_by_another_process_are_served_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hbf.db");
+    let pod = test_pod();
+    let server = Server::start(&["--db", db.to_str().unwrap(), "--pod", pod.to_str().unwrap()]);
+    assert_eq!(server.get("/static/style.css").status, 200); // cached now
+    let put = |path: &str, content: &str| {
+        let file = dir.path().join("content");
+        std::fs::write(&file, content).unwrap();
+        let out = hbf(&[
+            "--db",
+            db.to_str().unwrap(),
+            "fs",
+            "put",
+            path,
+            file.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    put("static/style.css", "body { color: green }");
+    put(
+        "hbf/server.js",
+        "globalThis.app = { handle(req, res) { res.json({ from: 'another process' }) } }",
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let css = server.get("/static/style.css").text();
+        let js = server.get("/hello").text();
+        if css == "body { color: green }" && js == r#"{"from":"another process"}"# {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still stale: {css} / {js}\n{}",
+            server.log().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
