@@ -476,41 +476,44 @@ fn append_content(
 }
 
 /// Appends the next version of `path`: `Some((content_id, size, sha256))` for
-/// content, `None` for a tombstone.
+/// content, `None` for a tombstone. The latest-version row is upserted first,
+/// which numbers the new version in the same statement (one B-tree descent
+/// instead of a lookup and then an update).
 fn append(
     conn: &Connection,
     path: &str,
     content: Option<(i64, i64, [u8; 32])>,
     mtime_ms: i64,
 ) -> Result<FileVersion> {
-    let version = head(conn, path)?.map_or(1, |latest| latest.version + 1);
     let (content_id, size, sha256) = match content {
         Some((id, size, sha)) => (Some(id), size, Some(sha)),
         None => (None, 0, None),
     };
     let sha_sql = sha256.as_ref().map(|h| &h[..]);
     let deleted = content.is_none() as i64;
-    let v = version as i64;
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO hbf_fs_file (path, version, mtime, size, sha256, content_id, deleted)
+             VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (path) DO UPDATE SET version = version + 1, mtime = excluded.mtime,
+               size = excluded.size, sha256 = excluded.sha256,
+               content_id = excluded.content_id, deleted = excluded.deleted
+             RETURNING version",
+    )?;
+    let version: i64 = upsert.query_row(
+        params![path, mtime_ms, size, sha_sql, content_id, deleted],
+        |r| r.get(0),
+    )?;
+    drop(upsert);
     conn.prepare_cached(
         "INSERT INTO hbf_fs_version (path, version, mtime, size, sha256, content_id, deleted)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
-        path, v, mtime_ms, size, sha_sql, content_id, deleted
-    ])?;
-    conn.prepare_cached(
-        "INSERT INTO hbf_fs_file (path, version, mtime, size, sha256, content_id, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (path) DO UPDATE SET version = excluded.version, mtime = excluded.mtime,
-           size = excluded.size, sha256 = excluded.sha256, content_id = excluded.content_id,
-           deleted = excluded.deleted",
-    )?
-    .execute(params![
-        path, v, mtime_ms, size, sha_sql, content_id, deleted
+        path, version, mtime_ms, size, sha_sql, content_id, deleted
     ])?;
     Ok(FileVersion {
         path: path.to_owned(),
-        version,
+        version: version as u64,
         mtime_ms,
         size: size as u64,
         sha256,

@@ -1,0 +1,75 @@
+//! The cost of each isolation mode, without HTTP: one engine (one worker thread)
+//! serving the base pod's `GET /hello` and `GET /user/42`.
+//!
+//! `cargo bench -p hbf-qjs --bench isolation`
+
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hbf_db::Database;
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsRequest, PodModules};
+
+/// An in-memory database holding every file of `pods/base`.
+fn base_pod() -> Database {
+    let db = Database::memory().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pods/base");
+    let mut stack = vec![(root.clone(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = format!("{prefix}{}", entry.file_name().to_str().unwrap());
+            if entry.file_type().unwrap().is_dir() {
+                stack.push((entry.path(), format!("{name}/")));
+            } else if name.starts_with("hbf/") || name.starts_with("static/") {
+                db.fs()
+                    .write(&name, std::fs::read(entry.path()).unwrap())
+                    .unwrap();
+            }
+        }
+    }
+    db
+}
+
+fn request(path: &str) -> JsRequest {
+    JsRequest {
+        id: 1,
+        method: "GET".into(),
+        url: format!("http://localhost{path}"),
+        path: path.into(),
+        query: String::new(),
+        headers: vec![("host".into(), "localhost".into())],
+        body: Vec::new(),
+    }
+}
+
+fn isolation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(4));
+    group.throughput(Throughput::Elements(1));
+    for (name, mode) in [
+        ("request", Isolation::Request),
+        ("worker", Isolation::Worker),
+    ] {
+        let db = base_pod();
+        let modules = PodModules::new(db.clone()).unwrap();
+        let config = EngineConfig {
+            isolation: mode,
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(db, modules, config).unwrap();
+        engine.warm_up();
+        for path in ["/hello", "/user/42"] {
+            let req = request(path);
+            assert_eq!(engine.handle(&req).unwrap().status, 200);
+            group.bench_function(format!("{name}_isolation{path}"), |b| {
+                b.iter(|| engine.handle(&req).unwrap())
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, isolation);
+criterion_main!(benches);
