@@ -248,7 +248,7 @@ impl Engine {
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
         let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
         let result = context.with(|ctx| -> std::result::Result<JsResponse, JsError> {
-            let (dispatch, namespace, _) = self.instantiate(&ctx)?;
+            let (dispatch, namespace) = self.instantiate(&ctx)?;
             self.dispatch(&ctx, &dispatch, &namespace, request)
         });
         drop(context);
@@ -284,8 +284,11 @@ impl Engine {
         }
         if self.reused.is_none() {
             let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
+            let modules = self
+                .loaded_modules()
+                .map_err(|e| JsError::Unavailable(e.to_string()))?;
             let built = context.with(|ctx| {
-                let (dispatch, namespace, modules) = self.instantiate(&ctx)?;
+                let (dispatch, namespace) = self.instantiate(&ctx)?;
                 Ok::<_, JsError>((
                     Persistent::save(&ctx, dispatch),
                     Persistent::save(&ctx, namespace),
@@ -304,12 +307,11 @@ impl Engine {
     }
 
     /// Runs the prelude and the pod's server module in `ctx`; returns the
-    /// dispatcher, the server module's namespace and the pod modules loaded.
-    #[allow(clippy::type_complexity)]
+    /// dispatcher and the server module's namespace.
     fn instantiate<'js>(
         &self,
         ctx: &Ctx<'js>,
-    ) -> std::result::Result<(Function<'js>, Object<'js>, Vec<(String, [u8; 32])>), JsError> {
+    ) -> std::result::Result<(Function<'js>, Object<'js>), JsError> {
         let err = |e| self.js_error(ctx, e);
         // A stale exception (the runtime keeps one pending exception, whatever
         // the context) must not be taken for this request's.
@@ -338,10 +340,7 @@ impl Engine {
             Err(e) => return Err(err(e)),
         }
         let namespace = server.namespace().map_err(err)?;
-        let modules = self
-            .loaded_modules()
-            .map_err(|e| JsError::Unavailable(e.to_string()))?;
-        Ok((dispatch, namespace, modules))
+        Ok((dispatch, namespace))
     }
 
     /// The pod modules a context depends on, for change detection: all modules
@@ -453,16 +452,32 @@ fn request_object<'js>(ctx: &Ctx<'js>, r: &JsRequest) -> rquickjs::Result<Object
     req.set("query", r.query.as_str())?;
     let headers = Object::new(ctx.clone())?;
     let list = rquickjs::Array::new(ctx.clone())?;
+    // Repeated names are joined here, not by reading the object back: that
+    // would see inherited properties (a `constructor` header found a function),
+    // and assigning `__proto__` would set the prototype instead of a header.
+    let mut joined: Vec<(&str, String)> = Vec::new();
     for (i, (name, value)) in r.headers.iter().enumerate() {
-        let joined = match headers.get::<_, Option<String>>(name.as_str())? {
-            Some(previous) => format!("{previous}, {value}"),
-            None => value.clone(),
-        };
-        headers.set(name.as_str(), joined)?;
+        match joined.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, previous)) => {
+                previous.push_str(", ");
+                previous.push_str(value);
+            }
+            None => joined.push((name, value.clone())),
+        }
         let pair = rquickjs::Array::new(ctx.clone())?;
         pair.set(0, name.as_str())?;
         pair.set(1, value.as_str())?;
         list.set(i, pair)?;
+    }
+    for (name, value) in joined {
+        // Defined, not assigned: an own data property whatever the name.
+        headers.prop(
+            name,
+            rquickjs::object::Property::from(value)
+                .writable()
+                .enumerable()
+                .configurable(),
+        )?;
     }
     req.set("headers", headers)?;
     req.set("headerList", list)?;
