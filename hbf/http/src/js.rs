@@ -97,31 +97,22 @@ fn too_large(limit: usize) -> HttpResponse {
 
 /// Turns JavaScript's response into HTTP, validating status and headers.
 fn to_http(js: JsResponse, id: u64) -> HttpResponse {
-    let Ok(status) = StatusCode::from_u16(js.status) else {
-        tracing::error!(
-            request = id,
-            status = js.status,
-            "JavaScript set an invalid status"
-        );
-        return respond::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the handler set an invalid HTTP status",
-        );
+    // A 1xx is not a final response: JavaScript cannot answer with one.
+    let status = match StatusCode::from_u16(js.status) {
+        Ok(status) if !status.is_informational() => status,
+        _ => {
+            tracing::error!(
+                request = id,
+                status = js.status,
+                "JavaScript set an invalid status"
+            );
+            return respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the handler set an invalid HTTP status (a final status is 200 to 999)",
+            );
+        }
     };
-    let bodiless = status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    if status.is_informational() {
-        tracing::error!(
-            request = id,
-            status = js.status,
-            "JavaScript set an informational status"
-        );
-        return respond::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the handler set a 1xx status",
-        );
-    }
+    let bodiless = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     let mut response = Response::new(Full::new(if bodiless {
         Bytes::new()
     } else {
