@@ -56,6 +56,14 @@ impl LoadLog {
     }
 }
 
+/// The import map as last read, and for which file version and generation.
+#[derive(Default)]
+struct CurrentImportMap {
+    generation: Option<u64>,
+    sha256: Option<[u8; 32]>,
+    map: Arc<ImportMap>,
+}
+
 /// A compiled module kept in memory, shared by all workers.
 struct Compiled {
     source_sha256: [u8; 32],
@@ -70,25 +78,45 @@ struct Compiled {
 #[derive(Clone)]
 pub struct PodModules {
     db: Database,
-    import_map: Arc<ImportMap>,
+    import_map: Arc<Mutex<CurrentImportMap>>,
     compiled: Arc<Mutex<HashMap<String, Compiled>>>,
     log: Option<LoadLog>,
 }
 
 impl PodModules {
-    /// Reads the pod's import map (if it has one) from `db`.
+    /// A loader for the pod in `db`. The import map is read when first needed
+    /// and again after the file changes.
     pub fn new(db: Database) -> Result<Self> {
-        let import_map = match db.fs().read(IMPORT_MAP) {
-            Ok(json) => ImportMap::parse(&json)?,
-            Err(e) if e.is_not_found() => ImportMap::default(),
-            Err(e) => return Err(e.into()),
-        };
         Ok(Self {
             db,
-            import_map: Arc::new(import_map),
+            import_map: Arc::default(),
             compiled: Arc::default(),
             log: None,
         })
+    }
+
+    /// The pod's current import map. An invalid `static/importmap.json` is
+    /// reported (logged once per version) and treated as empty, so that a bad
+    /// edit breaks only bare imports, not the whole pod.
+    pub fn import_map(&self) -> Arc<ImportMap> {
+        let generation = self.db.generation();
+        let mut current = lock(&self.import_map);
+        if current.generation == Some(generation) {
+            return Arc::clone(&current.map);
+        }
+        let sha = self.db.fs().stat(IMPORT_MAP).ok().and_then(|m| m.sha256);
+        if current.generation.is_none() || sha != current.sha256 {
+            current.map = Arc::new(match self.db.fs().read(IMPORT_MAP) {
+                Ok(json) => ImportMap::parse(&json).unwrap_or_else(|e| {
+                    tracing::warn!("{e}; bare imports will not resolve until it is fixed");
+                    ImportMap::default()
+                }),
+                Err(_) => ImportMap::default(),
+            });
+            current.sha256 = sha;
+        }
+        current.generation = Some(generation);
+        Arc::clone(&current.map)
     }
 
     /// Records every load from now on (for tests and diagnostics).
@@ -277,7 +305,7 @@ impl Resolver for PodModules {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
-        resolve(&self.import_map, base, name)
+        resolve(&self.import_map(), base, name)
             .map_err(|e| rquickjs::Error::new_resolving_message(base, name, e.to_string()))
     }
 }

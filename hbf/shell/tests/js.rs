@@ -259,3 +259,26 @@ fn fetch_style_pods() {
     assert_eq!(server.get("/reject").status, 500);
     assert_eq!(server.get("/nope").status, 404);
 }
+
+#[test]
+fn import_map_edits_take_effect_and_a_broken_map_breaks_only_bare_imports() {
+    let server = Server::test_pod(&[]);
+    assert_eq!(server.get("/t/import-bare").status, 200);
+    let broken = server.post(
+        "/t/fs/write?path=static/importmap.json&as=text",
+        b"{ not json",
+    );
+    assert_eq!(broken.status, 200);
+    assert_eq!(
+        server.get("/t/import-bare").status,
+        500,
+        "bare imports fail"
+    );
+    assert_eq!(server.get("/hello").status, 200, "everything else works");
+    assert!(server
+        .wait_for_log(&["importmap.json"], Duration::from_secs(5))
+        .is_some());
+    let original = std::fs::read(repo().join("pods/test/static/importmap.json")).unwrap();
+    server.post("/t/fs/write?path=static/importmap.json&as=text", &original);
+    assert_eq!(server.get("/t/import-bare").status, 200, "fixed again");
+}
