@@ -61,8 +61,6 @@ pub(crate) fn set_request_id(id: u64) {
     });
 }
 
-/// Module name of the web APIs (loaded through the native `webModule()`).
-const WEB_MODULE: &str = "hbf:web";
 
 /// Installs `globalThis.__hbf` for the prelude.
 pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
@@ -122,9 +120,10 @@ fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     module.namespace()
 }
 
-/// The source of `js/web.js`.
+/// The source of `js/web.js`, and its module name (it is loaded through the
+/// native `webModule()`, never imported).
 pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
-pub(crate) const WEB_NAME: &str = WEB_MODULE;
+pub(crate) const WEB_NAME: &str = "hbf:web";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.
