@@ -16,6 +16,8 @@
 //!
 //! Only this crate opens SQLite connections to the main database.
 
+#![forbid(unsafe_code)]
+
 mod archive;
 mod database;
 mod error;

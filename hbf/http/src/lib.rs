@@ -10,6 +10,8 @@
 //! 4. [`respond`]: building responses, including every error as a well-formed
 //!    HTTP response.
 
+#![forbid(unsafe_code)]
+
 pub mod accept;
 pub mod js;
 pub mod respond;
@@ -21,7 +23,7 @@ use std::time::Duration;
 use hbf_db::Database;
 use hbf_qjs::JsPool;
 
-pub use accept::serve;
+pub use accept::{serve, serve_connection};
 
 /// Limits and settings of the server.
 #[derive(Debug, Clone)]

@@ -2,6 +2,8 @@
 //! line, set up logging, open the pod's database, then serve or run an operator
 //! command.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod fs_cmd;
 mod pod;

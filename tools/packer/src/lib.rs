@@ -19,6 +19,8 @@
 //! relative, and every time stored is [`PackOptions::mtime`] (from
 //! `SOURCE_DATE_EPOCH`, or 0), whatever the files' own times.
 
+#![forbid(unsafe_code)]
+
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
