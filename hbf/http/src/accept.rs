@@ -36,13 +36,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limit = Arc::new(Semaphore::new(app.config.max_connections));
     let graceful = GracefulShutdown::new();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(app.config.header_timeout)
-        .max_buf_size(app.config.max_header_bytes.max(8192))
-        .keep_alive(true);
-    let builder = Arc::new(builder);
+    let builder = Arc::new(builder(&app.config));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -68,12 +62,7 @@ pub async fn serve(
             inner: stream,
             counters: Arc::clone(&counters),
         });
-        let app = Arc::clone(&app);
-        let service = service_fn(move |request| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, std::convert::Infallible>(crate::route::handle(app, request).await) }
-        });
-        let connection = graceful.watch(builder.serve_connection(io, service));
+        let connection = graceful.watch(builder.serve_connection(io, service(Arc::clone(&app))));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 if e.is_timeout() && counters.request_pending() {
@@ -95,6 +84,52 @@ pub async fn serve(
         tracing::warn!("shutdown: requests still running after {drain:?} were cut off");
     }
     Ok(())
+}
+
+/// Serves HTTP/1.1 on one connection, over any byte stream, until the client
+/// closes it: the same parser settings, limits and routing as [`serve`], without
+/// its accept loop, connection limit, late `408` and graceful shutdown. One
+/// difference: a client that half-closes (shuts down its sending side) after its
+/// requests still gets every response, where [`serve`] drops a response still
+/// being computed. The fuzz harness (`fuzz/harness`) drives the server this way
+/// over an in-memory pipe (`tokio::io::duplex`); any error of the connection
+/// (a malformed request, say) is returned after hyper has answered it.
+pub async fn serve_connection<S>(stream: S, app: Arc<App>) -> Result<(), hyper::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = builder(&app.config);
+    builder.half_close(true);
+    builder
+        .serve_connection(TokioIo::new(stream), service(app))
+        .await
+}
+
+/// hyper's HTTP/1.1 settings for a connection: keep-alive, the head size limit
+/// and the head read timeout.
+fn builder(config: &crate::ServerConfig) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(config.max_header_bytes.max(8192))
+        .keep_alive(true);
+    builder
+}
+
+/// The service of one connection: every request to [`crate::route::handle`].
+fn service(
+    app: Arc<App>,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = crate::respond::HttpResponse,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<crate::respond::HttpResponse, std::convert::Infallible>> + Send,
+> + Clone {
+    service_fn(move |request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(crate::route::handle(app, request).await) }
+    })
 }
 
 const REQUEST_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: 77\r\nconnection: close\r\n\r\n{\"error\":\"Request Timeout\",\"message\":\"the request head did not arrive in time\"}";

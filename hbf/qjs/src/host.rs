@@ -61,7 +61,6 @@ pub(crate) fn set_request_id(id: u64) {
     });
 }
 
-
 /// Installs `globalThis.__hbf` for the prelude.
 pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     let native = Object::new(ctx.clone())?;
