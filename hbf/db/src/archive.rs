@@ -293,6 +293,91 @@ mod tests {
         assert!(err.to_string().contains("invalid size"), "{err}");
     }
 
+    /// File content: compressible (a repeated pattern, stored zlib-compressed)
+    /// or incompressible (random bytes, stored raw), empty included.
+    fn content() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (prop::collection::vec(any::<u8>(), 1..8), 0usize..600)
+                .prop_map(|(unit, n)| unit.repeat(n)),
+            prop::collection::vec(any::<u8>(), 0..1500),
+        ]
+    }
+
+    /// Entries with distinct names: files, directories and a symlink.
+    fn entries() -> impl proptest::strategy::Strategy<Value = Vec<ArchiveEntry>> {
+        use proptest::prelude::*;
+        let entry = (0u8..10, any::<i64>(), content()).prop_map(|(kind, mtime, data)| match kind {
+            0 => ArchiveEntry::directory("", mtime),
+            1 => ArchiveEntry {
+                name: String::new(),
+                mode: S_IFLNK | 0o777,
+                mtime,
+                data: b"target/of/link".to_vec(),
+            },
+            _ => ArchiveEntry::file("", mtime, data),
+        });
+        prop::collection::btree_map("[a-z]{1,6}(/[a-zé.]{1,6}){0,2}", entry, 0..12).prop_map(|m| {
+            m.into_iter()
+                .map(|(name, entry)| ArchiveEntry { name, ..entry })
+                .collect()
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sqlar_round_trip(entries in entries()) {
+            // In the database's own sqlar table.
+            let db = Database::memory().unwrap();
+            db.write_archive(entries.clone()).unwrap();
+            let back = db.archive_entries().unwrap();
+            proptest::prop_assert_eq!(&back, &entries);
+            // Stored as the format says: sz is the size, data compressed only when smaller.
+            let rows: Vec<(String, i64, Option<Vec<u8>>)> = db
+                .read(|c| {
+                    let mut stmt = c.prepare("SELECT name, sz, data FROM sqlar ORDER BY name")?;
+                    let rows = stmt
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok(rows)
+                })
+                .unwrap();
+            for ((name, sz, data), entry) in rows.iter().zip(&entries) {
+                proptest::prop_assert_eq!(name, &entry.name);
+                match entry.kind() {
+                    EntryKind::Directory => {
+                        proptest::prop_assert_eq!(*sz, 0);
+                        proptest::prop_assert!(data.is_none());
+                    }
+                    EntryKind::Symlink => proptest::prop_assert_eq!(*sz, -1),
+                    EntryKind::File => {
+                        proptest::prop_assert_eq!(*sz, entry.data.len() as i64);
+                        let stored = data.as_ref().unwrap();
+                        proptest::prop_assert!(stored.len() <= entry.data.len());
+                        if stored.len() < entry.data.len() {
+                            proptest::prop_assert_eq!(&stored[..1], &[0x78][..], "zlib header");
+                        }
+                    }
+                }
+            }
+            // In a standalone archive file, read back as bytes too.
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.sqlar");
+            let mut archive = Archive::open(&path).unwrap();
+            archive.put_all(&entries).unwrap();
+            proptest::prop_assert_eq!(&archive.entries().unwrap(), &entries);
+            for entry in &entries {
+                let got = archive.get(&entry.name).unwrap();
+                proptest::prop_assert_eq!(got.as_ref(), Some(entry));
+            }
+            drop(archive);
+            let bytes = std::fs::read(&path).unwrap();
+            proptest::prop_assert_eq!(&Archive::from_bytes(&bytes).unwrap().entries().unwrap(), &entries);
+        }
+    }
+
     #[test]
     fn a_size_lie_cannot_inflate_without_bound() {
         let bomb = compress(&vec![0u8; 1 << 20]);

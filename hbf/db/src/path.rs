@@ -113,6 +113,40 @@ mod tests {
         assert_eq!(normalize(&long), Err(PathError::TooLong { len: 1025 }));
     }
 
+    /// SPEC 2's rules, stated directly: relative, `/`-separated, no `..`, no
+    /// empty segments, no NUL or control characters (nor backslashes), at most
+    /// 1024 bytes, and something left once `.` segments are dropped.
+    fn spec_accepts(raw: &str) -> bool {
+        !raw.is_empty()
+            && raw.len() <= MAX_PATH_BYTES
+            && !raw.starts_with('/')
+            && !raw.chars().any(|c| c.is_control() || c == '\\')
+            && raw.split('/').all(|s| !s.is_empty() && s != "..")
+            && raw.split('/').any(|s| s != ".")
+    }
+
+    /// Paths built from segments that matter to the rules, sometimes absolute,
+    /// sometimes near the length limit.
+    fn spec_path() -> impl Strategy<Value = String> {
+        let segment = prop_oneof![
+            4 => "[a-z0-9_.-]{1,8}",
+            1 => Just(".".to_owned()),
+            1 => Just("..".to_owned()),
+            1 => Just(String::new()),
+            1 => Just("...".to_owned()),
+            1 => "[ü文\\\\\\x00\\n\\x7f\\u{85} a]{1,3}",
+            1 => "[a-zé]{1000,1030}",
+        ];
+        (any::<bool>(), prop::collection::vec(segment, 1..6)).prop_map(|(absolute, segments)| {
+            let joined = segments.join("/");
+            if absolute {
+                format!("/{joined}")
+            } else {
+                joined
+            }
+        })
+    }
+
     proptest! {
         #[test]
         fn normalize_is_idempotent_and_stays_inside(raw in "[a-z./\\\\\\x00\\n]{0,40}") {
@@ -125,6 +159,30 @@ mod tests {
                 let joined = std::path::Path::new("/root").join(&once);
                 prop_assert!(joined.starts_with("/root"));
                 prop_assert!(joined.components().all(|c| c != std::path::Component::ParentDir));
+            }
+        }
+
+        #[test]
+        fn accepts_exactly_what_spec_2_allows(raw in spec_path()) {
+            let got = normalize(&raw);
+            prop_assert_eq!(got.is_ok(), spec_accepts(&raw), "{:?} -> {:?}", raw, got);
+            if let Ok(path) = got {
+                // Only `.` segments are removed; nothing else changes.
+                let kept: Vec<&str> = raw.split('/').filter(|s| *s != ".").collect();
+                prop_assert_eq!(path.split('/').collect::<Vec<_>>(), kept);
+                prop_assert!(path.len() <= MAX_PATH_BYTES);
+                prop_assert_eq!(normalize(&path), Ok(path.clone()));
+            }
+        }
+
+        #[test]
+        fn any_string_is_normalized_or_rejected_consistently(raw in any::<String>()) {
+            let got = normalize(&raw);
+            prop_assert_eq!(got.is_ok(), spec_accepts(&raw));
+            if let Ok(path) = got {
+                prop_assert_eq!(normalize(&path), Ok(path.clone()));
+                let joined = std::path::Path::new("/root").join(&path);
+                prop_assert!(joined.starts_with("/root"));
             }
         }
 

@@ -283,7 +283,8 @@ impl VersionedFs {
     /// SHA-256) changes nothing. A path is written only if it never existed or the
     /// user has not changed it since the last import wrote it; otherwise it is
     /// skipped and reported, so a live edit is never overwritten. Directories are
-    /// ignored; a symlink or an invalid name fails the whole import.
+    /// ignored; a symlink, an invalid name or two entries naming the same path
+    /// (`a` and `./a`) fail the whole import.
     pub fn import_archive(&self, entries: Vec<ArchiveEntry>) -> Result<ImportReport> {
         self.import_archive_at(entries, now_ms())
     }
@@ -323,6 +324,14 @@ impl VersionedFs {
                     reason: problem.to_string(),
                 })?;
             let mtime_ms = entry.mtime.saturating_mul(1000);
+            // `a` and `./a` are two rows of the archive but one path: importing
+            // either would silently drop the other.
+            if files.contains_key(&path) {
+                return Err(Error::BadArchiveEntry {
+                    name: entry.name,
+                    reason: format!("another entry of the archive also names {path}"),
+                });
+            }
             files.insert(path, (NewContent::new(entry.data), mtime_ms));
         }
         let archive_sha256: [u8; 32] = key.finalize().into();

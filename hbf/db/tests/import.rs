@@ -110,6 +110,34 @@ fn bad_entries_fail_the_whole_import() {
 }
 
 #[test]
+fn two_entries_naming_one_path_fail_the_import() {
+    // Found by the sqlar_import fuzz target (fuzz/regressions/sqlar_import/):
+    // `static/a.css` and `./static/a.css` normalize to one path, and the import
+    // kept one of them without a word.
+    let db = Database::memory().unwrap();
+    let entries = vec![
+        ArchiveEntry::file("static/a.css", 1, "one"),
+        ArchiveEntry::file("./static/a.css", 1, "two"),
+        ArchiveEntry::file("hbf/server.js", 1, "server"),
+    ];
+    let err = db.fs().import_archive(entries).unwrap_err();
+    assert!(
+        matches!(err, Error::BadArchiveEntry { ref name, ref reason }
+            if name == "static/a.css" && reason.contains("also names static/a.css")),
+        "{err}"
+    );
+    assert!(db.fs().list("").unwrap().is_empty(), "nothing imported");
+    // A directory and a file of the same name are no conflict (directories are
+    // not imported).
+    let entries = vec![
+        ArchiveEntry::directory("static", 1),
+        ArchiveEntry::file("./static", 1, "a file named static"),
+    ];
+    db.fs().import_archive(entries).unwrap();
+    assert_eq!(db.fs().read("static").unwrap(), b"a file named static");
+}
+
+#[test]
 fn the_database_archive_round_trips_and_imports() {
     let db = Database::memory().unwrap();
     assert!(db.archive_entries().unwrap().is_empty());
