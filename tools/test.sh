@@ -1,6 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. This is README's test command.
+# Runs every test of HBF. This is README's test command, and what CI runs.
+#
+#   1. cargo test --workspace (unit, integration, property tests; fuzz corpora
+#      and regressions replayed);
+#   2. the fuzz smoke: every fuzz target for $HBF_FUZZ_SECONDS (default 30) s
+#      (tools/fuzz.sh, which installs nightly Rust and cargo-fuzz if missing).
+#
+# HBF_TEST_SKIP="fuzz" skips a step (for a quick local run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+skip=" ${HBF_TEST_SKIP:-} "
+
+step() { printf '\n== %s: %s\n' "$(date +%T)" "$*"; }
+
 bash tools/setup.sh
+
+step "cargo test --workspace"
 cargo test --workspace --locked
+
+if [[ $skip != *" fuzz "* ]]; then
+  step "fuzz smoke: every target for ${HBF_FUZZ_SECONDS:-30} s"
+  bash tools/fuzz.sh "${HBF_FUZZ_SECONDS:-30}"
+fi
