@@ -67,10 +67,16 @@ pod_db = rule(
     doc = "Packs a pod (a filegroup named after its directory) into its template database.",
     attrs = {
         "pod": attr.label(mandatory = True, allow_files = True),
+        # cfg = "target", not "exec": the packer runs on the build machine, and
+        # every target platform here (x86_64 Linux, glibc or static musl) runs
+        # there too. This way the packer shares the crates already built for the
+        # target (hbf_db, hbf_qjs, SQLite, QuickJS) instead of building them a
+        # third time in the exec configuration. Cross-compiling to another CPU
+        # would need "exec" again.
         "_packer": attr.label(
             default = "//tools/packer:hbf-pack",
             executable = True,
-            cfg = "exec",
+            cfg = "target",
         ),
     },
 )

@@ -36,13 +36,24 @@ def crate_compile_data():
         allow_empty = True,
     )
 
-def hbf_rust_library(name, crate_name = None, deps = [], **kwargs):
+def _test_env(data, env):
+    """Runfiles and environment every test gets (see HBF_REPO_CARGO_TOML)."""
+    return (
+        data + ["//:Cargo.toml"],
+        # CARGO_MANIFEST_DIR names the compile sandbox: tests find the checkout
+        # through this link instead (see repo() in tools/packer/tests/pack.rs).
+        dict({"HBF_REPO_CARGO_TOML": "$(rootpath //:Cargo.toml)"}, **env),
+    )
+
+def hbf_rust_library(name, crate_name = None, deps = [], test_data = [], test_env = {}, **kwargs):
     """The package's library (src/lib.rs) and its unit tests (`<name>_unit_test`).
 
     Args:
       name: the target name, usually the crate name (`hbf_db`).
       crate_name: the crate name, when it differs from `name`.
       deps: other workspace crates this one depends on ([dependencies] with a path).
+      test_data: runtime files of the unit tests.
+      test_env: their runtime environment.
       **kwargs: passed to rust_library.
     """
     rust_library(
@@ -57,9 +68,12 @@ def hbf_rust_library(name, crate_name = None, deps = [], **kwargs):
         visibility = ["//visibility:public"],
         **kwargs
     )
+    data, env = _test_env(test_data, test_env)
     rust_test(
         name = name + "_unit_test",
         crate = ":" + name,
+        data = data,
+        env = env,
         deps = all_crate_deps(normal_dev = True),
         proc_macro_deps = all_crate_deps(proc_macro_dev = True),
     )
@@ -107,6 +121,10 @@ def hbf_integration_tests(crate = None, deps = [], data = [], env = {}, rustc_en
       rustc_env: compile-time environment (env!), e.g. CARGO_BIN_EXE_<name>.
       **kwargs: passed to every rust_test (size, tags, ...).
     """
+    test_data, test_env = _test_env(
+        data + native.glob(["proptest-regressions/**", "tests/**"], exclude = ["**/*.rs"], allow_empty = True),
+        env,
+    )
     roots = native.glob(["tests/*.rs", "tests/*/main.rs"], allow_empty = True)
     helpers = [f for f in native.glob(["tests/**/*.rs"], allow_empty = True) if f not in roots]
     for root in roots:
@@ -118,8 +136,8 @@ def hbf_integration_tests(crate = None, deps = [], data = [], env = {}, rustc_en
             srcs = [root] + helpers,
             crate_root = root,
             compile_data = crate_compile_data(),
-            data = data + native.glob(["proptest-regressions/**", "tests/**"], exclude = ["**/*.rs"], allow_empty = True),
-            env = env,
+            data = test_data,
+            env = test_env,
             rustc_env = rustc_env,
             deps = ([crate] if crate else []) + deps + all_crate_deps(normal = True, normal_dev = True),
             proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),
@@ -147,3 +165,42 @@ def hbf_benches(crate, deps = []):
             proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),
             version = HBF_VERSION,
         )
+
+def hbf_crate(
+        name,
+        deps = [],
+        dev_deps = [],
+        binaries = {},
+        test_data = [],
+        test_env = {},
+        test_rustc_env = {},
+        **kwargs):
+    """A whole Cargo package with a library: what `cargo test` builds and runs.
+
+    * `:<name>`: the library (src/lib.rs) and `:<name>_unit_test`;
+    * one rust_binary per entry of `binaries` (and its `_bin_unit_test`);
+    * `:<stem>_test` per tests/*.rs (and tests/*/main.rs);
+    * `:<stem>_bench` per benches/*.rs (built, not run).
+
+    Args:
+      name: the library's crate name (`[lib] name`, e.g. "hbf_db").
+      deps: the package's [dependencies] with a `path` (workspace crates).
+      dev_deps: its [dev-dependencies] with a `path`.
+      binaries: {"bin name": "src/main.rs"} for each [[bin]].
+      test_data: runtime files of the integration tests (pods, binaries: rules_rust
+        sets CARGO_BIN_EXE_<name> for a rust_binary listed here).
+      test_env: their runtime environment.
+      test_rustc_env: their compile-time environment.
+      **kwargs: passed to rust_library.
+    """
+    hbf_rust_library(name = name, deps = deps, test_data = test_data, test_env = test_env, **kwargs)
+    for bin_name, main in binaries.items():
+        hbf_rust_binary(name = bin_name, crate_root = main, deps = [":" + name] + deps)
+    hbf_integration_tests(
+        crate = ":" + name,
+        deps = deps + dev_deps,
+        data = test_data,
+        env = test_env,
+        rustc_env = test_rustc_env,
+    )
+    hbf_benches(crate = ":" + name, deps = deps + dev_deps)

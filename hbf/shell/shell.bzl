@@ -61,5 +61,6 @@ def hbf_shell_unit_test(name, pod_db, pod_name, **kwargs):
     attrs = _crate_attrs(pod_db, pod_name)
     attrs["deps"] = attrs["deps"] + all_crate_deps(normal_dev = True, package_name = _PACKAGE)
     attrs["proc_macro_deps"] = attrs["proc_macro_deps"] + all_crate_deps(proc_macro_dev = True, package_name = _PACKAGE)
+    attrs["data"] = [pod_db]  # rust_test expands rustc_env's $(execpath) against data
     attrs.update(kwargs)
     rust_test(name = name, **attrs)

@@ -390,7 +390,8 @@ fn every_shipped_pod_packs() {
 
 #[test]
 fn the_cli_prints_one_line_and_fails_with_a_clear_message() {
-    let bin = env!("CARGO_BIN_EXE_hbf-pack");
+    // Absolute: Bazel's rust_test gives a path relative to the runfiles.
+    let bin = &std::path::absolute(env!("CARGO_BIN_EXE_hbf-pack")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fs.db");
     let ok = Command::new(bin)

@@ -98,6 +98,9 @@ impl Server {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
+            // Well under the server's idle limit: never reuse a connection the
+            // server may have closed.
+            .max_idle_age(Duration::from_millis(300))
             .build()
             .into();
         Ok(Server {
