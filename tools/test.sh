@@ -4,9 +4,12 @@
 #   1. cargo test --workspace (unit, integration, property tests; fuzz corpora
 #      and regressions replayed);
 #   2. the fuzz smoke: every fuzz target for $HBF_FUZZ_SECONDS (default 30) s
-#      (tools/fuzz.sh, which installs nightly Rust and cargo-fuzz if missing).
+#      (tools/fuzz.sh installs nightly Rust and cargo-fuzz if missing);
+#   3. Bazel: the static binaries //:hbf and //:hbf_test, every test again under
+#      Bazel, and the check that Bazel's graph has every Cargo dependency
+#      (tools/bazel sets up its Debian sid chroot on first use; needs root).
 #
-# HBF_TEST_SKIP="fuzz" skips a step (for a quick local run).
+# HBF_TEST_SKIP="fuzz bazel" skips steps (for a quick local run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 skip=" ${HBF_TEST_SKIP:-} "
@@ -21,4 +24,12 @@ cargo test --workspace --locked
 if [[ $skip != *" fuzz "* ]]; then
   step "fuzz smoke: every target for ${HBF_FUZZ_SECONDS:-30} s"
   bash tools/fuzz.sh "${HBF_FUZZ_SECONDS:-30}"
+fi
+
+if [[ $skip != *" bazel "* ]]; then
+  step "Bazel: static binaries, every test, dependency check"
+  tools/bazel build //:hbf //:hbf_test
+  tools/bazel test //...
+  python3 tools/check-bazel-deps.py
+  tools/bazel shutdown # frees the server's memory and unmounts the checkout
 fi
