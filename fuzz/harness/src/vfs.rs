@@ -160,6 +160,25 @@ fn expect_not_found<T: std::fmt::Debug>(what: &str, path: &str, got: hbf_db::Res
     }
 }
 
+/// `got` must be `VersionNotFound` for version `n` of `path`, whose latest is
+/// `latest`.
+fn expect_version_not_found<T: std::fmt::Debug>(
+    what: &str,
+    path: &str,
+    n: u64,
+    latest: u64,
+    got: hbf_db::Result<T>,
+) {
+    match got {
+        Err(Error::VersionNotFound {
+            path: ref gp,
+            version,
+            latest: l,
+        }) if gp == path && version == n && l == latest => {}
+        other => panic!("{what} {path:?}@{n} of {latest}: expected VersionNotFound, got {other:?}"),
+    }
+}
+
 /// Checks one version's metadata against the model's state of it.
 fn check_meta(what: &str, meta: &FileVersion, path: &str, version: u64, state: &Option<Vec<u8>>) {
     assert_eq!(meta.path, path, "{what}: path");
@@ -270,15 +289,7 @@ fn step(fs: &VersionedFs, model: &mut Model, op: &Op) {
             }
             let latest = versions.len() as u64;
             if n == 0 || n > latest {
-                match got {
-                    Err(Error::VersionNotFound {
-                        path: ref gp,
-                        version,
-                        latest: l,
-                    }) if *gp == path && version == n && l == latest => {}
-                    other => panic!("revert {path:?} to {n} of {latest}: got {other:?}"),
-                }
-                return;
+                return expect_version_not_found("revert", &path, n, latest, got);
             }
             let state = versions[n as usize - 1].clone();
             let meta = got.unwrap_or_else(|e| panic!("revert {path:?} to {n}: {e}"));
@@ -315,15 +326,7 @@ fn step(fs: &VersionedFs, model: &mut Model, op: &Op) {
             }
             let latest = versions.len() as u64;
             if n == 0 || n > latest {
-                match got {
-                    Err(Error::VersionNotFound {
-                        path: ref gp,
-                        version,
-                        latest: l,
-                    }) if *gp == path && version == n && l == latest => {}
-                    other => panic!("read_version {path:?}@{n} of {latest}: got {other:?}"),
-                }
-                return;
+                return expect_version_not_found("read_version", &path, n, latest, got);
             }
             match &versions[n as usize - 1] {
                 None => expect_not_found("read_version (tombstone)", &path, got),
