@@ -51,7 +51,10 @@ fn malformed_and_oversized_requests_get_clear_errors() {
     assert!(slow.starts_with("HTTP/1.1 408"), "{slow}");
     // And the server is fine (on a new connection: the pooled ones may have been
     // closed by the 400 ms head timeout while idle).
-    let hello = server.raw(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", WAIT);
+    let hello = server.raw(
+        b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        WAIT,
+    );
     assert!(hello.starts_with("HTTP/1.1 200"), "{hello}");
 }
 
