@@ -43,3 +43,12 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()
 }
+
+/// The paths the versioned filesystem lists as live, in order.
+fn live_paths(fs: &hbf_db::VersionedFs) -> Vec<String> {
+    fs.list("")
+        .expect("list")
+        .into_iter()
+        .map(|m| m.path)
+        .collect()
+}

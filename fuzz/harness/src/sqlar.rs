@@ -351,12 +351,7 @@ pub fn sqlar_import(data: &[u8]) {
         files.len(),
         "every file reported once"
     );
-    let listed: Vec<String> = fs
-        .list("")
-        .expect("list")
-        .into_iter()
-        .map(|m| m.path)
-        .collect();
+    let listed = crate::live_paths(&fs);
     let mut want: Vec<String> = files.keys().chain(user.keys()).cloned().collect();
     want.sort();
     want.dedup();

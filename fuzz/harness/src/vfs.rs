@@ -717,12 +717,7 @@ fn check_concurrent(fs: &VersionedFs, logs: &[Vec<Event>]) {
         }
         histories.insert(path, history);
     }
-    let listed: Vec<String> = fs
-        .list("")
-        .expect("list")
-        .into_iter()
-        .map(|m| m.path)
-        .collect();
+    let listed = crate::live_paths(fs);
     let mut live: Vec<String> = histories
         .iter()
         .filter(|(_, h)| h.last().is_some_and(|m| !m.deleted))
