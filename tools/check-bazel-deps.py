@@ -13,7 +13,9 @@ dependencies on workspace crates are listed by hand. This check catches drift:
 * every tests/*.rs and benches/*.rs has its Bazel target;
 * a package with a build.rs has a cargo_build_script, or is known to be replaced
   (hbf/shell's build.rs packs the pod: pod_binary does that in Bazel);
-* HBF_VERSION (tools/rust.bzl) is the workspace version.
+* HBF_VERSION (tools/rust.bzl) is the workspace version, and HBF_DESCRIPTION
+  (hbf/shell/shell.bzl, CARGO_PKG_DESCRIPTION for `hbf --help`) hbf/shell's
+  description.
 
 Usage: python3 tools/check-bazel-deps.py   (runs `tools/bazel query`; Python >= 3.11)
 """
@@ -61,6 +63,10 @@ def main() -> int:
     m = re.search(r'^HBF_VERSION = "([^"]+)"', rust_bzl, re.M)
     if not m or m.group(1) != ws_version:
         err(f"tools/rust.bzl HBF_VERSION is {m and m.group(1)!r}, Cargo.toml's workspace version is {ws_version!r}")
+    shell_desc = tomllib.loads((ROOT / "hbf/shell/Cargo.toml").read_text())["package"].get("description")
+    m = re.search(r'^HBF_DESCRIPTION = "([^"]*)"', (ROOT / "hbf/shell/shell.bzl").read_text(), re.M)
+    if not m or m.group(1) != shell_desc:
+        err(f"hbf/shell/shell.bzl HBF_DESCRIPTION is {m and m.group(1)!r}, hbf/shell/Cargo.toml's description is {shell_desc!r}")
 
     packages = {}  # dir -> info
     for member in members:

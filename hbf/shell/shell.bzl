@@ -21,6 +21,11 @@ SHELL_DEPS = [
 
 _PACKAGE = "hbf/shell"
 
+# hbf/shell/Cargo.toml's `description` (CARGO_PKG_DESCRIPTION, the first line of
+# `hbf --help` through clap's `about`; rules_rust sets it empty). Checked by
+# tools/check-bazel-deps.py.
+HBF_DESCRIPTION = "HBF: one binary that serves a pod's static files and runs its JavaScript, all stored in SQLite"
+
 def _crate_attrs(pod_db, pod_name):
     return dict(
         crate_name = "hbf",
@@ -28,6 +33,7 @@ def _crate_attrs(pod_db, pod_name):
         crate_root = "//hbf/shell:src/main.rs",
         compile_data = ["//hbf/shell:compile_data", pod_db],
         rustc_env = {
+            "CARGO_PKG_DESCRIPTION": HBF_DESCRIPTION,
             "HBF_POD_DB": "$(execpath %s)" % pod_db,
             "HBF_POD_NAME": pod_name,
         },
