@@ -5,7 +5,7 @@
 
 What it does (see DOCS/PERF.md for the numbers and how to read them):
 * builds `hbf` in release mode (unless --no-build);
-* for each server (HBF with per-request isolation, HBF with per-worker contexts,
+* for each server (HBF in each isolation mode: request, context, worker;
   Node.js), starts it pinned to CPU 1 (`taskset -c 1`), waits for the first 200
   (the cold start), reads its idle RSS, then for each route runs wrk pinned to
   CPU 0 (1 thread, 50 keep-alive connections): a warm-up, then --runs runs of
@@ -146,7 +146,7 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "hbf"):
-            for isolation in ("request", "worker"):
+            for isolation in ("request", "context", "worker"):
                 port = free_port()
                 db = os.path.join(tmp, f"hbf-{isolation}.db")
                 results.append(measure(f"HBF ({isolation} isolation)",

@@ -50,6 +50,7 @@ fn isolation(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, mode) in [
         ("request", Isolation::Request),
+        ("context", Isolation::Context),
         ("worker", Isolation::Worker),
     ] {
         let db = base_pod();

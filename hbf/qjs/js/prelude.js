@@ -175,3 +175,113 @@ export const dispatch = (namespace, req) => {
     'hbf/server.js must set globalThis.app = { handle(req, res) } or export default { fetch(request) }',
   );
 };
+
+// ---- lockdown: request isolation in a kept context --------------------------
+//
+// With the default isolation (engine.rs, `Isolation::Request`) a worker keeps
+// one context and gives every request fresh instances of the pod's modules. What
+// the requests share is then only what this prelude set up: the intrinsics
+// (Object, Array.prototype, ...), the Web APIs, `console` and the global object.
+// `lockdown()` makes that shared part immutable, so no request can leave
+// anything behind for the next one:
+//
+// * every object reachable from the global object (intrinsics, prototypes, Web
+//   API classes, console) is frozen: `Array.prototype.x = 1` throws a TypeError;
+// * the global object's own properties become read-only and permanent; a
+//   request may add globals (`globalThis.app = ...`), and the function returned
+//   here deletes them after the request;
+// * the "override mistake" (assigning `this.name = ...` in an Error subclass, or
+//   `obj.toString = ...`, throws when the prototype's property is frozen) is
+//   avoided the way SES does it: those few properties become accessors whose
+//   setter defines an own property on the object assigned to.
+//
+// It returns the reset function; the Rust side calls it after every request,
+// and drops the context if it returns false (something it cannot undo).
+export const lockdown = () => {
+  loadWeb(); // the Web APIs become ordinary (frozen) globals
+  const { getPrototypeOf, getOwnPropertyDescriptor, defineProperty, freeze, isExtensible } = Object;
+  const { ownKeys } = Reflect;
+  const hasOwn = Object.hasOwn;
+
+  const overridable = (object, names) => {
+    for (const name of names) {
+      const desc = getOwnPropertyDescriptor(object, name);
+      if (!desc || !('value' in desc) || !desc.writable || !desc.configurable) continue;
+      const { value } = desc;
+      defineProperty(object, name, {
+        get() {
+          return value;
+        },
+        set(v) {
+          if (this === object) {
+            throw new TypeError(`Cannot assign to read only property '${String(name)}' of a shared built-in`);
+          }
+          if (hasOwn(this, name)) {
+            this[name] = v; // an own accessor elsewhere in the chain: plain assignment
+          } else {
+            defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+          }
+        },
+        enumerable: desc.enumerable,
+        configurable: false,
+      });
+    }
+  };
+  const errorNames = ['constructor', 'name', 'message', 'toString'];
+  overridable(Object.prototype, [
+    'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable',
+    'toLocaleString', 'toString', 'valueOf',
+  ]);
+  overridable(Function.prototype, ['constructor', 'toString']);
+  overridable(Array.prototype, ['toString']);
+  overridable(Promise.prototype, ['constructor']);
+  for (const E of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError]) {
+    overridable(E.prototype, errorNames);
+  }
+
+  // Freeze everything reachable from the global object (not the global itself).
+  const seen = new Set([globalThis]);
+  const pending = [];
+  const reach = (v) => {
+    if (((typeof v === 'object' && v !== null) || typeof v === 'function') && !seen.has(v)) {
+      seen.add(v);
+      pending.push(v);
+    }
+  };
+  const reachProperties = (object) => {
+    for (const key of ownKeys(object)) {
+      const desc = getOwnPropertyDescriptor(object, key);
+      if (desc) {
+        reach(desc.value);
+        reach(desc.get);
+        reach(desc.set);
+      }
+    }
+  };
+  reachProperties(globalThis);
+  reach(getPrototypeOf(globalThis));
+  while (pending.length > 0) {
+    const object = pending.pop();
+    freeze(object);
+    reach(getPrototypeOf(object));
+    reachProperties(object);
+  }
+  for (const key of ownKeys(globalThis)) {
+    const desc = getOwnPropertyDescriptor(globalThis, key);
+    defineProperty(globalThis, key, 'value' in desc ? { writable: false, configurable: false } : { configurable: false });
+  }
+
+  const globalProto = getPrototypeOf(globalThis);
+  const baseline = new Set(ownKeys(globalThis));
+  const count = baseline.size;
+  return () => {
+    if (getPrototypeOf(globalThis) !== globalProto || !isExtensible(globalThis)) return false;
+    const keys = ownKeys(globalThis);
+    // The baseline's properties are permanent: the same count means none added.
+    if (keys.length === count) return true;
+    for (const key of keys) {
+      if (!baseline.has(key) && !Reflect.deleteProperty(globalThis, key)) return false;
+    }
+    return true;
+  };
+};

@@ -3,12 +3,19 @@
 //!
 //! # Isolation
 //!
-//! [`Isolation::Request`] (the default) gives every request a fresh context: new
-//! globals, and the pod's modules instantiated anew from bytecode, so no request
-//! sees another's changes to globals or module state. [`Isolation::Worker`] keeps
-//! one context per worker while the pod's code is unchanged: much faster, but
-//! module state and globals persist between the requests one worker serves (as on
-//! edge runtimes that reuse isolates). `DOCS/PERF.md` has the measured costs.
+//! [`Isolation::Request`] (the default) keeps one context per worker, locked
+//! down (every built-in and Web API object frozen, the original globals
+//! read-only; `js/prelude.js`), and gives every request fresh instances of the
+//! pod's modules ([`crate::instances`]). After the request its leftover promise
+//! jobs run, globals it added are deleted, and so no request sees another's
+//! changes to globals or module state. The context is replaced every
+//! [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in it) or
+//! when it cannot be reset. [`Isolation::Context`] gives every request a fresh
+//! context (nothing is frozen, ~20x slower). [`Isolation::Worker`] keeps one
+//! context and one set of module instances per worker while the pod's code is
+//! unchanged: module state and globals persist between the requests one worker
+//! serves (as on edge runtimes that reuse isolates). `DOCS/PERF.md` has the
+//! measured costs.
 //!
 //! # Limits
 //!
@@ -28,6 +35,7 @@ use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, Type
 
 use crate::compile::{describe, Compiler};
 use crate::host::{self, HostState};
+use crate::instances::{instance_name, strip_suffixes};
 use crate::{PodModules, Result};
 
 /// The module every pod must have.
@@ -36,12 +44,22 @@ pub const SERVER_MODULE: &str = "hbf/server.js";
 /// How requests are isolated from each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Isolation {
-    /// A fresh context (globals and module instances) for every request.
+    /// Fresh module instances for every request in a kept, locked-down context.
     #[default]
     Request,
+    /// A fresh context (globals, built-ins and module instances) for every request.
+    Context,
     /// One context per worker, reused while the pod's code is unchanged.
     Worker,
 }
+
+/// Requests served by one locked-down context before it is replaced
+/// ([`Isolation::Request`]): each leaves its module instances behind.
+pub const REQUESTS_PER_CONTEXT: u32 = 200;
+
+/// A locked-down context is also replaced once the module code loaded into it
+/// exceeds this fraction of the memory limit (a pod with large modules).
+const MODULE_BYTES_SHARE: usize = 16;
 
 /// Limits and settings of an engine.
 #[derive(Debug, Clone)]
@@ -119,6 +137,10 @@ pub struct Engine {
     prelude_bytecode: Vec<u8>,
     /// A context kept between requests ([`Isolation::Worker`]).
     reused: Option<Reused>,
+    /// The locked-down context of [`Isolation::Request`].
+    locked: Option<Locked>,
+    /// The last module instance number used ([`Isolation::Request`]).
+    instance: u64,
     // Field order: the runtime must be dropped after every context.
     runtime: Runtime,
 }
@@ -133,6 +155,17 @@ struct Reused {
     generation: u64,
 }
 
+/// The locked-down context of [`Isolation::Request`].
+struct Locked {
+    context: Context,
+    dispatch: Persistent<Function<'static>>,
+    /// Deletes the globals a request added; false if it cannot.
+    reset: Persistent<Function<'static>>,
+    served: u32,
+    /// [`PodModules::loaded_bytes`] when the context was built.
+    loaded_bytes_at_start: usize,
+}
+
 /// The source of the prelude.
 const PRELUDE_SOURCE: &str = include_str!("../js/prelude.js");
 const PRELUDE_NAME: &str = "hbf:prelude";
@@ -140,6 +173,10 @@ const PRELUDE_NAME: &str = "hbf:prelude";
 impl Engine {
     /// Builds an engine for `db`'s pod on the current thread.
     pub fn new(db: Database, modules: PodModules, config: EngineConfig) -> Result<Self> {
+        let modules = match config.isolation {
+            Isolation::Request => modules.with_instances(),
+            Isolation::Context | Isolation::Worker => modules,
+        };
         let compiler = Compiler::new()?;
         let prelude_bytecode = compiler.compile_module(PRELUDE_NAME, PRELUDE_SOURCE.as_bytes())?;
         let web_bytecode = compiler.compile_module(host::WEB_NAME, host::WEB_SOURCE.as_bytes())?;
@@ -161,6 +198,8 @@ impl Engine {
             epoch,
             prelude_bytecode,
             reused: None,
+            locked: None,
+            instance: 0,
             runtime,
         };
         engine.configure_runtime();
@@ -171,7 +210,11 @@ impl Engine {
         self.runtime
             .set_memory_limit(self.config.memory_limit_bytes);
         self.runtime.set_max_stack_size(STACK_LIMIT);
-        self.runtime.set_gc_threshold(4 << 20);
+        self.runtime.set_gc_threshold(match self.config.isolation {
+            // Cycles die with the context, replaced long before this.
+            Isolation::Request => self.config.memory_limit_bytes / 2,
+            Isolation::Context | Isolation::Worker => 4 << 20,
+        });
         let deadline = Arc::clone(&self.deadline);
         let epoch = self.epoch;
         self.runtime.set_interrupt_handler(Some(Box::new(move || {
@@ -184,6 +227,7 @@ impl Engine {
     /// Replaces the runtime (after an error that may have left it in doubt).
     fn rebuild(&mut self) {
         self.reused = None;
+        self.locked = None;
         match Runtime::new() {
             Ok(runtime) => {
                 self.runtime = runtime;
@@ -204,7 +248,8 @@ impl Engine {
     pub fn warm_up(&mut self) {
         let built = match self.config.isolation {
             Isolation::Worker => self.ensure_reused(),
-            Isolation::Request => Context::full(&self.runtime)
+            Isolation::Request => self.warm_up_locked(),
+            Isolation::Context => Context::full(&self.runtime)
                 .map_err(|e| self.engine_error(e))
                 .and_then(|context| context.with(|ctx| self.instantiate(&ctx).map(drop))),
         };
@@ -221,7 +266,8 @@ impl Engine {
         self.deadline.store(deadline.max(1), Ordering::Relaxed);
         set_request_id(request.id);
         let outcome = match self.config.isolation {
-            Isolation::Request => self.handle_fresh(request),
+            Isolation::Request => self.handle_locked(request),
+            Isolation::Context => self.handle_fresh(request),
             Isolation::Worker => self.handle_reused(request),
         };
         let timed_out = self.timed_out();
@@ -243,6 +289,102 @@ impl Engine {
             }
         }
         outcome
+    }
+
+    /// [`Isolation::Request`]: fresh instances of the pod's modules in the kept
+    /// context, then the reset.
+    fn handle_locked(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        if self.locked.is_none() {
+            self.locked = Some(self.lock_down()?);
+        }
+        let locked = self.locked.as_mut().expect("built above");
+        locked.served += 1;
+        let served = locked.served;
+        let (context, dispatch) = (locked.context.clone(), locked.dispatch.clone());
+        self.instance += 1;
+        let server = instance_name(SERVER_MODULE, self.instance);
+        let result = context.with(|ctx| {
+            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
+            let namespace = self.evaluate_server(&ctx, &server)?;
+            self.dispatch(&ctx, &dispatch, &namespace, request)
+        });
+        let clean = self.reset_locked();
+        if !clean || served >= REQUESTS_PER_CONTEXT || self.locked_is_full() {
+            self.locked = None;
+        }
+        result
+    }
+
+    /// True when the module instances accumulated in the locked-down context
+    /// call for a new one.
+    fn locked_is_full(&self) -> bool {
+        self.locked.as_ref().is_some_and(|locked| {
+            self.modules.loaded_bytes() - locked.loaded_bytes_at_start
+                > self.config.memory_limit_bytes / MODULE_BYTES_SHARE
+        })
+    }
+
+    /// After a request in the locked-down context: runs the promise jobs it left
+    /// queued (under its deadline, so they cannot run during the next request)
+    /// and deletes the globals it added. False if the context must be replaced.
+    fn reset_locked(&mut self) -> bool {
+        while self.runtime.is_job_pending() {
+            if self.timed_out() {
+                return false;
+            }
+            // A leftover job that throws concerns a request already answered.
+            let _ = self.runtime.execute_pending_job();
+        }
+        let Some(locked) = &self.locked else {
+            return false;
+        };
+        let reset = locked.reset.clone();
+        locked.context.with(|ctx| {
+            let ok = reset
+                .restore(&ctx)
+                .and_then(|reset| reset.call::<_, bool>(()))
+                .unwrap_or(false);
+            let _ = ctx.catch();
+            ok
+        })
+    }
+
+    /// Builds the locked-down context: the prelude, then `lockdown()`.
+    fn lock_down(&self) -> std::result::Result<Locked, JsError> {
+        let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
+        let (dispatch, reset) = context.with(|ctx| {
+            let err = |e| self.js_error(&ctx, e);
+            let prelude = self.evaluate_prelude(&ctx)?;
+            let dispatch: Function = prelude.get("dispatch").map_err(err)?;
+            let lockdown: Function = prelude.get("lockdown").map_err(err)?;
+            let reset: Function = lockdown.call(()).map_err(err)?;
+            Ok::<_, JsError>((
+                Persistent::save(&ctx, dispatch),
+                Persistent::save(&ctx, reset),
+            ))
+        })?;
+        Ok(Locked {
+            context,
+            dispatch,
+            reset,
+            served: 0,
+            loaded_bytes_at_start: self.modules.loaded_bytes(),
+        })
+    }
+
+    /// Loads the pod once in the locked-down context (compiling what needs it).
+    fn warm_up_locked(&mut self) -> std::result::Result<(), JsError> {
+        if self.locked.is_none() {
+            self.locked = Some(self.lock_down()?);
+        }
+        self.instance += 1;
+        let server = instance_name(SERVER_MODULE, self.instance);
+        let context = self.locked.as_ref().expect("built above").context.clone();
+        let loaded = context.with(|ctx| self.evaluate_server(&ctx, &server).map(drop));
+        if !self.reset_locked() {
+            self.locked = None;
+        }
+        loaded
     }
 
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
@@ -313,6 +455,18 @@ impl Engine {
         ctx: &Ctx<'js>,
     ) -> std::result::Result<(Function<'js>, Object<'js>), JsError> {
         let err = |e| self.js_error(ctx, e);
+        let prelude = self.evaluate_prelude(ctx)?;
+        let dispatch: Function = prelude.get("dispatch").map_err(err)?;
+        let namespace = self.evaluate_server(ctx, SERVER_MODULE)?;
+        Ok((dispatch, namespace))
+    }
+
+    /// Installs the native bindings and runs the prelude; returns its module.
+    fn evaluate_prelude<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+    ) -> std::result::Result<Module<'js, rquickjs::module::Evaluated>, JsError> {
+        let err = |e| self.js_error(ctx, e);
         // A stale exception (the runtime keeps one pending exception, whatever
         // the context) must not be taken for this request's.
         let _ = ctx.catch();
@@ -322,11 +476,21 @@ impl Engine {
         let prelude = unsafe { Module::load(ctx.clone(), &self.prelude_bytecode) }.map_err(err)?;
         let (prelude, promise) = prelude.eval().map_err(err)?;
         promise.finish::<()>().map_err(err)?;
-        let dispatch: Function = prelude.get("dispatch").map_err(err)?;
+        Ok(prelude)
+    }
 
+    /// Loads and runs the pod's server module under `name` (its path, or an
+    /// instance name); returns its namespace.
+    fn evaluate_server<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        name: &str,
+    ) -> std::result::Result<Object<'js>, JsError> {
+        let err = |e| self.js_error(ctx, e);
+        let _ = ctx.catch();
         let (server, _) = self
             .modules
-            .load_module(ctx, SERVER_MODULE)
+            .load_module(ctx, name)
             .map_err(|e| self.load_error(ctx, e))?;
         let (server, promise) = server.eval().map_err(err)?;
         match promise.finish::<()>() {
@@ -339,8 +503,7 @@ impl Engine {
             }
             Err(e) => return Err(err(e)),
         }
-        let namespace = server.namespace().map_err(err)?;
-        Ok((dispatch, namespace))
+        server.namespace().map_err(err)
     }
 
     /// The pod modules a context depends on, for change detection: all modules
@@ -382,6 +545,15 @@ impl Engine {
         })
     }
 
+    /// A message or stack trace as users should see it: their module names,
+    /// without instance suffixes.
+    fn user_text(&self, text: String) -> String {
+        match self.config.isolation {
+            Isolation::Request => strip_suffixes(&text),
+            Isolation::Context | Isolation::Worker => text,
+        }
+    }
+
     fn engine_error(&self, e: rquickjs::Error) -> JsError {
         JsError::Unavailable(e.to_string())
     }
@@ -392,7 +564,7 @@ impl Engine {
         }
         let _ = ctx;
         JsError::Exception {
-            message: e.to_string(),
+            message: self.user_text(e.to_string()),
             stack: String::new(),
         }
     }
@@ -407,6 +579,7 @@ impl Engine {
             rquickjs::Error::Exception => {
                 let thrown = ctx.catch();
                 let (name, message, stack) = describe(&thrown);
+                let (message, stack) = (self.user_text(message), self.user_text(stack));
                 if message.contains("out of memory") {
                     JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
                 } else if (name == "RangeError" && message.contains("call stack"))

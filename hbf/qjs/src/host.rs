@@ -534,12 +534,14 @@ export const debug = (...a) => c.debug(...a);
 export default { log, info, warn, error, debug };
 ";
 
-/// Loads a host module by name, or `None` if there is no such host module.
+/// Loads host module `module` under `name` (the same, or a per-request instance
+/// name), or `None` if there is no such host module.
 pub(crate) fn load_host_module<'js>(
     ctx: &Ctx<'js>,
+    module: &str,
     name: &str,
 ) -> Option<rquickjs::Result<Module<'js>>> {
-    Some(match name {
+    Some(match module {
         "hbf:db" => Module::declare_def::<DbModule, _>(ctx.clone(), name),
         "hbf:fs" => Module::declare_def::<FsModule, _>(ctx.clone(), name),
         "hbf:console" => Module::declare(ctx.clone(), name, CONSOLE_SOURCE),

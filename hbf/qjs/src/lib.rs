@@ -21,11 +21,15 @@ mod engine;
 mod error;
 mod host;
 mod import_map;
+mod instances;
 mod loader;
 mod pool;
 
 pub use compile::{engine_fingerprint, Compiler};
-pub use engine::{Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, SERVER_MODULE};
+pub use engine::{
+    Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, REQUESTS_PER_CONTEXT,
+    SERVER_MODULE,
+};
 pub use error::{Error, Result};
 pub use import_map::ImportMap;
 pub use loader::{resolve, LoadLog, LoadedFrom, PodModules};

@@ -17,6 +17,7 @@
 //! edited after packing, for example).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hbf_db::{Database, Error as DbError};
@@ -24,6 +25,7 @@ use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Ctx, Module, Runtime, WriteOptions};
 
 use crate::compile::engine_fingerprint;
+use crate::instances::{rename_module, split_instance};
 use crate::{Error, ImportMap, Result};
 
 /// Where the import map lives.
@@ -81,6 +83,11 @@ pub struct PodModules {
     import_map: Arc<Mutex<CurrentImportMap>>,
     compiled: Arc<Mutex<HashMap<String, Compiled>>>,
     log: Option<LoadLog>,
+    /// Module names carry a per-request instance suffix (`crate::instances`).
+    instances: bool,
+    /// Bytes of module code loaded so far (by this loader and its clones made
+    /// after [`with_instances`](Self::with_instances)).
+    loaded_bytes: Arc<AtomicUsize>,
 }
 
 impl PodModules {
@@ -92,6 +99,8 @@ impl PodModules {
             import_map: Arc::default(),
             compiled: Arc::default(),
             log: None,
+            instances: false,
+            loaded_bytes: Arc::default(),
         })
     }
 
@@ -133,6 +142,22 @@ impl PodModules {
     /// Makes `runtime` resolve and load modules through this pod.
     pub fn install(&self, runtime: &Runtime) {
         runtime.set_loader(self.clone(), self.clone());
+    }
+
+    /// Module names carry a per-request instance suffix from now on
+    /// ([`crate::instances`]): a module imported under `#<n>` resolves its
+    /// imports under `#<n>` too, and is loaded anew for each `n`.
+    pub fn with_instances(mut self) -> Self {
+        self.instances = true;
+        self.loaded_bytes = Arc::default();
+        self
+    }
+
+    /// Bytes of module code (bytecode, or source when parsed) this loader has
+    /// loaded since it was made: what a context that keeps every module instance
+    /// has accumulated.
+    pub fn loaded_bytes(&self) -> usize {
+        self.loaded_bytes.load(Ordering::Relaxed)
     }
 
     /// True when every module of `loaded` (name, source hash) is still the
@@ -181,7 +206,13 @@ impl PodModules {
         ctx: &Ctx<'js>,
         module: &str,
     ) -> Result<(Module<'js>, LoadedFrom)> {
-        if let Some(host) = crate::host::load_host_module(ctx, module) {
+        let name = module;
+        let (module, suffix) = if self.instances {
+            split_instance(name)
+        } else {
+            (name, "")
+        };
+        if let Some(host) = crate::host::load_host_module(ctx, module, name) {
             let loaded = host.map_err(|e| crate::compile::exception_error(ctx, module, e))?;
             return Ok((loaded, LoadedFrom::Bytecode));
         }
@@ -207,16 +238,30 @@ impl PodModules {
                 // written by an engine with this exact fingerprint for this exact
                 // module name and source hash, and its bytes matched the SHA-256
                 // recorded beside them. QuickJS copies the buffer.
-                let loaded = unsafe { Module::load(ctx.clone(), &bytecode) }
+                let renamed;
+                let load: &[u8] = if suffix.is_empty() {
+                    &bytecode
+                } else {
+                    renamed = rename_module(&bytecode, module, name)?;
+                    &renamed
+                };
+                self.loaded_bytes.fetch_add(load.len(), Ordering::Relaxed);
+                let loaded = unsafe { Module::load(ctx.clone(), load) }
                     .map_err(|e| crate::compile::exception_error(ctx, module, e))?;
                 self.remember(module, sha, bytecode, generation);
                 (loaded, LoadedFrom::Bytecode)
             }
             None => {
                 let source = self.db.fs().read(module)?;
-                let loaded = Module::declare(ctx.clone(), module, source)
+                self.loaded_bytes.fetch_add(source.len(), Ordering::Relaxed);
+                let loaded = Module::declare(ctx.clone(), name, source)
                     .map_err(|e| crate::compile::exception_error(ctx, module, e))?;
-                let bytecode: Arc<[u8]> = loaded.write(WriteOptions::default())?.into();
+                let mut bytecode = loaded.write(WriteOptions::default())?;
+                if !suffix.is_empty() {
+                    // Kept under the module's own name, like the packer's.
+                    bytecode = rename_module(&bytecode, name, module)?;
+                }
+                let bytecode: Arc<[u8]> = bytecode.into();
                 self.remember(module, sha, bytecode, generation);
                 (loaded, LoadedFrom::Source)
             }
@@ -305,8 +350,14 @@ impl Resolver for PodModules {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
-        resolve(&self.import_map(), base, name)
-            .map_err(|e| rquickjs::Error::new_resolving_message(base, name, e.to_string()))
+        let (base_path, suffix) = if self.instances {
+            split_instance(base)
+        } else {
+            (base, "")
+        };
+        resolve(&self.import_map(), base_path, name)
+            .map(|resolved| resolved + suffix)
+            .map_err(|e| rquickjs::Error::new_resolving_message(base_path, name, e.to_string()))
     }
 }
 

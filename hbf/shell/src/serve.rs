@@ -21,6 +21,7 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
         timeout: Duration::from_millis(cli.js_timeout_ms),
         isolation: match cli.isolation {
             IsolationArg::Request => Isolation::Request,
+            IsolationArg::Context => Isolation::Context,
             IsolationArg::Worker => Isolation::Worker,
         },
         dev: cli.dev,

@@ -182,8 +182,13 @@ fn console_lines_carry_the_request_id() {
         .wait_for_log(&["M4RK3R", "request="], Duration::from_secs(5))
         .expect("a console line with the request id");
     assert!(line.contains("hbf::js"), "{line}");
-    let lines = server.log().iter().filter(|l| l.contains("M4RK3R")).count();
-    assert_eq!(lines, 6);
+    // The log is read by another thread: give the other five lines time.
+    let count = || server.log().iter().filter(|l| l.contains("M4RK3R")).count();
+    let start = std::time::Instant::now();
+    while count() < 6 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(count(), 6);
 }
 
 #[test]
@@ -211,11 +216,21 @@ fn modules_resolve_relative_absolute_bare_and_third_party() {
 
 #[test]
 fn request_isolation_by_default_worker_reuse_on_request() {
+    // Default: fresh module instances per request, built-ins frozen, added
+    // globals deleted after each request.
     let server = Server::test_pod(&["--workers", "1"]);
     for _ in 0..3 {
         assert_eq!(
             server.get("/t/global").json(),
-            serde_json::json!({"module": 1, "global": 1, "polluted": false})
+            serde_json::json!({"module": 1, "global": 1, "polluted": false, "builtins": "frozen"})
+        );
+    }
+    // A fresh context per request: nothing frozen, nothing shared.
+    let fresh = Server::test_pod(&["--workers", "1", "--isolation", "context"]);
+    for _ in 0..2 {
+        assert_eq!(
+            fresh.get("/t/global").json(),
+            serde_json::json!({"module": 1, "global": 1, "polluted": false, "builtins": "writable"})
         );
     }
     let shared = Server::test_pod(&["--workers", "1", "--isolation", "worker"]);
@@ -223,6 +238,94 @@ fn request_isolation_by_default_worker_reuse_on_request() {
     let second = shared.get("/t/global").json();
     assert_eq!(first["module"], 1);
     assert_eq!(second["module"], 2, "worker isolation keeps module state");
+    assert_eq!(second["polluted"], true, "and built-ins are not frozen");
+}
+
+/// The default isolation against a pod that tries every way to leave state for
+/// the next request, and uses what freezing must not break (Error subclasses
+/// that set `name`, objects that override `toString`).
+#[test]
+fn request_isolation_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("leaky");
+    std::fs::create_dir_all(pod.join("hbf/lib")).unwrap();
+    std::fs::write(
+        pod.join("hbf/lib/state.js"),
+        "export let hits = 0;\nexport const bump = () => ++hits;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pod.join("hbf/server.js"),
+        r#"import { bump } from './lib/state.js'
+import * as again from './lib/state.js'
+class AppError extends Error {
+  constructor(m) { super(m); this.name = 'AppError' }
+}
+function Legacy() {}
+Legacy.prototype = Object.create(Error.prototype)
+Legacy.prototype.constructor = Legacy
+const attempts = {}
+const attempt = (what, f) => {
+  try { f(); attempts[what] = 'allowed' } catch (e) { attempts[what] = e.name }
+}
+export default {
+  async fetch(request) {
+    const seen = {
+      hits: bump(),
+      sameInstance: again.hits === 1,
+      leakedGlobal: typeof globalThis.leak,
+      leakedLater: typeof globalThis.later,
+      leakedProto: 'leak' in Object.prototype,
+      jsonPatched: JSON.stringify({}) !== '{}',
+      consolePatched: typeof console.leak,
+    }
+    globalThis.leak = 1
+    Promise.resolve().then(() => Promise.resolve()).then(() => { globalThis.later = 1 })
+    attempt('objectPrototype', () => { Object.prototype.leak = 1 })
+    attempt('jsonStringify', () => { JSON.stringify = () => 'x' })
+    attempt('console', () => { console.leak = 1 })
+    attempt('replaceGlobal', () => { globalThis.JSON = {} })
+    const e = new AppError('boom')
+    const legacy = new Legacy()
+    const custom = { toString() { return 'custom' } }
+    const assigned = {}
+    assigned.toString = () => 'assigned'
+    return Response.json({
+      seen, attempts,
+      errorName: e.name, errorString: String(e), legacyIsLegacy: legacy.constructor === Legacy,
+      custom: `${custom}`, assigned: `${assigned}`,
+    })
+  },
+}
+"#,
+    )
+    .unwrap();
+    let server = Server::start(&["--inmem", "--pod", pod.to_str().unwrap(), "--workers", "1"]);
+    for round in 0..3 {
+        let body = server.get("/").json();
+        assert_eq!(
+            body["seen"],
+            serde_json::json!({
+                "hits": 1, "sameInstance": true, "leakedGlobal": "undefined",
+                "leakedLater": "undefined", "leakedProto": false,
+                "jsonPatched": false, "consolePatched": "undefined",
+            }),
+            "round {round}: {body}"
+        );
+        assert_eq!(
+            body["attempts"],
+            serde_json::json!({
+                "objectPrototype": "TypeError", "jsonStringify": "TypeError",
+                "console": "TypeError", "replaceGlobal": "TypeError",
+            }),
+            "{body}"
+        );
+        assert_eq!(body["errorName"], "AppError", "{body}");
+        assert_eq!(body["errorString"], "AppError: boom", "{body}");
+        assert_eq!(body["legacyIsLegacy"], true, "{body}");
+        assert_eq!(body["custom"], "custom", "{body}");
+        assert_eq!(body["assigned"], "assigned", "{body}");
+    }
 }
 
 #[test]

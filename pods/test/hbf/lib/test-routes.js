@@ -287,8 +287,14 @@ export const registerTestRoutes = (router) => {
     moduleCounter += 1
     globalThis.hbfTestCounter = (globalThis.hbfTestCounter ?? 0) + 1
     const polluted = 'hbfPolluted' in Array.prototype
-    Array.prototype.hbfPolluted = true
-    sendJSON(res, { module: moduleCounter, global: globalThis.hbfTestCounter, polluted })
+    let builtins = 'writable'
+    try {
+      Array.prototype.hbfPolluted = true
+    } catch (e) {
+      if (!(e instanceof TypeError)) throw e
+      builtins = 'frozen'
+    }
+    sendJSON(res, { module: moduleCounter, global: globalThis.hbfTestCounter, polluted, builtins })
   }, 'mutates module, global and prototype state: expect {"module":1,"global":1,"polluted":false}')
 
   // ---- console -------------------------------------------------------------

@@ -1,0 +1,179 @@
+//! The default isolation (`Isolation::Request`: a kept, locked-down context and
+//! fresh module instances per request) against pods that try to leave state
+//! behind, break the reset, or fail; and the context being replaced.
+
+use std::time::Duration;
+
+use hbf_db::Database;
+use hbf_qjs::{Engine, EngineConfig, JsError, JsRequest, PodModules, REQUESTS_PER_CONTEXT};
+
+fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
+    let db = Database::memory().unwrap();
+    for (path, source) in files {
+        db.fs().write(path, *source).unwrap();
+    }
+    let modules = PodModules::new(db.clone()).unwrap();
+    let mut engine = Engine::new(db, modules, config).unwrap();
+    engine.warm_up();
+    engine
+}
+
+fn get(path: &str) -> JsRequest {
+    JsRequest {
+        id: 1,
+        method: "GET".into(),
+        url: format!("http://localhost{path}"),
+        path: path.into(),
+        query: String::new(),
+        headers: vec![],
+        body: vec![],
+    }
+}
+
+fn json(engine: &mut Engine, path: &str) -> serde_json::Value {
+    let response = engine
+        .handle(&get(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(response.status, 200, "{path}");
+    serde_json::from_slice(&response.body).unwrap()
+}
+
+/// Each route does something to the shared context; `/look` reports what a
+/// request sees.
+const SERVER: &str = r#"
+import { count } from './lib/counter.js'
+const routes = {
+  '/look': () => ({
+    count: count(),
+    extensible: Object.isExtensible(globalThis),
+    protoIsObject: Object.getPrototypeOf(globalThis) === Object.prototype,
+    leftovers: ['added', 'permanent', 'fromJob', 'fromThrow'].filter((k) => k in globalThis),
+  }),
+  '/add': () => { globalThis.added = 1 },
+  '/permanent': () => { Object.defineProperty(globalThis, 'permanent', { value: 1, configurable: false }) },
+  '/seal': () => { Object.preventExtensions(globalThis) },
+  '/reproto': () => { Object.setPrototypeOf(globalThis, { sneaky: 1 }) },
+  '/job': () => { Promise.resolve().then(() => null).then(() => { globalThis.fromJob = 1 }) },
+  '/throw': () => { globalThis.fromThrow = 1; throw new Error('failed on purpose') },
+  '/spin': () => { for (;;) {} },
+}
+export default {
+  fetch(request) {
+    const path = new URL(request.url).pathname
+    return Response.json(routes[path]() ?? { ok: true })
+  },
+}
+"#;
+
+const COUNTER: &str = "let n = 0;\nexport const count = () => ++n;\n";
+
+fn pod() -> Engine {
+    engine(
+        &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
+        EngineConfig {
+            timeout: Duration::from_millis(300),
+            ..EngineConfig::default()
+        },
+    )
+}
+
+fn clean() -> serde_json::Value {
+    serde_json::json!({"count": 1, "extensible": true, "protoIsObject": true, "leftovers": []})
+}
+
+#[test]
+fn nothing_a_request_does_to_the_global_object_reaches_the_next() {
+    let mut e = pod();
+    assert_eq!(json(&mut e, "/look"), clean());
+    for path in ["/add", "/permanent", "/seal", "/reproto", "/job"] {
+        e.handle(&get(path)).unwrap();
+        assert_eq!(json(&mut e, "/look"), clean(), "after {path}");
+    }
+    let failed = e.handle(&get("/throw")).unwrap_err();
+    assert!(
+        matches!(&failed, JsError::Exception { message, .. } if message.contains("failed on purpose")),
+        "{failed:?}"
+    );
+    assert_eq!(json(&mut e, "/look"), clean(), "after /throw");
+    let spun = e.handle(&get("/spin")).unwrap_err();
+    assert!(matches!(spun, JsError::Timeout(_)), "{spun:?}");
+    assert_eq!(json(&mut e, "/look"), clean(), "after /spin");
+}
+
+#[test]
+fn the_context_is_replaced_and_every_request_stays_isolated() {
+    let mut e = pod();
+    for i in 0..(REQUESTS_PER_CONTEXT as usize * 2 + 7) {
+        if i % 3 == 0 {
+            e.handle(&get("/add")).unwrap();
+        }
+        assert_eq!(json(&mut e, "/look"), clean(), "request {i}");
+    }
+}
+
+#[test]
+fn error_messages_and_stacks_name_the_users_files() {
+    let mut e = engine(
+        &[
+            (
+                "hbf/server.js",
+                "import { fail } from './lib/fail.js'\nglobalThis.app = { handle() { fail() } }\n",
+            ),
+            (
+                "hbf/lib/fail.js",
+                "export const fail = () => {\n  throw new TypeError('nope')\n}\n",
+            ),
+        ],
+        EngineConfig::default(),
+    );
+    for _ in 0..2 {
+        match e.handle(&get("/")).unwrap_err() {
+            JsError::Exception { message, stack } => {
+                assert_eq!(message, "TypeError: nope");
+                assert!(stack.contains("hbf/lib/fail.js:2"), "{stack}");
+                assert!(!stack.contains('#'), "{stack}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut missing = engine(
+        &[("hbf/server.js", "import './lib/gone.js'\n")],
+        EngineConfig::default(),
+    );
+    match missing.handle(&get("/")).unwrap_err() {
+        JsError::Exception { message, .. } => {
+            assert!(message.contains("hbf/lib/gone.js"), "{message}");
+            assert!(!message.contains('#'), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_pod_with_large_modules_gets_new_contexts_before_the_memory_limit() {
+    // Each request loads ~1 MB of module code; with a 32 MB limit the context
+    // must be replaced every couple of requests, never run out of memory.
+    let big = format!(
+        "export const data = [{}];\n",
+        (0..60_000)
+            .map(|i| format!("'s{i}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let mut e = engine(
+        &[
+            ("hbf/server.js", "import { data } from './lib/big.js'\nglobalThis.app = { handle(req, res) { res.json({ n: data.length }) } }\n"),
+            ("hbf/lib/big.js", &big),
+        ],
+        EngineConfig {
+            memory_limit_bytes: 32 << 20,
+            ..EngineConfig::default()
+        },
+    );
+    for i in 0..40 {
+        let r = e
+            .handle(&get("/"))
+            .unwrap_or_else(|err| panic!("request {i}: {err}"));
+        assert_eq!(r.body, br#"{"n":60000}"#);
+    }
+}
