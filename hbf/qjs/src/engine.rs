@@ -210,11 +210,7 @@ impl Engine {
         self.runtime
             .set_memory_limit(self.config.memory_limit_bytes);
         self.runtime.set_max_stack_size(STACK_LIMIT);
-        self.runtime.set_gc_threshold(match self.config.isolation {
-            // Cycles die with the context, replaced long before this.
-            Isolation::Request => self.config.memory_limit_bytes / 2,
-            Isolation::Context | Isolation::Worker => 4 << 20,
-        });
+        self.runtime.set_gc_threshold(self.gc_threshold());
         let deadline = Arc::clone(&self.deadline);
         let epoch = self.epoch;
         self.runtime.set_interrupt_handler(Some(Box::new(move || {
@@ -222,6 +218,17 @@ impl Engine {
             d != 0 && epoch.elapsed().as_nanos() as u64 >= d
         })));
         self.modules.install(&self.runtime);
+    }
+
+    /// The heap size at which QuickJS collects cycles. In the locked-down
+    /// context a request's cycles (its module instances, mostly) live until the
+    /// context is replaced, so collecting earlier would only walk the kept
+    /// context again and again; the memory limit still applies.
+    fn gc_threshold(&self) -> usize {
+        match self.config.isolation {
+            Isolation::Request => self.config.memory_limit_bytes / 2,
+            Isolation::Context | Isolation::Worker => 4 << 20,
+        }
     }
 
     /// Replaces the runtime (after an error that may have left it in doubt).
@@ -308,10 +315,18 @@ impl Engine {
             let namespace = self.evaluate_server(&ctx, &server)?;
             self.dispatch(&ctx, &dispatch, &namespace, request)
         });
+        // No handle of ours may keep the context alive when it is replaced.
+        drop(context);
         let clean = self.reset_locked();
         if !clean || served >= REQUESTS_PER_CONTEXT || self.locked_is_full() {
             self.locked = None;
+            // The old context's cycles (every module instance) go now, in one
+            // pass, instead of inflating the next context's collections.
+            self.runtime.run_gc();
         }
+        // QuickJS resets the threshold to 1.5x the heap after any collection:
+        // put it back, so no collection walks the kept context mid-request.
+        self.runtime.set_gc_threshold(self.gc_threshold());
         result
     }
 
