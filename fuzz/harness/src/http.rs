@@ -16,6 +16,28 @@ const SILENCE: Duration = Duration::from_secs(10);
 /// The request body limit of the fuzzed server (small, so 413 is reachable).
 const MAX_BODY: usize = 4096;
 
+/// Nanoseconds this process's threads have spent waiting for a CPU, summed
+/// (`/proc/self/task/*/schedstat`, second field); 0 where unavailable.
+fn runqueue_wait() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
+
+/// True if the process waited for a CPU for more than half of the last
+/// silence window (and starts the next window).
+fn starved(waited_before: &mut u64) -> bool {
+    let now = runqueue_wait();
+    let waited = now.saturating_sub(*waited_before);
+    *waited_before = now;
+    u128::from(waited) > SILENCE.as_nanos() / 2
+}
+
 struct Server {
     runtime: Runtime,
     app: Arc<App>,
@@ -85,8 +107,12 @@ impl Server {
             let receive = async move {
                 let mut out = Vec::new();
                 let mut buf = vec![0u8; 16 << 10];
+                let mut waited_before = runqueue_wait();
                 loop {
                     match tokio::time::timeout(SILENCE, from_server.read(&mut buf)).await {
+                        // A process starved of CPU (a busy machine, a niced
+                        // fuzzer) is silent without hanging: wait again.
+                        Err(_) if starved(&mut waited_before) => continue,
                         Err(_) => panic!(
                             "hang: the server wrote nothing for {SILENCE:?} (after {} bytes)",
                             out.len()
