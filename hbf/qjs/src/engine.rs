@@ -139,8 +139,6 @@ pub struct Engine {
     reused: Option<Reused>,
     /// The locked-down context of [`Isolation::Request`].
     locked: Option<Locked>,
-    /// The last module instance number used ([`Isolation::Request`]).
-    instance: u64,
     // Field order: the runtime must be dropped after every context.
     runtime: Runtime,
 }
@@ -199,7 +197,6 @@ impl Engine {
             prelude_bytecode,
             reused: None,
             locked: None,
-            instance: 0,
             runtime,
         };
         engine.configure_runtime();
@@ -301,19 +298,36 @@ impl Engine {
     /// [`Isolation::Request`]: fresh instances of the pod's modules in the kept
     /// context, then the reset.
     fn handle_locked(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        self.in_locked(|engine, ctx, dispatch, server| {
+            let namespace = engine.evaluate_server(ctx, server)?;
+            engine.dispatch(ctx, dispatch, &namespace, request)
+        })
+    }
+
+    /// Runs `step` with the next instance name of the pod's server module in the
+    /// locked-down context (built first if needed), then resets the context and
+    /// replaces it when it is spent. Requests and the warm-up both go through here.
+    fn in_locked<T>(
+        &mut self,
+        step: impl for<'js> FnOnce(
+            &Self,
+            &Ctx<'js>,
+            &Function<'js>,
+            &str,
+        ) -> std::result::Result<T, JsError>,
+    ) -> std::result::Result<T, JsError> {
         if self.locked.is_none() {
             self.locked = Some(self.lock_down()?);
         }
         let locked = self.locked.as_mut().expect("built above");
         locked.served += 1;
+        // Instance names need only be unique within their context.
         let served = locked.served;
+        let server = instance_name(SERVER_MODULE, u64::from(served));
         let (context, dispatch) = (locked.context.clone(), locked.dispatch.clone());
-        self.instance += 1;
-        let server = instance_name(SERVER_MODULE, self.instance);
         let result = context.with(|ctx| {
             let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            let namespace = self.evaluate_server(&ctx, &server)?;
-            self.dispatch(&ctx, &dispatch, &namespace, request)
+            step(self, &ctx, &dispatch, &server)
         });
         // No handle of ours may keep the context alive when it is replaced.
         drop(context);
@@ -389,17 +403,7 @@ impl Engine {
 
     /// Loads the pod once in the locked-down context (compiling what needs it).
     fn warm_up_locked(&mut self) -> std::result::Result<(), JsError> {
-        if self.locked.is_none() {
-            self.locked = Some(self.lock_down()?);
-        }
-        self.instance += 1;
-        let server = instance_name(SERVER_MODULE, self.instance);
-        let context = self.locked.as_ref().expect("built above").context.clone();
-        let loaded = context.with(|ctx| self.evaluate_server(&ctx, &server).map(drop));
-        if !self.reset_locked() {
-            self.locked = None;
-        }
-        loaded
+        self.in_locked(|engine, ctx, _, server| engine.evaluate_server(ctx, server).map(drop))
     }
 
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
