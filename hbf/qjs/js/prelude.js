@@ -4,7 +4,7 @@
 // loaded Web APIs, and the dispatcher the Rust side calls for each request.
 //
 // The dispatcher returns {status, headers: [[name, value]...], body} where body
-// is a string, a Uint8Array or null.
+// is a string, a Uint8Array or null, or a promise of that.
 
 const native = globalThis.__hbf;
 delete globalThis.__hbf;
@@ -77,72 +77,125 @@ for (const name of WEB_APIS) {
 const lower = (name) => String(name).toLowerCase();
 
 // `res` of an HBF-style handler: chainable, and the first send wins.
-const makeRes = () => {
-  const state = { status: 200, statusSet: false, headers: [], body: null, sent: false };
-  const hasHeader = (name) => state.headers.some(([n]) => lower(n) === name);
-  const res = {
-    status(code) {
-      if (!state.sent) {
-        state.status = code;
-        state.statusSet = true;
-      }
-      return res;
-    },
-    set(name, value) {
-      if (!state.sent) {
-        const key = lower(name);
-        state.headers = state.headers.filter(([n]) => lower(n) !== key);
-        state.headers.push([String(name), String(value)]);
-      }
-      return res;
-    },
-    append(name, value) {
-      if (!state.sent) state.headers.push([String(name), String(value)]);
-      return res;
-    },
-    get(name) {
-      const found = state.headers.find(([n]) => lower(n) === lower(name));
-      return found ? found[1] : undefined;
-    },
-    send(body) {
-      if (state.sent) return res;
-      if (body instanceof ArrayBuffer) body = new Uint8Array(body);
-      else if (ArrayBuffer.isView(body) && !(body instanceof Uint8Array)) {
-        body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-      }
-      if (body === undefined || body === null) body = '';
-      if (!(body instanceof Uint8Array) && typeof body !== 'string') {
-        if (typeof body === 'object') return res.json(body);
-        body = String(body);
-      }
-      if (!hasHeader('content-type')) {
-        state.headers.push([
-          'Content-Type',
-          typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream',
-        ]);
-      }
-      state.body = body;
-      state.sent = true;
-      return res;
-    },
-    json(value) {
-      if (state.sent) return res;
-      const text = JSON.stringify(value);
-      if (!hasHeader('content-type')) state.headers.push(['Content-Type', 'application/json']);
-      return res.send(text === undefined ? 'null' : text);
-    },
-    end(body) {
-      return res.send(body);
-    },
-  };
-  Object.defineProperty(res, 'statusCode', { get: () => state.status, set: (c) => res.status(c) });
-  Object.defineProperty(res, 'headersSent', { get: () => state.sent });
-  return [res, state];
+//
+// Every request's `res` is a plain object whose methods are the same frozen
+// functions, working on the request's state through `this` (as Express's do):
+// no closures to create, and no reference cycle for the collector, per request.
+// They are frozen because, in the default isolation, they are shared by every
+// request a context serves. Headers are kept as [name, value, lower-case name].
+const STATE = Symbol('hbf response state');
+const findHeader = (headers, key) => {
+  for (let i = 0; i < headers.length; i++) if (headers[i][2] === key) return i;
+  return -1;
 };
+const resMethods = {
+  status(code) {
+    const state = this[STATE];
+    if (!state.sent) {
+      state.status = code;
+      state.statusSet = true;
+    }
+    return this;
+  },
+  set(name, value) {
+    const state = this[STATE];
+    if (!state.sent) {
+      const key = lower(name);
+      const { headers } = state;
+      let at = findHeader(headers, key);
+      while (at !== -1) {
+        headers.splice(at, 1);
+        at = findHeader(headers, key);
+      }
+      headers.push([String(name), String(value), key]);
+    }
+    return this;
+  },
+  append(name, value) {
+    const state = this[STATE];
+    if (!state.sent) state.headers.push([String(name), String(value), lower(name)]);
+    return this;
+  },
+  get(name) {
+    const { headers } = this[STATE];
+    const at = findHeader(headers, lower(name));
+    return at === -1 ? undefined : headers[at][1];
+  },
+  send(body) {
+    const state = this[STATE];
+    if (state.sent) return this;
+    if (body instanceof ArrayBuffer) body = new Uint8Array(body);
+    else if (ArrayBuffer.isView(body) && !(body instanceof Uint8Array)) {
+      body = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    }
+    if (body === undefined || body === null) body = '';
+    if (!(body instanceof Uint8Array) && typeof body !== 'string') {
+      if (typeof body === 'object') return this.json(body);
+      body = String(body);
+    }
+    if (findHeader(state.headers, 'content-type') === -1) {
+      state.headers.push([
+        'Content-Type',
+        typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/octet-stream',
+        'content-type',
+      ]);
+    }
+    state.body = body;
+    state.sent = true;
+    return this;
+  },
+  json(value) {
+    const state = this[STATE];
+    if (state.sent) return this;
+    const text = JSON.stringify(value);
+    if (findHeader(state.headers, 'content-type') === -1) {
+      state.headers.push(['Content-Type', 'application/json', 'content-type']);
+    }
+    return this.send(text === undefined ? 'null' : text);
+  },
+  end(body) {
+    return this.send(body);
+  },
+};
+const RES_PROTO = Object.freeze(
+  Object.defineProperties(Object.create(Object.prototype), {
+    statusCode: {
+      get() {
+        return this[STATE].status;
+      },
+      set(code) {
+        this.status(code);
+      },
+    },
+    headersSent: {
+      get() {
+        return this[STATE].sent;
+      },
+    },
+  }),
+);
+for (const key of Reflect.ownKeys(RES_PROTO)) {
+  const { get, set } = Object.getOwnPropertyDescriptor(RES_PROTO, key);
+  if (get) Object.freeze(get);
+  if (set) Object.freeze(set);
+}
+const { status, set, append, get, send, json, end } = resMethods;
+for (const method of [status, set, append, get, send, json, end]) Object.freeze(method);
 
-const hbfStyle = async (app, req) => {
-  const [res, state] = makeRes();
-  await app.handle(req, res);
+const makeRes = (state) => ({
+  __proto__: RES_PROTO,
+  status,
+  set,
+  append,
+  get,
+  send,
+  json,
+  end,
+  [STATE]: state,
+});
+
+// The dispatcher's result once the handler is done.
+const finished = (state) => {
   if (!state.sent) {
     if (!state.statusSet) {
       throw new Error('the handler finished without sending a response (call res.send, res.json or res.status)');
@@ -150,6 +203,18 @@ const hbfStyle = async (app, req) => {
     state.body = '';
   }
   return { status: state.status, headers: state.headers, body: state.body };
+};
+
+const isThenable = (value) =>
+  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
+
+// A handler that returns without a promise is answered at once; one that
+// returns a promise (an async handler) is awaited.
+const hbfStyle = (app, req) => {
+  const state = { status: 200, statusSet: false, headers: [], body: null, sent: false };
+  const result = app.handle(req, makeRes(state));
+  if (isThenable(result)) return Promise.resolve(result).then(() => finished(state));
+  return finished(state);
 };
 
 const fetchStyle = async (handler, req) => {

@@ -550,13 +550,17 @@ impl Engine {
         let _ = ctx.catch();
         let req = request_object(ctx, request).map_err(err)?;
         let result: Value = dispatch.call((namespace.clone(), req)).map_err(err)?;
-        let promise = result.into_promise().ok_or_else(|| {
-            JsError::BadResponse("the dispatcher did not return a promise".into())
-        })?;
-        let out: Object = match promise.finish::<Object>() {
-            Ok(out) => out,
-            Err(rquickjs::Error::WouldBlock) => return Err(JsError::NeverSettled),
-            Err(e) => return Err(err(e)),
+        // A synchronous handler's response comes back at once; an async one's
+        // as a promise, driven here until it settles.
+        let out: Object = match result.try_into_promise() {
+            Ok(promise) => match promise.finish::<Object>() {
+                Ok(out) => out,
+                Err(rquickjs::Error::WouldBlock) => return Err(JsError::NeverSettled),
+                Err(e) => return Err(err(e)),
+            },
+            Err(other) => other.into_object().ok_or_else(|| {
+                JsError::BadResponse("the dispatcher returned no response".into())
+            })?,
         };
         response_from(ctx, &out).map_err(|e| match e {
             rquickjs::Error::Exception => self.js_error(ctx, e),

@@ -53,20 +53,24 @@ export class Router {
   }
 
   match(method, path) {
-    const allowed = new Set()
-    for (const route of this.#routes) {
+    const routes = this.#routes
+    let allowed = null
+    for (let r = 0; r < routes.length; r++) {
+      const route = routes[r]
       const found = route.regex.exec(path)
       if (!found) continue
       const methodMatches = route.method === '*' || route.method === method ||
         (route.method === 'GET' && method === 'HEAD')
       if (!methodMatches) {
+        allowed ??= new Set()
         allowed.add(route.method)
         continue
       }
-      const params = Object.fromEntries(route.names.map((name, i) => [name, found[i + 1]]))
+      const params = {}
+      for (let i = 0; i < route.names.length; i++) params[route.names[i]] = found[i + 1]
       return { route, params }
     }
-    return allowed.size > 0 ? { allowed: [...allowed] } : null
+    return allowed ? { allowed: [...allowed] } : null
   }
 
   // Dispatch one request. Returns whatever the handler returns (maybe a promise),
@@ -74,7 +78,7 @@ export class Router {
   handle(req, res, fallback = notFound) {
     const found = this.match(req.method, req.path)
     if (found?.route) {
-      req.params = { ...req.params, ...found.params }
+      req.params = Object.assign({}, req.params, found.params)
       return found.route.handler(req, res)
     }
     if (found?.allowed) {
