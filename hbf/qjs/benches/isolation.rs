@@ -55,8 +55,10 @@ fn isolation(c: &mut Criterion) {
     ] {
         let db = base_pod();
         let modules = PodModules::new(db.clone()).unwrap();
+        // The base pod declares `worker`: measure each mode as chosen here.
         let config = EngineConfig {
             isolation: mode,
+            isolation_from_pod: false,
             ..EngineConfig::default()
         };
         let mut engine = Engine::new(db, modules, config).unwrap();

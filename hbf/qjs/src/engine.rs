@@ -17,6 +17,12 @@
 //! serves (as on edge runtimes that reuse isolates). `DOCS/PERF.md` has the
 //! measured costs.
 //!
+//! A pod chooses its isolation by exporting it from `hbf/server.js`
+//! (`export const isolation = 'worker'`: SPEC 4's "unless the pod opts into
+//! sharing"), unless the operator chose one ([`EngineConfig::isolation_from_pod`]
+//! false). The engine reads the export whenever it evaluates the server module,
+//! so an edit that adds or removes it takes effect from the next request.
+//!
 //! # Limits
 //!
 //! Each runtime has a memory limit and a maximum stack size; each request has a
@@ -25,6 +31,7 @@
 //! alone; the runtime is rebuilt after anything that may have left it in doubt
 //! (out of memory, an interrupted script, an engine error).
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -66,7 +73,12 @@ const MODULE_BYTES_SHARE: usize = 16;
 pub struct EngineConfig {
     pub memory_limit_bytes: usize,
     pub timeout: Duration,
+    /// The isolation of a pod that declares none (or of every pod, when
+    /// `isolation_from_pod` is false).
     pub isolation: Isolation,
+    /// Whether the pod's `export const isolation` in `hbf/server.js` decides
+    /// (false when the operator chose with `--isolation`).
+    pub isolation_from_pod: bool,
     /// Development mode: error responses carry the message and stack.
     pub dev: bool,
 }
@@ -77,6 +89,7 @@ impl Default for EngineConfig {
             memory_limit_bytes: 64 << 20,
             timeout: Duration::from_secs(5),
             isolation: Isolation::Request,
+            isolation_from_pod: true,
             dev: false,
         }
     }
@@ -131,6 +144,11 @@ pub struct Engine {
     db: Database,
     modules: PodModules,
     config: EngineConfig,
+    /// The isolation in effect: `config.isolation`, or what the pod declares.
+    mode: Isolation,
+    /// What the server module last evaluated declares (when the pod decides):
+    /// applied between requests.
+    declared: Cell<Option<Isolation>>,
     /// Deadline of the running request, in nanoseconds since `epoch` (0: none).
     deadline: Arc<AtomicU64>,
     epoch: Instant,
@@ -171,9 +189,10 @@ const PRELUDE_NAME: &str = "hbf:prelude";
 impl Engine {
     /// Builds an engine for `db`'s pod on the current thread.
     pub fn new(db: Database, modules: PodModules, config: EngineConfig) -> Result<Self> {
-        let modules = match config.isolation {
-            Isolation::Request => modules.with_instances(),
-            Isolation::Context | Isolation::Worker => modules,
+        let modules = if config.isolation == Isolation::Request || config.isolation_from_pod {
+            modules.with_instances()
+        } else {
+            modules
         };
         let compiler = Compiler::new()?;
         let prelude_bytecode = compiler.compile_module(PRELUDE_NAME, PRELUDE_SOURCE.as_bytes())?;
@@ -191,6 +210,8 @@ impl Engine {
         let engine = Self {
             db,
             modules,
+            mode: config.isolation,
+            declared: Cell::new(None),
             config,
             deadline,
             epoch,
@@ -222,7 +243,7 @@ impl Engine {
     /// context is replaced, so collecting earlier would only walk the kept
     /// context again and again; the memory limit still applies.
     fn gc_threshold(&self) -> usize {
-        match self.config.isolation {
+        match self.mode {
             Isolation::Request => self.config.memory_limit_bytes / 2,
             Isolation::Context | Isolation::Worker => 4 << 20,
         }
@@ -250,7 +271,15 @@ impl Engine {
     /// compiled (and, with [`Isolation::Worker`], finds its context ready). A pod
     /// that fails to load is logged here, and answers 500 until it is fixed.
     pub fn warm_up(&mut self) {
-        let built = match self.config.isolation {
+        self.warm_up_once();
+        // The pod declared another isolation: warm that one up instead.
+        if self.apply_declared() {
+            self.warm_up_once();
+        }
+    }
+
+    fn warm_up_once(&mut self) {
+        let built = match self.mode {
             Isolation::Worker => self.ensure_reused(),
             Isolation::Request => self.warm_up_locked(),
             Isolation::Context => Context::full(&self.runtime)
@@ -269,7 +298,7 @@ impl Engine {
         let deadline = (start + self.config.timeout).as_nanos() as u64;
         self.deadline.store(deadline.max(1), Ordering::Relaxed);
         set_request_id(request.id);
-        let outcome = match self.config.isolation {
+        let outcome = match self.mode {
             Isolation::Request => self.handle_locked(request),
             Isolation::Context => self.handle_fresh(request),
             Isolation::Worker => self.handle_reused(request),
@@ -287,12 +316,75 @@ impl Engine {
                 JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Unavailable(_)
             ) {
                 self.rebuild();
-            } else if self.config.isolation == Isolation::Worker {
+            } else if self.mode == Isolation::Worker {
                 // The context may hold half-done state of the failed request.
                 self.reused = None;
             }
         }
+        self.apply_declared();
         outcome
+    }
+
+    /// The isolation in effect now.
+    pub fn isolation(&self) -> Isolation {
+        self.mode
+    }
+
+    /// Switches to the isolation the pod's server module declared, if that is
+    /// not the one in effect; true if it switched. Runs between requests.
+    fn apply_declared(&mut self) -> bool {
+        let Some(wanted) = self.declared.take() else {
+            return false;
+        };
+        if wanted == self.mode {
+            return false;
+        }
+        tracing::info!(from = ?self.mode, to = ?wanted, "the pod's {SERVER_MODULE} declares its isolation");
+        self.mode = wanted;
+        self.locked = None;
+        self.reused = None;
+        self.runtime.run_gc();
+        self.runtime.set_gc_threshold(self.gc_threshold());
+        true
+    }
+
+    /// Reads the server module's `export const isolation` (when the pod
+    /// decides) and keeps it for [`Self::apply_declared`].
+    fn note_declared<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        namespace: &Object<'js>,
+    ) -> std::result::Result<(), JsError> {
+        if !self.config.isolation_from_pod {
+            return Ok(());
+        }
+        let value: Value = namespace
+            .get("isolation")
+            .map_err(|e| self.js_error(ctx, e))?;
+        let declared = if value.is_undefined() {
+            self.config.isolation
+        } else {
+            let text = value.as_string().and_then(|s| s.to_string().ok());
+            match text.as_deref() {
+                Some("request") => Isolation::Request,
+                Some("context") => Isolation::Context,
+                Some("worker") => Isolation::Worker,
+                _ => {
+                    let found = match text {
+                        Some(text) => format!("'{}'", text.escape_debug()),
+                        None => format!("a value of type {}", value.type_name()),
+                    };
+                    return Err(JsError::Exception {
+                        message: format!(
+                            "{SERVER_MODULE}: `export const isolation` must be 'request', 'context' or 'worker', not {found}"
+                        ),
+                        stack: String::new(),
+                    });
+                }
+            }
+        };
+        self.declared.set(Some(declared));
+        Ok(())
     }
 
     /// [`Isolation::Request`]: fresh instances of the pod's modules in the kept
@@ -522,7 +614,9 @@ impl Engine {
             }
             Err(e) => return Err(err(e)),
         }
-        server.namespace().map_err(err)
+        let namespace = server.namespace().map_err(err)?;
+        self.note_declared(ctx, &namespace)?;
+        Ok(namespace)
     }
 
     /// The pod modules a context depends on, for change detection: all modules
@@ -571,7 +665,7 @@ impl Engine {
     /// A message or stack trace as users should see it: their module names,
     /// without instance suffixes.
     fn user_text(&self, text: String) -> String {
-        match self.config.isolation {
+        match self.mode {
             Isolation::Request => strip_suffixes(&text),
             Isolation::Context | Isolation::Worker => text,
         }

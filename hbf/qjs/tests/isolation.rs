@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, JsError, JsRequest, PodModules, REQUESTS_PER_CONTEXT};
+use hbf_qjs::{
+    Engine, EngineConfig, Isolation, JsError, JsRequest, PodModules, REQUESTS_PER_CONTEXT,
+};
 
 fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
     let db = Database::memory().unwrap();
@@ -175,5 +177,128 @@ fn a_pod_with_large_modules_gets_new_contexts_before_the_memory_limit() {
             .handle(&get("/"))
             .unwrap_or_else(|err| panic!("request {i}: {err}"));
         assert_eq!(r.body, br#"{"n":60000}"#);
+    }
+}
+
+/// A counter in module state, and the isolation the pod declares (if any).
+fn counting_pod(declaration: &str) -> String {
+    format!(
+        "{declaration}\nimport {{ count }} from './lib/counter.js'\n\
+         globalThis.app = {{ handle(req, res) {{ res.json({{ count: count() }}) }} }}\n"
+    )
+}
+
+fn counts(engine: &mut Engine, n: usize) -> Vec<u64> {
+    (0..n)
+        .map(|_| json(engine, "/")["count"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_pod_may_opt_into_sharing_unless_the_operator_chose() {
+    let sharing = counting_pod("export const isolation = 'worker'");
+    let files = [
+        ("hbf/server.js", sharing.as_str()),
+        ("hbf/lib/counter.js", COUNTER),
+    ];
+
+    let mut declared = engine(&files, EngineConfig::default());
+    assert_eq!(
+        declared.isolation(),
+        Isolation::Worker,
+        "switched at warm-up"
+    );
+    assert_eq!(
+        counts(&mut declared, 3),
+        [1, 2, 3],
+        "module state is shared"
+    );
+
+    let operator = EngineConfig {
+        isolation_from_pod: false,
+        ..EngineConfig::default()
+    };
+    let mut chosen = engine(&files, operator);
+    assert_eq!(chosen.isolation(), Isolation::Request);
+    assert_eq!(
+        counts(&mut chosen, 3),
+        [1, 1, 1],
+        "the operator's choice wins"
+    );
+
+    let plain = counting_pod("");
+    let mut undeclared = engine(
+        &[
+            ("hbf/server.js", plain.as_str()),
+            ("hbf/lib/counter.js", COUNTER),
+        ],
+        EngineConfig::default(),
+    );
+    assert_eq!(undeclared.isolation(), Isolation::Request);
+    assert_eq!(
+        counts(&mut undeclared, 3),
+        [1, 1, 1],
+        "no declaration: isolated"
+    );
+}
+
+#[test]
+fn an_edit_to_the_declaration_takes_effect_on_the_next_request() {
+    let db = Database::memory().unwrap();
+    db.fs().write("hbf/lib/counter.js", COUNTER).unwrap();
+    db.fs()
+        .write(
+            "hbf/server.js",
+            counting_pod("export const isolation = 'worker'"),
+        )
+        .unwrap();
+    let modules = PodModules::new(db.clone()).unwrap();
+    let mut e = Engine::new(db.clone(), modules, EngineConfig::default()).unwrap();
+    e.warm_up();
+    assert_eq!(counts(&mut e, 2), [1, 2]);
+
+    // Sharing dropped: the request that loads the new code starts from fresh
+    // state, and the ones after it are isolated.
+    db.fs().write("hbf/server.js", counting_pod("")).unwrap();
+    assert_eq!(counts(&mut e, 3), [1, 1, 1]);
+    assert_eq!(e.isolation(), Isolation::Request);
+
+    // And back: the request that loads the new code is still isolated; the
+    // shared context starts after it.
+    db.fs()
+        .write(
+            "hbf/server.js",
+            counting_pod("export const isolation = 'worker'"),
+        )
+        .unwrap();
+    assert_eq!(counts(&mut e, 4), [1, 1, 2, 3]);
+    assert_eq!(e.isolation(), Isolation::Worker);
+}
+
+#[test]
+fn an_unknown_isolation_is_a_clear_error() {
+    for (declaration, found) in [
+        ("export const isolation = 'shared'", "not 'shared'"),
+        ("export const isolation = 1", "not a value of type int"),
+    ] {
+        let server = counting_pod(declaration);
+        let mut e = engine(
+            &[
+                ("hbf/server.js", server.as_str()),
+                ("hbf/lib/counter.js", COUNTER),
+            ],
+            EngineConfig::default(),
+        );
+        match e.handle(&get("/")) {
+            Err(JsError::Exception { message, .. }) => {
+                assert!(
+                    message.contains(
+                        "`export const isolation` must be 'request', 'context' or 'worker'"
+                    ) && message.contains(found),
+                    "{message}"
+                )
+            }
+            other => panic!("{declaration}: {other:?}"),
+        }
     }
 }

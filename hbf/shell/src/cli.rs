@@ -52,9 +52,10 @@ pub struct Cli {
     /// adds are deleted after it); `context` gives each request a fresh context
     /// (nothing frozen; about 20x slower); `worker` reuses one context and its
     /// module instances per worker (state persists between the requests a worker
-    /// serves).
-    #[arg(long, value_enum, default_value_t = IsolationArg::Request)]
-    pub isolation: IsolationArg,
+    /// serves). Without this flag the pod decides (`export const isolation =
+    /// 'worker'` in hbf/server.js), and a pod that declares nothing gets `request`.
+    #[arg(long, value_enum)]
+    pub isolation: Option<IsolationArg>,
 
     /// Largest request body accepted, in bytes (413 beyond).
     #[arg(long = "max-body", value_name = "BYTES", default_value_t = 10 << 20)]

@@ -20,10 +20,11 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
         memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
         timeout: Duration::from_millis(cli.js_timeout_ms),
         isolation: match cli.isolation {
-            IsolationArg::Request => Isolation::Request,
-            IsolationArg::Context => Isolation::Context,
-            IsolationArg::Worker => Isolation::Worker,
+            None | Some(IsolationArg::Request) => Isolation::Request,
+            Some(IsolationArg::Context) => Isolation::Context,
+            Some(IsolationArg::Worker) => Isolation::Worker,
         },
+        isolation_from_pod: cli.isolation.is_none(),
         dev: cli.dev,
     };
     let js = JsPool::start(db.clone(), workers, engine)
@@ -51,7 +52,13 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         tracing::info!(
             workers,
-            isolation = ?cli.isolation,
+            isolation =
+                cli.isolation
+                    .map_or("as the pod declares (default request)", |i| match i {
+                        IsolationArg::Request => "request",
+                        IsolationArg::Context => "context",
+                        IsolationArg::Worker => "worker",
+                    }),
             "hbf listening on http://{bound}"
         );
         hbf_http::serve(listener, Arc::clone(&app), shutdown_signal())

@@ -241,6 +241,34 @@ fn request_isolation_by_default_worker_reuse_on_request() {
     assert_eq!(second["polluted"], true, "and built-ins are not frozen");
 }
 
+/// A pod opts into sharing with `export const isolation = 'worker'` (SPEC 4),
+/// from the next request after the edit; `--isolation` overrides the pod.
+#[test]
+fn a_pod_opts_into_sharing_unless_the_operator_chose() {
+    let code = "export const isolation = 'worker'\nlet n = 0\n\
+                globalThis.app = { handle(req, res) { res.json({ n: ++n }) } }";
+    let counts = |server: &Server| -> Vec<u64> {
+        (0..4)
+            .map(|_| server.get("/count").json()["n"].as_u64().unwrap())
+            .collect()
+    };
+    let pod_decides = Server::test_pod(&["--workers", "1"]);
+    let operator = Server::test_pod(&["--workers", "1", "--isolation", "request"]);
+    for server in [&pod_decides, &operator] {
+        let write = server.post("/t/fs/write?path=hbf/server.js&as=text", code.as_bytes());
+        assert_eq!(write.status, 200, "{}", write.text());
+    }
+    // The request that loads the edit runs isolated; sharing starts after it.
+    assert_eq!(counts(&pod_decides), [1, 1, 2, 3]);
+    assert_eq!(counts(&operator), [1, 1, 1, 1]);
+    assert!(pod_decides
+        .wait_for_log(
+            &["declares its isolation", "Worker"],
+            Duration::from_secs(5)
+        )
+        .is_some());
+}
+
 /// The default isolation against a pod that tries every way to leave state for
 /// the next request, and uses what freezing must not break (Error subclasses
 /// that set `name`, objects that override `toString`).
