@@ -271,11 +271,31 @@ impl Engine {
     /// compiled (and, with [`Isolation::Worker`], finds its context ready). A pod
     /// that fails to load is logged here, and answers 500 until it is fixed.
     pub fn warm_up(&mut self) {
+        // A pod that may declare sharing is first loaded the cheap way (a
+        // plain context, no lock-down), which is then kept if it does.
+        if self.config.isolation_from_pod
+            && self.mode != Isolation::Worker
+            && self.server_may_declare()
+        {
+            self.mode = Isolation::Worker;
+            self.declared.set(Some(self.config.isolation));
+            self.runtime.set_gc_threshold(self.gc_threshold());
+        }
         self.warm_up_once();
         // The pod declared another isolation: warm that one up instead.
         if self.apply_declared() {
             self.warm_up_once();
         }
+    }
+
+    /// False when `hbf/server.js` cannot declare an isolation: its source
+    /// does not even contain the word.
+    fn server_may_declare(&self) -> bool {
+        self.db
+            .fs()
+            .read(SERVER_MODULE)
+            .map(|source| source.windows(9).any(|w| w == b"isolation"))
+            .unwrap_or(true)
     }
 
     fn warm_up_once(&mut self) {
