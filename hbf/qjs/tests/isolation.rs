@@ -226,20 +226,26 @@ fn a_pod_may_opt_into_sharing_unless_the_operator_chose() {
         "the operator's choice wins"
     );
 
-    let plain = counting_pod("");
-    let mut undeclared = engine(
-        &[
-            ("hbf/server.js", plain.as_str()),
-            ("hbf/lib/counter.js", COUNTER),
-        ],
-        EngineConfig::default(),
-    );
-    assert_eq!(undeclared.isolation(), Isolation::Request);
-    assert_eq!(
-        counts(&mut undeclared, 3),
-        [1, 1, 1],
-        "no declaration: isolated"
-    );
+    // No declaration (the second only mentions the word, so the warm-up
+    // looks, then locks down): isolated.
+    for plain in [
+        counting_pod(""),
+        counting_pod("// isolation: none declared"),
+    ] {
+        let mut undeclared = engine(
+            &[
+                ("hbf/server.js", plain.as_str()),
+                ("hbf/lib/counter.js", COUNTER),
+            ],
+            EngineConfig::default(),
+        );
+        assert_eq!(undeclared.isolation(), Isolation::Request);
+        assert_eq!(
+            counts(&mut undeclared, 3),
+            [1, 1, 1],
+            "no declaration: isolated"
+        );
+    }
 }
 
 #[test]
