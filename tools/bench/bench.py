@@ -5,9 +5,10 @@
 
 What it does (see DOCS/PERF.md for the numbers and how to read them):
 * builds `hbf` in release mode (unless --no-build);
-* for each server (HBF in each isolation mode: request, context, worker;
-  Node.js), starts it pinned to CPU 1 (`taskset -c 1`), waits for the first 200
-  (the cold start), reads its idle RSS, then for each route runs wrk pinned to
+* for each server (HBF as shipped, where the base pod declares its isolation;
+  HBF with each isolation mode forced: request, context, worker; Node.js),
+  starts it pinned to CPU 1 (`taskset -c 1`), waits for the first 200 (the
+  cold start), reads its idle RSS, then for each route runs wrk pinned to
   CPU 0 (1 thread, 50 keep-alive connections): a warm-up, then --runs runs of
   --duration seconds; keeps the median run's req/s and latency percentiles and
   the RSS sampled during the load;
@@ -146,12 +147,15 @@ def main():
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "hbf"):
-            for isolation in ("request", "context", "worker"):
+            # As shipped: no --isolation, so the base pod's own declaration
+            # (`export const isolation = 'worker'`) decides; then each mode forced.
+            for isolation in (None, "request", "context", "worker"):
                 port = free_port()
-                db = os.path.join(tmp, f"hbf-{isolation}.db")
-                results.append(measure(f"HBF ({isolation} isolation)",
-                                       [binary, "--port", str(port), "--db", db, "--isolation", isolation,
-                                        "--log-level", "warn"], port, args))
+                db = os.path.join(tmp, f"hbf-{isolation or 'shipped'}.db")
+                flag = ["--isolation", isolation] if isolation else []
+                name = f"HBF `--isolation {isolation}`" if isolation else "HBF as shipped (the pod declares `worker`)"
+                results.append(measure(name, [binary, "--port", str(port), "--db", db, "--log-level", "warn"] + flag,
+                                       port, args))
         if args.only in (None, "node"):
             port = free_port()
             results.append(measure("Node.js " + subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
