@@ -30,9 +30,9 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 wrk -t1 -c4 -d3s "http://127.0.0.1:$port$route" >/dev/null
-callgrind_control -z "$server" >/dev/null
+callgrind_control -z "$server" >/dev/null 2>&1
 requests=$(wrk -t1 -c4 -d8s "http://127.0.0.1:$port$route" | awk '/requests in/ {print $1}')
-callgrind_control -d "$server" >/dev/null
+callgrind_control -d "$server" >/dev/null 2>&1
 dump=$(ls -t "$out"/cg.out.* | head -1)
 total=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump")
 echo "$route $*: $requests requests, $((total / requests)) instructions per request"

@@ -182,17 +182,18 @@ for (const key of Reflect.ownKeys(RES_PROTO)) {
 const { status, set, append, get, send, json, end } = resMethods;
 for (const method of [status, set, append, get, send, json, end]) Object.freeze(method);
 
-const makeRes = (state) => ({
-  __proto__: RES_PROTO,
-  status,
-  set,
-  append,
-  get,
-  send,
-  json,
-  end,
-  [STATE]: state,
-});
+const makeRes = (state) => {
+  const res = Object.create(RES_PROTO);
+  res.status = status;
+  res.set = set;
+  res.append = append;
+  res.get = get;
+  res.send = send;
+  res.json = json;
+  res.end = end;
+  res[STATE] = state;
+  return res;
+};
 
 // The dispatcher's result once the handler is done.
 const finished = (state) => {
@@ -202,7 +203,7 @@ const finished = (state) => {
     }
     state.body = '';
   }
-  return { status: state.status, headers: state.headers, body: state.body };
+  return state; // what the Rust side reads: status, headers, body
 };
 
 const isThenable = (value) =>
@@ -210,8 +211,10 @@ const isThenable = (value) =>
 
 // A handler that returns without a promise is answered at once; one that
 // returns a promise (an async handler) is awaited.
+const newState = () => ({ status: 200, statusSet: false, headers: [], body: null, sent: false });
+
 const hbfStyle = (app, req) => {
-  const state = { status: 200, statusSet: false, headers: [], body: null, sent: false };
+  const state = newState();
   const result = app.handle(req, makeRes(state));
   if (isThenable(result)) return Promise.resolve(result).then(() => finished(state));
   return finished(state);
@@ -229,9 +232,45 @@ const fetchStyle = async (handler, req) => {
   return { status: response.status, headers: [...response.headers], body: await response.bytes() };
 };
 
+// The `req` object of SPEC 4 (plus `headerList`, for the fetch style).
+const makeReq = (id, method, url, path, query, headers, headerList, body, bodyBytes) => ({
+  id,
+  method,
+  url,
+  path,
+  query,
+  headers,
+  headerList,
+  params: {},
+  body,
+  bodyBytes,
+});
+
+// QuickJS gives an object its shape one property at a time, through a shape for
+// each prefix of its keys, and frees a shape with the last object that has it:
+// the objects made for every request (req, res, its state) would build all of
+// those shapes again each time. One object per prefix is kept here (exported, so
+// that they live as long as the context), and each step becomes a lookup.
+const prefixes = (template) => {
+  const keys = Reflect.ownKeys(template);
+  const kept = [];
+  for (let n = 0; n <= keys.length; n++) {
+    const object = Object.create(Object.getPrototypeOf(template));
+    for (let i = 0; i < n; i++) object[keys[i]] = template[keys[i]];
+    kept.push(object);
+  }
+  return kept;
+};
+export const keptShapes = [
+  makeReq(0, '', '', '', '', {}, [], '', null),
+  makeRes(newState()),
+  newState(),
+].flatMap(prefixes);
+
 // Called by the Rust side with the module namespace of hbf/server.js and the
-// request object.
-export const dispatch = (namespace, req) => {
+// parts of the request (see makeReq).
+export const dispatch = (namespace, id, method, url, path, query, headers, headerList, body, bodyBytes) => {
+  const req = makeReq(id, method, url, path, query, headers, headerList, body, bodyBytes);
   const fetchHandler = namespace.default;
   if (fetchHandler && typeof fetchHandler.fetch === 'function') return fetchStyle(fetchHandler, req);
   const app = globalThis.app;

@@ -38,6 +38,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hbf_db::Database;
+use rquickjs::function::Args;
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
 
 use crate::compile::{describe, Compiler};
@@ -662,8 +663,8 @@ impl Engine {
     ) -> std::result::Result<JsResponse, JsError> {
         let err = |e| self.js_error(ctx, e);
         let _ = ctx.catch();
-        let req = request_object(ctx, request).map_err(err)?;
-        let result: Value = dispatch.call((namespace.clone(), req)).map_err(err)?;
+        let args = dispatch_args(ctx, namespace, request).map_err(err)?;
+        let result: Value = dispatch.call_arg(args).map_err(err)?;
         // A synchronous handler's response comes back at once; an async one's
         // as a promise, driven here until it settles.
         let out: Object = match result.try_into_promise() {
@@ -752,14 +753,16 @@ fn set_request_id(id: u64) {
     host::set_request_id(id);
 }
 
-/// The `req` object of SPEC 4 (plus `headerList` for the fetch dispatcher).
-fn request_object<'js>(ctx: &Ctx<'js>, r: &JsRequest) -> rquickjs::Result<Object<'js>> {
-    let req = Object::new(ctx.clone())?;
-    req.set("id", r.id as f64)?;
-    req.set("method", r.method.as_str())?;
-    req.set("url", r.url.as_str())?;
-    req.set("path", r.path.as_str())?;
-    req.set("query", r.query.as_str())?;
+/// Calls the prelude's dispatcher with the pod's namespace and the parts of
+/// the `req` object of SPEC 4, which it builds (an object literal there keeps
+/// its shape between requests): id, method, url, path, query, `headers` (an
+/// object, repeated names joined), the header list in arrival order (for the
+/// fetch style), body text and body bytes.
+fn dispatch_args<'js>(
+    ctx: &Ctx<'js>,
+    namespace: &Object<'js>,
+    r: &JsRequest,
+) -> rquickjs::Result<Args<'js>> {
     let headers = Object::new(ctx.clone())?;
     let list = rquickjs::Array::new(ctx.clone())?;
     // Repeated names are joined here, not by reading the object back: that
@@ -789,15 +792,18 @@ fn request_object<'js>(ctx: &Ctx<'js>, r: &JsRequest) -> rquickjs::Result<Object
                 .configurable(),
         )?;
     }
-    req.set("headers", headers)?;
-    req.set("headerList", list)?;
-    req.set("params", Object::new(ctx.clone())?)?;
-    req.set("body", String::from_utf8_lossy(&r.body).as_ref())?;
-    req.set(
-        "bodyBytes",
-        TypedArray::<u8>::new(ctx.clone(), r.body.clone())?,
-    )?;
-    Ok(req)
+    let mut args = Args::new(ctx.clone(), 11);
+    args.push_arg(namespace.clone())?;
+    args.push_arg(r.id as f64)?;
+    args.push_arg(r.method.as_str())?;
+    args.push_arg(r.url.as_str())?;
+    args.push_arg(r.path.as_str())?;
+    args.push_arg(r.query.as_str())?;
+    args.push_arg(headers)?;
+    args.push_arg(list)?;
+    args.push_arg(String::from_utf8_lossy(&r.body).as_ref())?;
+    args.push_arg(TypedArray::<u8>::new(ctx.clone(), r.body.clone())?)?;
+    Ok(args)
 }
 
 /// Reads the dispatcher's `{status, headers, body}`.
