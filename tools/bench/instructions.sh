@@ -5,16 +5,17 @@
 #   tools/bench/instructions.sh [ROUTE] [hbf flags...]
 #   tools/bench/instructions.sh /hello --isolation request
 #
-# Runs target/release/hbf (build it first: cargo build --release -p hbf) under
-# valgrind --tool=callgrind on an in-memory database, warms ROUTE up with wrk
-# (4 connections, 3 s), zeroes the counters, loads it for 8 s more, and prints
-# the instructions the whole server process (every thread, user space only)
-# executed per request. Needs valgrind and wrk (Debian packages).
+# Runs target/release/hbf (build it first: cargo build --release -p hbf), or
+# $HBF_BIN to compare two builds, under valgrind --tool=callgrind on an
+# in-memory database, warms ROUTE up with wrk (4 connections, 3 s), zeroes the
+# counters, loads it for 8 s more, and prints the instructions the whole server
+# process (every thread, user space only) executed per request. Needs valgrind
+# and wrk (Debian packages).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 route=${1:-/hello}
 shift || true
-bin=$root/target/release/hbf
+bin=${HBF_BIN:-$root/target/release/hbf}
 [[ -x $bin ]] || { echo "instructions.sh: build $bin first (cargo build --release -p hbf)" >&2; exit 2; }
 for tool in valgrind callgrind_control wrk; do
   command -v "$tool" >/dev/null || { echo "instructions.sh: $tool is missing (apt-get install valgrind wrk)" >&2; exit 2; }

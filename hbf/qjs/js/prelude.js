@@ -378,12 +378,13 @@ export const lockdown = () => {
   const globalProto = getPrototypeOf(globalThis);
   const baseline = new Set(ownKeys(globalThis));
   const count = baseline.size;
-  return () => {
+  // `keyCount`: the global object's own keys, counted by the caller (cheaper
+  // than listing them here).
+  return (keyCount) => {
     if (getPrototypeOf(globalThis) !== globalProto || !isExtensible(globalThis)) return false;
-    const keys = ownKeys(globalThis);
     // The baseline's properties are permanent: the same count means none added.
-    if (keys.length === count) return true;
-    for (const key of keys) {
+    if (keyCount === count) return true;
+    for (const key of ownKeys(globalThis)) {
       if (!baseline.has(key) && !Reflect.deleteProperty(globalThis, key)) return false;
     }
     return true;

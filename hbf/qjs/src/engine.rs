@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use hbf_db::Database;
 use rquickjs::function::Args;
+use rquickjs::object::Filter;
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
 
 use crate::compile::{describe, Compiler};
@@ -482,9 +483,16 @@ impl Engine {
         };
         let reset = locked.reset.clone();
         locked.context.with(|ctx| {
+            // The global object's property count, taken here without making a
+            // string of every key (the reset would spend most of its time on
+            // `Reflect.ownKeys`): an unchanged count means nothing was added.
+            let count = ctx
+                .globals()
+                .own_keys::<rquickjs::Atom>(Filter::new().string().symbol())
+                .len();
             let ok = reset
                 .restore(&ctx)
-                .and_then(|reset| reset.call::<_, bool>(()))
+                .and_then(|reset| reset.call::<_, bool>((count as f64,)))
                 .unwrap_or(false);
             let _ = ctx.catch();
             ok

@@ -165,13 +165,14 @@ fn put_leb128(out: &mut Vec<u8>, mut v: u32) {
 fn checksum(p: &[u8]) -> u32 {
     const K: u32 = 0x9e37_0001;
     let n = p.len();
+    // Whole words while at least one byte follows them (`i + 4 < n` in C).
+    let words = n.saturating_sub(1) / 4;
     let mut h: u32 = 0;
-    let mut i = 0;
-    while i + 4 < n {
-        h = h.wrapping_add(u32::from_le_bytes([p[i], p[i + 1], p[i + 2], p[i + 3]]));
-        h = h.wrapping_mul(K);
-        i += 4;
+    for word in p[..words * 4].chunks_exact(4) {
+        let word: [u8; 4] = word.try_into().expect("chunks of four");
+        h = h.wrapping_add(u32::from_le_bytes(word)).wrapping_mul(K);
     }
+    let i = words * 4;
     let (mut a, mut b, mut c) = (0u32, 0u32, 0u32);
     let tail = n - i;
     if tail == 3 {

@@ -11,6 +11,10 @@
 // A GET route also answers HEAD. A path that matches with another method gets
 // 405 with an `Allow` header; no match at all gets 404. Both have JSON bodies.
 
+// Characters a literal segment must escape in a RegExp (most have none).
+const SPECIAL = /[.*+?^${}()|[\]\\]/
+const SPECIALS = /[.*+?^${}()|[\]\\]/g
+
 const compile = (pattern) => {
   const names = []
   const source = pattern
@@ -24,7 +28,7 @@ const compile = (pattern) => {
         names.push(segment.slice(1))
         return '([^/]+)'
       }
-      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      return SPECIAL.test(segment) ? segment.replace(SPECIALS, '\\$&') : segment
     })
     .join('/')
   return { regex: new RegExp(`^${source}$`), names }
