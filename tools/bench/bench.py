@@ -5,13 +5,17 @@
 
 What it does (see DOCS/PERF.md for the numbers and how to read them):
 * builds `hbf` in release mode (unless --no-build);
-* for each server (HBF as shipped, where the base pod declares its isolation;
-  HBF with each isolation mode forced: request, context, worker; Node.js),
-  starts it pinned to CPU 1 (`taskset -c 1`), waits for the first 200 (the
-  cold start), reads its idle RSS, then for each route runs wrk pinned to
-  CPU 0 (1 thread, 50 keep-alive connections): a warm-up, then --runs runs of
-  --duration seconds; keeps the median run's req/s and latency percentiles and
-  the RSS sampled during the load;
+* servers: HBF as shipped (the base pod declares its isolation), HBF with
+  each isolation mode forced (request, context, worker), and Node.js, each
+  pinned to CPU 1 (`taskset -c 1`);
+* cold start: for each server, the median of 5 starts on a new database, from
+  exec to the first 200 on /hello;
+* throughput: all servers running (idle RSS read), then for each route wrk
+  pinned to CPU 0 (1 thread, 50 keep-alive connections): a 2 s warm-up per
+  server, then --runs rounds of --duration seconds that take the servers in
+  turn, so a slow phase of the machine hits them alike; keeps each server's
+  median run (req/s, latency percentiles) and the RSS sampled under load;
+  prints each HBF server's ratio to Node.js on the JS routes;
 * prints a Markdown table (and writes it to --out).
 
 Needs: wrk and taskset (Debian: wrk, util-linux), node, cargo. Linux only.
@@ -98,35 +102,69 @@ def wrk(port, path, duration, script):
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
 
 
-def measure(name, argv, port, args, env=None):
-    start = time.monotonic()
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
+COLD_STARTS = 5
+
+
+def start(argv):
+    return subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def stop(proc):
+    proc.terminate()
     try:
-        cold = wait_first_200(port, start)
-        time.sleep(0.5)
-        idle = rss_kb(proc.pid)
-        rows = []
-        peak = idle
-        for path, label, script in ROUTES:
-            wrk(port, path, 2, script)  # warm-up
-            runs = []
-            for _ in range(args.runs):
-                out = wrk(port, path, args.duration, script)
-                peak = max(peak, rss_kb(proc.pid))
-                runs.append(parse_wrk(out))
-            runs.sort(key=lambda r: r[0])
-            rps, lat, errors = runs[len(runs) // 2]
-            rows.append((label, rps, lat.get("50"), lat.get("99"), sum(r[2] for r in runs)))
-            print(f"  {name:24} {label:34} {rps:10.0f} req/s  p50 {lat.get('50', 0):.2f} ms  p99 {lat.get('99', 0):.2f} ms", file=sys.stderr)
-        loaded = rss_kb(proc.pid)
-        return {"name": name, "cold_ms": cold * 1000, "idle_kb": idle, "load_kb": max(peak, loaded), "rows": rows}
-    finally:
-        proc.terminate()
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cold_start_ms(make_argv):
+    """Median of COLD_STARTS starts (each on a new database): ms to the first 200."""
+    times = []
+    for i in range(COLD_STARTS):
+        port = free_port()
+        began = time.monotonic()
+        proc = start(make_argv(port, f"cold{i}"))
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            times.append(wait_first_200(port, began) * 1000)
+        finally:
+            stop(proc)
+    return statistics.median(times)
+
+
+def measure_all(servers, args):
+    """Starts every server, then for each route runs wrk against them in turn:
+    a warm-up each, then `args.runs` rounds, one run per server per round, so
+    that a slow phase of this shared machine hits all of them alike."""
+    running = []
+    try:
+        for server in servers:
+            port = free_port()
+            proc = start(server["argv"](port, "bench"))
+            wait_first_200(port, time.monotonic())
+            time.sleep(0.5)
+            running.append((server, port, proc))
+            server.update(idle_kb=rss_kb(proc.pid), load_kb=0, rows=[])
+        for path, label, script in ROUTES:
+            for _, port, _ in running:
+                wrk(port, path, 2, script)  # warm-up
+            runs = {id(server): [] for server, _, _ in running}
+            for _ in range(args.runs):
+                for server, port, proc in running:
+                    out = wrk(port, path, args.duration, script)
+                    server["load_kb"] = max(server["load_kb"], rss_kb(proc.pid))
+                    runs[id(server)].append(parse_wrk(out))
+            for server, _, _ in running:
+                mine = sorted(runs[id(server)], key=lambda r: r[0])
+                rps, lat, _ = mine[len(mine) // 2]
+                errors = sum(r[2] for r in mine)
+                server["rows"].append((label, rps, lat.get("50"), lat.get("99"), errors))
+                print(f"  {server['name']:44} {label:34} {rps:10.0f} req/s  p50 {lat.get('50', 0):.2f} ms  "
+                      f"p99 {lat.get('99', 0):.2f} ms", file=sys.stderr)
+    finally:
+        for _, _, proc in running:
+            stop(proc)
 
 
 def main():
@@ -144,27 +182,38 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-p", "hbf"], cwd=ROOT, check=True)
     binary = os.path.join(ROOT, "target", "release", "hbf")
     size = os.path.getsize(binary)
-    results = []
+    servers = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "hbf"):
             # As shipped: no --isolation, so the base pod's own declaration
             # (`export const isolation = 'worker'`) decides; then each mode forced.
             for isolation in (None, "request", "context", "worker"):
-                port = free_port()
-                db = os.path.join(tmp, f"hbf-{isolation or 'shipped'}.db")
                 flag = ["--isolation", isolation] if isolation else []
                 name = f"HBF `--isolation {isolation}`" if isolation else "HBF as shipped (the pod declares `worker`)"
-                results.append(measure(name, [binary, "--port", str(port), "--db", db, "--log-level", "warn"] + flag,
-                                       port, args))
+                servers.append({
+                    "name": name,
+                    "argv": lambda port, tag, flag=flag, key=isolation or "shipped": [
+                        binary, "--port", str(port), "--db", os.path.join(tmp, f"hbf-{key}-{tag}.db"),
+                        "--log-level", "warn"] + flag,
+                })
         if args.only in (None, "node"):
-            port = free_port()
-            results.append(measure("Node.js " + subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
-                                   ["node", os.path.join(BENCH, "node-server.mjs"), str(port),
-                                    os.path.join(ROOT, "pods", "base", "static"), os.path.join(tmp, "notes")],
-                                   port, args))
+            version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+            servers.append({
+                "name": f"Node.js {version}",
+                "argv": lambda port, tag: ["node", os.path.join(BENCH, "node-server.mjs"), str(port),
+                                           os.path.join(ROOT, "pods", "base", "static"),
+                                           os.path.join(tmp, f"notes-{tag}")],
+            })
+        for server in servers:
+            server["cold_ms"] = cold_start_ms(server["argv"])
+            print(f"  {server['name']:44} cold start {server['cold_ms']:.1f} ms (median of {COLD_STARTS})",
+                  file=sys.stderr)
+        measure_all(servers, args)
+    results = servers
     lines = [
         f"Run of {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores: server on CPU {SERVER_CPU}, wrk on CPU {CLIENT_CPU}, "
-        f"1 thread, 50 keep-alive connections, {args.runs} runs of {args.duration} s after a 2 s warm-up (median run).",
+        f"1 thread, 50 keep-alive connections; per route a 2 s warm-up, then {args.runs} rounds of {args.duration} s runs "
+        f"taking the servers in turn (median run); cold start: median of {COLD_STARTS} starts.",
         "",
         "| route | " + " | ".join(r["name"] for r in results) + " |",
         "|---|" + "---|" * len(results),
@@ -178,6 +227,13 @@ def main():
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("| cold start to first 200 | " + " | ".join(f"{r['cold_ms']:.1f} ms" for r in results) + " |")
     lines.append("| RSS idle / under load | " + " | ".join(f"{r['idle_kb'] / 1024:.1f} / {r['load_kb'] / 1024:.1f} MB" for r in results) + " |")
+    if args.only is None:
+        node = results[-1]
+        lines.append("")
+        lines.append("Each HBF server against Node.js, same route, same rounds: " + "; ".join(
+            f"{r['name']}: " + ", ".join(
+                f"{row[0].split(' (')[0]} {row[1] / node['rows'][i][1]:.2f}x" for i, row in enumerate(r["rows"][:3]))
+            for r in results[:-1]) + ".")
     lines.append("")
     lines.append(f"`hbf` release binary: {size / 1e6:.1f} MB (all requests served on one server core, so req/s = req/s per server core).")
     text = "\n".join(lines)

@@ -220,9 +220,11 @@ const hbfStyle = (app, req) => {
   return finished(state);
 };
 
-const fetchStyle = async (handler, req) => {
+const fetchStyle = async (handler, req, headerList) => {
   const { Request, Response } = loadWeb();
-  const init = { method: req.method, headers: req.headerList };
+  const pairs = [];
+  for (let i = 0; i < headerList.length; i += 2) pairs.push([headerList[i], headerList[i + 1]]);
+  const init = { method: req.method, headers: pairs };
   if (req.method !== 'GET' && req.method !== 'HEAD') init.body = req.bodyBytes;
   const request = new Request(req.url, init);
   const response = await handler.fetch(request, {}, {});
@@ -232,15 +234,14 @@ const fetchStyle = async (handler, req) => {
   return { status: response.status, headers: [...response.headers], body: await response.bytes() };
 };
 
-// The `req` object of SPEC 4 (plus `headerList`, for the fetch style).
-const makeReq = (id, method, url, path, query, headers, headerList, body, bodyBytes) => ({
+// The `req` object of SPEC 4.
+const makeReq = (id, method, url, path, query, headers, body, bodyBytes) => ({
   id,
   method,
   url,
   path,
   query,
   headers,
-  headerList,
   params: {},
   body,
   bodyBytes,
@@ -262,17 +263,18 @@ const prefixes = (template) => {
   return kept;
 };
 export const keptShapes = [
-  makeReq(0, '', '', '', '', {}, [], '', null),
+  makeReq(0, '', '', '', '', {}, '', null),
   makeRes(newState()),
   newState(),
 ].flatMap(prefixes);
 
 // Called by the Rust side with the module namespace of hbf/server.js and the
-// parts of the request (see makeReq).
+// parts of the request (see makeReq; `headerList` is every header in arrival
+// order, `[name, value, ...]`, for the fetch style).
 export const dispatch = (namespace, id, method, url, path, query, headers, headerList, body, bodyBytes) => {
-  const req = makeReq(id, method, url, path, query, headers, headerList, body, bodyBytes);
+  const req = makeReq(id, method, url, path, query, headers, body, bodyBytes);
   const fetchHandler = namespace.default;
-  if (fetchHandler && typeof fetchHandler.fetch === 'function') return fetchStyle(fetchHandler, req);
+  if (fetchHandler && typeof fetchHandler.fetch === 'function') return fetchStyle(fetchHandler, req, headerList);
   const app = globalThis.app;
   if (app && typeof app.handle === 'function') return hbfStyle(app, req);
   throw new TypeError(

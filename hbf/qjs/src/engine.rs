@@ -764,8 +764,8 @@ fn set_request_id(id: u64) {
 /// Calls the prelude's dispatcher with the pod's namespace and the parts of
 /// the `req` object of SPEC 4, which it builds (an object literal there keeps
 /// its shape between requests): id, method, url, path, query, `headers` (an
-/// object, repeated names joined), the header list in arrival order (for the
-/// fetch style), body text and body bytes.
+/// object, repeated names joined), every header in arrival order as one flat
+/// list `[name, value, ...]` (for the fetch style), body text and body bytes.
 fn dispatch_args<'js>(
     ctx: &Ctx<'js>,
     namespace: &Object<'js>,
@@ -773,11 +773,12 @@ fn dispatch_args<'js>(
 ) -> rquickjs::Result<Args<'js>> {
     let headers = Object::new(ctx.clone())?;
     let list = rquickjs::Array::new(ctx.clone())?;
+    let mut at = 0;
     // Repeated names are joined here, not by reading the object back: that
     // would see inherited properties (a `constructor` header found a function),
     // and assigning `__proto__` would set the prototype instead of a header.
     let mut joined: Vec<(&str, String)> = Vec::new();
-    for (i, (name, value)) in r.headers.iter().enumerate() {
+    for (name, value) in &r.headers {
         match joined.iter_mut().find(|(n, _)| *n == name) {
             Some((_, previous)) => {
                 previous.push_str(", ");
@@ -785,10 +786,9 @@ fn dispatch_args<'js>(
             }
             None => joined.push((name, value.clone())),
         }
-        let pair = rquickjs::Array::new(ctx.clone())?;
-        pair.set(0, name.as_str())?;
-        pair.set(1, value.as_str())?;
-        list.set(i, pair)?;
+        list.set(at, name.as_str())?;
+        list.set(at + 1, value.as_str())?;
+        at += 2;
     }
     for (name, value) in joined {
         // Defined, not assigned: an own data property whatever the name.
