@@ -250,8 +250,10 @@ const makeReq = (id, method, url, path, query, headers, body, bodyBytes) => ({
 // QuickJS gives an object its shape one property at a time, through a shape for
 // each prefix of its keys, and frees a shape with the last object that has it:
 // the objects made for every request (req, res, its state) would build all of
-// those shapes again each time. One object per prefix is kept here (exported, so
-// that they live as long as the context), and each step becomes a lookup.
+// those shapes again each time. In a context kept for many requests the Rust
+// side calls this once: one object per prefix is kept (in this module, so as
+// long as the context lives), and each step becomes a lookup.
+let keptShapes = null;
 const prefixes = (template) => {
   const keys = Reflect.ownKeys(template);
   const kept = [];
@@ -262,11 +264,9 @@ const prefixes = (template) => {
   }
   return kept;
 };
-export const keptShapes = [
-  makeReq(0, '', '', '', '', {}, '', null),
-  makeRes(newState()),
-  newState(),
-].flatMap(prefixes);
+export const keepShapes = () => {
+  keptShapes ??= [makeReq(0, '', '', '', '', {}, '', null), makeRes(newState()), newState()].flatMap(prefixes);
+};
 
 // Called by the Rust side with the module namespace of hbf/server.js and the
 // parts of the request (see makeReq; `headerList` is every header in arrival

@@ -306,7 +306,7 @@ impl Engine {
             Isolation::Request => self.warm_up_locked(),
             Isolation::Context => Context::full(&self.runtime)
                 .map_err(|e| self.engine_error(e))
-                .and_then(|context| context.with(|ctx| self.instantiate(&ctx).map(drop))),
+                .and_then(|context| context.with(|ctx| self.instantiate(&ctx, false).map(drop))),
         };
         if let Err(e) = built {
             tracing::error!("the pod's {SERVER_MODULE} does not load: {e}");
@@ -504,7 +504,7 @@ impl Engine {
         let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
         let (dispatch, reset) = context.with(|ctx| {
             let err = |e| self.js_error(&ctx, e);
-            let prelude = self.evaluate_prelude(&ctx)?;
+            let prelude = self.evaluate_prelude(&ctx, true)?;
             let dispatch: Function = prelude.get("dispatch").map_err(err)?;
             let lockdown: Function = prelude.get("lockdown").map_err(err)?;
             let reset: Function = lockdown.call(()).map_err(err)?;
@@ -530,7 +530,7 @@ impl Engine {
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
         let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
         let result = context.with(|ctx| -> std::result::Result<JsResponse, JsError> {
-            let (dispatch, namespace) = self.instantiate(&ctx)?;
+            let (dispatch, namespace) = self.instantiate(&ctx, false)?;
             self.dispatch(&ctx, &dispatch, &namespace, request)
         });
         drop(context);
@@ -570,7 +570,7 @@ impl Engine {
                 .loaded_modules()
                 .map_err(|e| JsError::Unavailable(e.to_string()))?;
             let built = context.with(|ctx| {
-                let (dispatch, namespace) = self.instantiate(&ctx)?;
+                let (dispatch, namespace) = self.instantiate(&ctx, true)?;
                 Ok::<_, JsError>((
                     Persistent::save(&ctx, dispatch),
                     Persistent::save(&ctx, namespace),
@@ -589,22 +589,27 @@ impl Engine {
     }
 
     /// Runs the prelude and the pod's server module in `ctx`; returns the
-    /// dispatcher and the server module's namespace.
+    /// dispatcher and the server module's namespace. `kept`: the context
+    /// serves many requests.
     fn instantiate<'js>(
         &self,
         ctx: &Ctx<'js>,
+        kept: bool,
     ) -> std::result::Result<(Function<'js>, Object<'js>), JsError> {
         let err = |e| self.js_error(ctx, e);
-        let prelude = self.evaluate_prelude(ctx)?;
+        let prelude = self.evaluate_prelude(ctx, kept)?;
         let dispatch: Function = prelude.get("dispatch").map_err(err)?;
         let namespace = self.evaluate_server(ctx, SERVER_MODULE)?;
         Ok((dispatch, namespace))
     }
 
     /// Installs the native bindings and runs the prelude; returns its module.
+    /// In a context that will serve many requests (`kept`) it also keeps the
+    /// shapes of the per-request objects (`keepShapes` in the prelude).
     fn evaluate_prelude<'js>(
         &self,
         ctx: &Ctx<'js>,
+        kept: bool,
     ) -> std::result::Result<Module<'js, rquickjs::module::Evaluated>, JsError> {
         let err = |e| self.js_error(ctx, e);
         // A stale exception (the runtime keeps one pending exception, whatever
@@ -616,6 +621,10 @@ impl Engine {
         let prelude = unsafe { Module::load(ctx.clone(), &self.prelude_bytecode) }.map_err(err)?;
         let (prelude, promise) = prelude.eval().map_err(err)?;
         promise.finish::<()>().map_err(err)?;
+        if kept {
+            let keep: Function = prelude.get("keepShapes").map_err(err)?;
+            keep.call::<_, ()>(()).map_err(err)?;
+        }
         Ok(prelude)
     }
 
