@@ -10,10 +10,9 @@ What it does (see DOCS/PERF.md for the numbers and how to read them):
   pinned to CPU 1 (`taskset -c 1`);
 * cold start: for each server, the median of 5 starts on a new database, from
   exec to the first 200 on /hello;
-* throughput: all servers running (idle RSS read), then for each route wrk
-  pinned to CPU 0 (1 thread, 50 keep-alive connections): a 2 s warm-up per
-  server, then --runs rounds of --duration seconds that take the servers in
-  turn, so a slow phase of the machine hits them alike; keeps each server's
+* throughput: all servers running (idle RSS read), then route by route, each
+  server in turn: wrk pinned to CPU 0 (1 thread, 50 keep-alive connections),
+  a 2 s warm-up, then --runs runs of --duration seconds; keeps each server's
   median run (req/s, latency percentiles) and the RSS sampled under load;
   prints each HBF server's ratio to Node.js on the JS routes;
 * prints a Markdown table (and writes it to --out).
@@ -134,9 +133,12 @@ def cold_start_ms(make_argv):
 
 
 def measure_all(servers, args):
-    """Starts every server, then for each route runs wrk against them in turn:
-    a warm-up each, then `args.runs` rounds, one run per server per round, so
-    that a slow phase of this shared machine hits all of them alike."""
+    """Starts every server, then for each route measures them one after the
+    other (a warm-up, then `args.runs` runs back to back), so that every
+    server's figures for a route come from the same minute or two of this
+    shared machine. (Taking the servers in turn run by run was tried: Node.js,
+    idle during the other servers' runs, measured much slower on the later
+    routes: 31-38k req/s on style.css against 44-64k run back to back.)"""
     running = []
     try:
         for server in servers:
@@ -147,16 +149,14 @@ def measure_all(servers, args):
             running.append((server, port, proc))
             server.update(idle_kb=rss_kb(proc.pid), load_kb=0, rows=[])
         for path, label, script in ROUTES:
-            for _, port, _ in running:
+            for server, port, proc in running:
                 wrk(port, path, 2, script)  # warm-up
-            runs = {id(server): [] for server, _, _ in running}
-            for _ in range(args.runs):
-                for server, port, proc in running:
+                mine = []
+                for _ in range(args.runs):
                     out = wrk(port, path, args.duration, script)
                     server["load_kb"] = max(server["load_kb"], rss_kb(proc.pid))
-                    runs[id(server)].append(parse_wrk(out))
-            for server, _, _ in running:
-                mine = sorted(runs[id(server)], key=lambda r: r[0])
+                    mine.append(parse_wrk(out))
+                mine.sort(key=lambda r: r[0])
                 rps, lat, _ = mine[len(mine) // 2]
                 errors = sum(r[2] for r in mine)
                 server["rows"].append((label, rps, lat.get("50"), lat.get("99"), errors))
@@ -212,8 +212,8 @@ def main():
     results = servers
     lines = [
         f"Run of {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores: server on CPU {SERVER_CPU}, wrk on CPU {CLIENT_CPU}, "
-        f"1 thread, 50 keep-alive connections; per route a 2 s warm-up, then {args.runs} rounds of {args.duration} s runs "
-        f"taking the servers in turn (median run); cold start: median of {COLD_STARTS} starts.",
+        f"1 thread, 50 keep-alive connections; route by route, each server gets a 2 s warm-up and {args.runs} runs of "
+        f"{args.duration} s (median run); cold start: median of {COLD_STARTS} starts.",
         "",
         "| route | " + " | ".join(r["name"] for r in results) + " |",
         "|---|" + "---|" * len(results),
@@ -230,7 +230,7 @@ def main():
     if args.only is None:
         node = results[-1]
         lines.append("")
-        lines.append("Each HBF server against Node.js, same route, same rounds: " + "; ".join(
+        lines.append("Each HBF server against Node.js on the JS routes: " + "; ".join(
             f"{r['name']}: " + ", ".join(
                 f"{row[0].split(' (')[0]} {row[1] / node['rows'][i][1]:.2f}x" for i, row in enumerate(r["rows"][:3]))
             for r in results[:-1]) + ".")

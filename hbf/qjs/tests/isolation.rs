@@ -2,12 +2,13 @@
 //! fresh module instances per request) against pods that try to leave state
 //! behind, break the reset, or fail; and the context being replaced.
 
+mod common;
+
 use std::time::Duration;
 
+use common::get;
 use hbf_db::Database;
-use hbf_qjs::{
-    Engine, EngineConfig, Isolation, JsError, JsRequest, PodModules, REQUESTS_PER_CONTEXT,
-};
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodModules, REQUESTS_PER_CONTEXT};
 
 fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
     let db = Database::memory().unwrap();
@@ -18,18 +19,6 @@ fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
     let mut engine = Engine::new(db, modules, config).unwrap();
     engine.warm_up();
     engine
-}
-
-fn get(path: &str) -> JsRequest {
-    JsRequest {
-        id: 1,
-        method: "GET".into(),
-        url: format!("http://localhost{path}"),
-        path: path.into(),
-        query: String::new(),
-        headers: vec![],
-        body: vec![],
-    }
 }
 
 fn json(engine: &mut Engine, path: &str) -> serde_json::Value {

@@ -2,8 +2,11 @@
 //! headers case-insensitive, in every isolation mode; its shared methods cannot
 //! carry anything from one request to the next.
 
+mod common;
+
+use common::get;
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, PodModules};
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, JsResponse, PodModules};
 
 const SERVER: &str = r#"
 const routes = {
@@ -50,15 +53,7 @@ fn engine(isolation: Isolation) -> Engine {
 }
 
 fn call(engine: &mut Engine, path: &str) -> Result<JsResponse, JsError> {
-    engine.handle(&JsRequest {
-        id: 1,
-        method: "GET".into(),
-        url: format!("http://localhost{path}"),
-        path: path.into(),
-        query: String::new(),
-        headers: vec![],
-        body: vec![],
-    })
+    engine.handle(&get(path))
 }
 
 fn ok(engine: &mut Engine, path: &str) -> JsResponse {
