@@ -11,7 +11,7 @@
 //! changes to globals or module state. The context is replaced every
 //! [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in it) or
 //! when it cannot be reset. [`Isolation::Context`] gives every request a fresh
-//! context (nothing is frozen, ~20x slower). [`Isolation::Worker`] keeps one
+//! context (nothing is frozen; the slowest). [`Isolation::Worker`] keeps one
 //! context and one set of module instances per worker while the pod's code is
 //! unchanged: module state and globals persist between the requests one worker
 //! serves (as on edge runtimes that reuse isolates). `DOCS/PERF.md` has the

@@ -50,7 +50,7 @@ pub struct Cli {
     /// How requests are isolated: `request` gives each request fresh module
     /// instances in a kept context whose built-ins are frozen (globals a request
     /// adds are deleted after it); `context` gives each request a fresh context
-    /// (nothing frozen; about 20x slower); `worker` reuses one context and its
+    /// (nothing frozen; the slowest); `worker` reuses one context and its
     /// module instances per worker (state persists between the requests a worker
     /// serves). Without this flag the pod decides (`export const isolation =
     /// 'worker'` in hbf/server.js), and a pod that declares nothing gets `request`.
