@@ -3,8 +3,9 @@
 // global, so pod code cannot reach them directly), defines `console`, the lazily
 // loaded Web APIs, and the dispatcher the Rust side calls for each request.
 //
-// The dispatcher returns {status, headers: [[name, value]...], body} where body
-// is a string, a Uint8Array or null, or a promise of that.
+// The dispatcher returns {status, headers: [[name, value, ...]...], body} (the
+// Rust side reads the first two entries of each header), where body is a
+// string, a Uint8Array or null, or a promise of that.
 
 const native = globalThis.__hbf;
 delete globalThis.__hbf;
@@ -102,11 +103,7 @@ const resMethods = {
     if (!state.sent) {
       const key = lower(name);
       const { headers } = state;
-      let at = findHeader(headers, key);
-      while (at !== -1) {
-        headers.splice(at, 1);
-        at = findHeader(headers, key);
-      }
+      for (let i = headers.length - 1; i >= 0; i--) if (headers[i][2] === key) headers.splice(i, 1);
       headers.push([String(name), String(value), key]);
     }
     return this;
@@ -209,10 +206,10 @@ const finished = (state) => {
 const isThenable = (value) =>
   value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function';
 
-// A handler that returns without a promise is answered at once; one that
-// returns a promise (an async handler) is awaited.
 const newState = () => ({ status: 200, statusSet: false, headers: [], body: null, sent: false });
 
+// A handler that returns without a promise is answered at once; one that
+// returns a promise (an async handler) is awaited.
 const hbfStyle = (app, req) => {
   const state = newState();
   const result = app.handle(req, makeRes(state));

@@ -279,9 +279,9 @@ impl Engine {
             && self.mode != Isolation::Worker
             && self.server_may_declare()
         {
-            self.mode = Isolation::Worker;
+            self.switch_to(Isolation::Worker);
+            // What applies if the server module fails before declaring.
             self.declared.set(Some(self.config.isolation));
-            self.runtime.set_gc_threshold(self.gc_threshold());
         }
         self.warm_up_once();
         // The pod declared another isolation: warm that one up instead.
@@ -362,12 +362,18 @@ impl Engine {
             return false;
         }
         tracing::info!(from = ?self.mode, to = ?wanted, "the pod's {SERVER_MODULE} declares its isolation");
-        self.mode = wanted;
+        self.switch_to(wanted);
+        true
+    }
+
+    /// Puts `mode` in effect: the contexts of the previous one go, and the
+    /// collector's threshold becomes the new mode's.
+    fn switch_to(&mut self, mode: Isolation) {
+        self.mode = mode;
         self.locked = None;
         self.reused = None;
         self.runtime.run_gc();
         self.runtime.set_gc_threshold(self.gc_threshold());
-        true
     }
 
     /// Reads the server module's `export const isolation` (when the pod
