@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::{Database, Error, Result};
 
 /// The table definition the SQLite CLI uses.
-const CREATE_SQLAR: &str = "CREATE TABLE IF NOT EXISTS sqlar(
+pub(crate) const CREATE_SQLAR: &str = "CREATE TABLE IF NOT EXISTS sqlar(
   name TEXT PRIMARY KEY,  -- name of the file
   mode INT,               -- access permissions
   mtime INT,              -- last modification time

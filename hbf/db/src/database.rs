@@ -31,6 +31,7 @@
 //! only when complete, so a crash never leaves a half-made database, and an existing
 //! database is never overwritten.
 
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,9 +39,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::backup::Backup;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
 
 use crate::group_commit::{Output, WriteQueue};
+use crate::module_cache::{self, EntryDigest};
+use crate::pod_schema;
 use crate::schema::{self, APPLICATION_ID, SCHEMA_VERSION};
 use crate::{Error, Result};
 
@@ -50,6 +54,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_IDLE_READERS: usize = 32;
 /// Prepared statements cached per connection.
 const STATEMENT_CACHE: usize = 64;
+/// The WAL is truncated to this size after a checkpoint, so that one large
+/// transaction (a pod's, say) does not leave a large file behind.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// The HBF main database: a handle that can be cloned and shared between threads.
 #[derive(Clone)]
@@ -71,6 +78,9 @@ struct Shared {
     /// When `outside` was last polled, in milliseconds since `epoch`.
     outside_polled_ms: AtomicU64,
     epoch: Instant,
+    /// Compiled-module entries that may be handed to the engine
+    /// ([`crate::ModuleCache`]'s trust).
+    trusted_modules: Mutex<HashSet<EntryDigest>>,
 }
 
 /// A connection kept to read `PRAGMA data_version`, which changes when any
@@ -223,10 +233,29 @@ impl Database {
         }
     }
 
+    /// Marks compiled-module entries as trusted (see [`crate::ModuleCache`]).
+    pub(crate) fn trust(&self, digests: impl IntoIterator<Item = EntryDigest>) {
+        lock(&self.shared.trusted_modules).extend(digests);
+    }
+
+    pub(crate) fn is_trusted(&self, digest: &EntryDigest) -> bool {
+        lock(&self.shared.trusted_modules).contains(digest)
+    }
+
     /// Opens a connection for a pod's own SQL (see [`crate::UserDb`]).
     pub fn user_db(&self) -> Result<crate::UserDb> {
-        let conn = self.open_connection()?;
+        let conn = self.open_connection(Role::Pod)?;
         crate::UserDb::new(conn)
+    }
+
+    /// Bounds the memory all of SQLite may use in this process
+    /// (`sqlite3_hard_heap_limit64`; 0 lifts the bound): past it an
+    /// allocation fails with an error instead of growing the process. A
+    /// backstop behind the per-statement limits of [`crate::SqlLimits`].
+    pub fn set_sql_memory_limit(&self, bytes: u64) -> Result<()> {
+        let conn = lock(&self.shared.writer);
+        conn.query_row(&format!("PRAGMA hard_heap_limit = {bytes}"), [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Moves the WAL's content into the main file and truncates the WAL (at
@@ -274,11 +303,23 @@ impl Database {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        configure(&writer)?;
+        configure(&writer, Role::Platform)?;
         writer.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        writer.execute_batch("PRAGMA synchronous = NORMAL;")?;
+        writer.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        ))?;
         schema::migrate(&mut writer)?;
+        check_pod_schema(&writer, |objects| Error::UnsafeSchema {
+            path: path.to_owned(),
+            objects,
+        })?;
         let db = Self::from_writer(Location::File(path.to_owned()), writer);
+        if let Some(bytes) = template {
+            // The template is the caller's own code (the pod embedded in the
+            // binary, or packed by this process): its compiled modules are
+            // trusted, in this file too where they are the same.
+            db.trust(module_cache::digests_of(&load_template(bytes)?)?);
+        }
         db.poll_outside(); // the baseline that later polls compare with
         Ok((db, created))
     }
@@ -297,13 +338,22 @@ impl Database {
                 | OpenFlags::SQLITE_OPEN_URI
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        configure(&writer)?;
+        configure(&writer, Role::Platform)?;
+        let mut trusted = HashSet::new();
         if let Some(bytes) = template {
             let source = load_template(bytes)?;
             copy_database(&source, &mut writer)?;
+            trusted = module_cache::digests_of(&source)?; // as in open_inner
         }
         schema::migrate(&mut writer)?;
-        Ok(Self::from_writer(Location::Memory(name), writer))
+        check_pod_schema(&writer, |objects| {
+            Error::BadTemplate(format!(
+                "it holds pod schema objects that refer to the platform's tables: {objects}"
+            ))
+        })?;
+        let db = Self::from_writer(Location::Memory(name), writer);
+        db.trust(trusted);
+        Ok(db)
     }
 
     fn from_writer(location: Location, writer: Connection) -> Self {
@@ -317,18 +367,19 @@ impl Database {
                 outside: Mutex::new(None),
                 outside_polled_ms: AtomicU64::new(0),
                 epoch: Instant::now(),
+                trusted_modules: Mutex::new(HashSet::new()),
             }),
         }
     }
 
     fn open_reader(&self) -> Result<Connection> {
-        let conn = self.open_connection()?;
+        let conn = self.open_connection(Role::Platform)?;
         conn.execute_batch("PRAGMA query_only = ON;")?;
         Ok(conn)
     }
 
-    /// A new read-write connection to the same database, configured.
-    fn open_connection(&self) -> Result<Connection> {
+    /// A new read-write connection to the same database, configured for `role`.
+    fn open_connection(&self, role: Role) -> Result<Connection> {
         let conn = match &self.shared.location {
             Location::File(path) => Connection::open_with_flags(
                 path,
@@ -341,7 +392,7 @@ impl Database {
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?,
         };
-        configure(&conn)?;
+        configure(&conn, role)?;
         Ok(conn)
     }
 }
@@ -364,11 +415,52 @@ fn uri_escape(path: &str) -> String {
     out
 }
 
+/// Who uses a connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// HBF itself: the writer, the readers, checks and templates.
+    Platform,
+    /// A pod's own SQL ([`crate::UserDb`], which adds its authorizer).
+    Pod,
+}
+
 /// Settings every connection gets.
-fn configure(conn: &Connection) -> Result<()> {
+///
+/// Every connection is `DEFENSIVE` (no SQL can deliberately corrupt the
+/// file). The platform's also never run a trigger or a view (the platform
+/// schema has neither, so any is a pod's: a cascade from a platform table can
+/// never fire pod code on a connection without an authorizer) and do not
+/// trust the schema (functions with side effects never run from it).
+fn configure(conn: &Connection, role: Role) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    if role == Role::Platform {
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    }
+    Ok(())
+}
+
+/// Checks the pod objects of a database being opened ([`crate::pod_schema`]):
+/// if any refers to the platform's tables the database is refused with
+/// `refuse(list)`; planner statistics of platform tables are deleted.
+fn check_pod_schema(conn: &Connection, refuse: impl FnOnce(String) -> Error) -> Result<()> {
+    let (statistics, objects): (Vec<_>, Vec<_>) = pod_schema::violations(conn)?
+        .into_iter()
+        .partition(|v| v.kind == "statistics");
+    if !objects.is_empty() {
+        let list: Vec<String> = objects.iter().map(ToString::to_string).collect();
+        return Err(refuse(list.join("; ")));
+    }
+    if !statistics.is_empty() {
+        tracing::warn!(
+            "deleted planner statistics of platform tables (a pod's ANALYZE or a forged row)"
+        );
+        pod_schema::delete_platform_statistics(conn)?;
+    }
     Ok(())
 }
 
@@ -415,7 +507,7 @@ fn check_existing(path: &Path) -> Result<()> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(corrupt)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    configure(&conn, Role::Platform)?;
     conn.execute_batch("PRAGMA query_only = ON;")
         .map_err(corrupt)?;
     let identity = schema::inspect(&conn).map_err(corrupt)?;
@@ -457,6 +549,7 @@ fn load_template(bytes: &[u8]) -> Result<Connection> {
         return Err(Error::BadTemplate("not an SQLite database image".into()));
     }
     let mut conn = Connection::open_in_memory()?;
+    configure(&conn, Role::Platform)?;
     conn.deserialize_read_exact(MAIN_DB, bytes, bytes.len(), true)
         .map_err(|e| Error::BadTemplate(e.to_string()))?;
     let identity = schema::inspect(&conn).map_err(|e| Error::BadTemplate(e.to_string()))?;
@@ -508,6 +601,7 @@ fn create_file(path: &Path, template: Option<&[u8]>) -> Result<bool> {
     ));
     let build = || -> Result<()> {
         let mut conn = Connection::open(&tmp)?;
+        configure(&conn, Role::Platform)?;
         if let Some(bytes) = template {
             let source = load_template(bytes)?;
             copy_database(&source, &mut conn)?;

@@ -41,6 +41,12 @@ pub enum Error {
         supported: i64,
     },
 
+    /// The database holds pod schema objects (a trigger, a view, a foreign key...)
+    /// that refer to the platform's tables: SQLite would run them on the
+    /// platform's connections, so HBF refuses the file. It was not modified.
+    #[error("database {} holds pod schema objects that refer to the platform's tables, which HBF refuses to run: {objects} (the file was left untouched; drop them with sqlite3, e.g. `DROP TRIGGER name;`, and start again)", path.display())]
+    UnsafeSchema { path: PathBuf, objects: String },
+
     /// A template given as bytes is not a usable HBF database image.
     #[error("invalid database template: {0}")]
     BadTemplate(String),

@@ -11,7 +11,9 @@
 //!   into the versioned filesystem without clobbering live edits.
 //! * [`ModuleCache`] keeps compiled JavaScript (QuickJS bytecode) beside the
 //!   sources it was compiled from.
-//! * [`UserDb`] runs a pod's own SQL, which may never write platform tables.
+//! * [`UserDb`] runs a pod's own SQL, which may never write platform tables,
+//!   nor leave schema objects that refer to them (`pod_schema`), nor run past
+//!   its request's deadline or size limits.
 //! * [`path`] says which file paths are valid.
 //!
 //! Only this crate opens SQLite connections to the main database.
@@ -24,6 +26,7 @@ mod error;
 mod group_commit;
 mod module_cache;
 pub mod path;
+mod pod_schema;
 mod schema;
 mod user_db;
 mod vfs;
@@ -36,6 +39,7 @@ pub use database::Database;
 pub use error::{Error, Result};
 pub use module_cache::ModuleCache;
 pub use path::PathError;
+pub use pod_schema::Violation;
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
-pub use user_db::{Executed, Params, Row, UserDb};
+pub use user_db::{Executed, Params, Row, SqlLimits, UserDb};
 pub use vfs::{FileVersion, ImportReport, VersionedFs};
