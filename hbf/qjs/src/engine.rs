@@ -200,8 +200,15 @@ impl Engine {
         let prelude_bytecode = compiler.compile_module(PRELUDE_NAME, PRELUDE_SOURCE.as_bytes())?;
         let web_bytecode = compiler.compile_module(host::WEB_NAME, host::WEB_SOURCE.as_bytes())?;
         drop(compiler);
+        let user = db.user_db()?;
+        // A query's rows must fit in the JavaScript heap they are copied into.
+        user.set_limits(hbf_db::SqlLimits {
+            max_value_bytes: config.memory_limit_bytes / 2,
+            max_result_bytes: config.memory_limit_bytes,
+            ..hbf_db::SqlLimits::default()
+        })?;
         host::set_state(Rc::new(HostState {
-            user: db.user_db()?,
+            user,
             db: db.clone(),
             request_id: Default::default(),
             web_bytecode,
@@ -320,6 +327,7 @@ impl Engine {
         let deadline = (start + self.config.timeout).as_nanos() as u64;
         self.deadline.store(deadline.max(1), Ordering::Relaxed);
         set_request_id(request.id);
+        host::set_sql_deadline(Some(Instant::now() + self.config.timeout));
         let outcome = match self.mode {
             Isolation::Request => self.handle_locked(request),
             Isolation::Context => self.handle_fresh(request),
@@ -328,6 +336,7 @@ impl Engine {
         let timed_out = self.timed_out();
         self.deadline.store(0, Ordering::Relaxed);
         set_request_id(0);
+        host::set_sql_deadline(None);
         let outcome = outcome.map_err(|e| match e {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,

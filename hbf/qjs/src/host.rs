@@ -61,6 +61,16 @@ pub(crate) fn set_request_id(id: u64) {
     });
 }
 
+/// Sets the deadline of the pod's SQL (the request's; `None` between
+/// requests): a statement still running then is interrupted.
+pub(crate) fn set_sql_deadline(deadline: Option<std::time::Instant>) {
+    STATE.with(|s| {
+        if let Some(st) = s.borrow().as_ref() {
+            st.user.set_deadline(deadline);
+        }
+    });
+}
+
 /// Installs `globalThis.__hbf` for the prelude.
 pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     let native = Object::new(ctx.clone())?;
