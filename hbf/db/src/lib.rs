@@ -38,4 +38,4 @@ pub use module_cache::ModuleCache;
 pub use path::PathError;
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
 pub use user_db::{Executed, Params, Row, UserDb};
-pub use vfs::{FileVersion, ImportReport, VersionedFs};
+pub use vfs::{FileReader, FileVersion, ImportReport, VersionedFs};
