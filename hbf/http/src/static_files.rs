@@ -3,7 +3,9 @@
 //!
 //! Responses carry a content type from the file's extension, an `ETag` (the
 //! content's SHA-256, so it changes exactly when the content does),
-//! `Last-Modified`, and `Cache-Control: no-cache`: browsers may keep a copy but must revalidate it,
+//! `Last-Modified` (when the modification time is known: files packed without
+//! `SOURCE_DATE_EPOCH` are stored with time 0, which would claim 1970), and
+//! `Cache-Control: no-cache`: browsers may keep a copy but must revalidate it,
 //! which costs a `304 Not Modified` when nothing changed and shows a live edit
 //! at once. `If-None-Match`, `If-Modified-Since`, single-range `Range` requests
 //! (with `If-Range`) and `HEAD` are supported; other methods get `405`.
@@ -66,7 +68,8 @@ struct FileMeta {
 impl FileMeta {
     fn new(path: &str, meta: &hbf_db::FileVersion) -> Self {
         let hash = meta.sha256_hex().unwrap_or_default();
-        let mtime = Some(UNIX_EPOCH + Duration::from_millis(meta.mtime_ms.max(0) as u64));
+        let mtime =
+            (meta.mtime_ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(meta.mtime_ms as u64));
         Self {
             len: meta.size,
             etag: HeaderValue::from_str(&format!("\"{hash}\"")).expect("hex is a valid header"),
@@ -629,6 +632,20 @@ mod tests {
         // An older generation seen late neither empties nor rewinds the cache.
         assert!(cache.get("static/fits", 0).is_none());
         assert!(cache.get("static/fits", 1).is_some());
+    }
+
+    #[test]
+    fn an_unknown_modification_time_sends_no_last_modified_and_ignores_if_modified_since() {
+        let file = small_file(&Bytes::from_static(b"x"));
+        assert!(file.meta.last_modified.is_none());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+        );
+        let r = respond_with(&file.meta, Content::Memory(&file.data), &headers);
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(!r.headers().contains_key(header::LAST_MODIFIED));
     }
 
     /// A streamed response whose client has gone reads no further piece: at

@@ -65,7 +65,9 @@ fn static_files_have_validators_ranges_and_methods() {
     assert_eq!(css.status, 200);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     assert_eq!(css.header("cache-control"), Some("no-cache"));
-    assert!(css.header("last-modified").is_some());
+    // The test pod is packed with modification time 0 (unknown): no
+    // Last-Modified claiming 1970 (see `packed_files_claim_no_1970_date`).
+    assert_eq!(css.header("last-modified"), None);
     let etag = css.header("etag").unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.len() == 66, "{etag}");
     let again = server.request(
@@ -325,6 +327,9 @@ fn large_static_files_stream_with_bounded_memory() {
     );
     assert_eq!(whole.header("transfer-encoding"), None);
     let etag = whole.header("etag").unwrap().to_owned();
+    // A file written by `hbf fs put` has a real modification time.
+    let modified = whole.header("last-modified").unwrap().to_owned();
+    assert!(!modified.contains("1970"), "{modified}");
     whole.expect(&data);
     whole.expect_end();
 
@@ -416,4 +421,55 @@ fn large_static_files_stream_with_bounded_memory() {
         growth < 2 * SIZE as u64,
         "the server grew by {growth} bytes serving a {SIZE}-byte file to {CLIENTS} clients"
     );
+}
+
+/// Packed files carry modification time 0 (the packer's output is
+/// reproducible): that means unknown, not 1 January 1970.
+#[test]
+fn packed_files_claim_no_1970_date() {
+    let server = Server::start(&["--inmem"]); // the embedded pod, packed at build time
+    let css = server.get("/static/style.css");
+    assert_eq!(css.status, 200);
+    let modified = css.header("last-modified");
+    assert!(modified.is_none_or(|m| !m.contains("1970")), "{modified:?}");
+    // Conditional requests still behave: the ETag validates; a date validates
+    // only against a date the server has sent.
+    let etag = css.header("etag").unwrap().to_owned();
+    let again = server.request(
+        "GET",
+        "/static/style.css",
+        &[("If-None-Match", &etag)],
+        None,
+    );
+    assert_eq!(again.status, 304);
+    let since_1970 = server.request(
+        "GET",
+        "/static/style.css",
+        &[("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")],
+        None,
+    );
+    let recent = server.request(
+        "GET",
+        "/static/style.css",
+        &[("If-Modified-Since", "Fri, 01 Jan 2100 00:00:00 GMT")],
+        None,
+    );
+    match modified {
+        None => {
+            assert_eq!(since_1970.status, 200);
+            assert_eq!(since_1970.body, css.body);
+            assert_eq!(recent.status, 200);
+        }
+        Some(m) => {
+            assert_eq!(since_1970.status, 200);
+            assert_eq!(recent.status, 304);
+            let at_the_date = server.request(
+                "GET",
+                "/static/style.css",
+                &[("If-Modified-Since", m)],
+                None,
+            );
+            assert_eq!(at_the_date.status, 304);
+        }
+    }
 }
