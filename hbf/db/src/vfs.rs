@@ -153,15 +153,16 @@ impl FileReader {
         let start = usize::try_from(offset)
             .map_err(|_| Error::Internal(format!("offset {offset} is too large")))?;
         self.db.read(|conn| {
+            // A vanished row fails here (SQLite's "no such rowid").
             let blob = conn.blob_open(
                 rusqlite::MAIN_DB,
                 c"hbf_fs_content",
                 c"data",
                 self.content_id,
                 true,
-            )?; // a vanished row: SQLite's "no such rowid"
-                // A content row never changes size; if it did, the bytes would not
-                // be those the metadata (size, hash) describe.
+            )?;
+            // A content row never changes size; if it did, the bytes would not
+            // be those the metadata (size, hash) describe.
             if blob.len() as u64 != size {
                 return Err(self.changed());
             }

@@ -360,6 +360,48 @@ fn large_static_files_stream_with_bounded_memory() {
     assert_eq!(not_modified.status, 304);
     assert!(not_modified.body.is_empty());
 
+    // A new version written mid-download changes nothing in flight: the
+    // response keeps the version it started with; the next one sees the new.
+    let mut before = Download::start(&server, "/static/big.bin", "");
+    before.expect(&data[..1 << 20]);
+    let newer: Vec<u8> = data.iter().map(|b| !b).collect();
+    let file = dir.path().join("newer.bin");
+    std::fs::write(&file, &newer).unwrap();
+    let put = std::process::Command::new(env!("CARGO_BIN_EXE_hbf"))
+        .args(["--db", db.to_str().unwrap(), "fs", "put", "static/big.bin"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    std::fs::remove_file(&file).unwrap();
+    before.expect(&data[1 << 20..]);
+    before.expect_end();
+    let mut after = Download::start(&server, "/static/big.bin", "Range: bytes=0-99999\r\n");
+    assert_eq!(after.status, 206);
+    after.expect(&newer[..100_000]);
+    after.expect_end();
+    drop(newer);
+    let put_back = std::process::Command::new(env!("CARGO_BIN_EXE_hbf"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "fs",
+            "revert",
+            "static/big.bin",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        put_back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put_back.stderr)
+    );
+
     // 8 clients at once, half of them by range; each takes its first MiB,
     // then all wait together mid-body (slow clients), then finish.
     const CLIENTS: usize = 8;
