@@ -18,8 +18,10 @@
 //!   visible on the next request.
 //! * Larger files are never read whole nor cached: they are streamed in
 //!   [`CHUNK`]-sized pieces read by offset (SQLite incremental BLOB I/O), each on
-//!   a blocking thread, one piece ahead of what the client has taken (so a slow
-//!   client holds about two pieces), at most [`STREAM_READS_AT_ONCE`] pieces
+//!   a blocking thread, one piece ahead of what the client has taken (so a
+//!   response holds at most three pieces: the one hyper is writing, one waiting,
+//!   one being read; the kernel's socket buffers hold more, outside the
+//!   process), at most [`STREAM_READS_AT_ONCE`] pieces
 //!   being read at once across all responses, and no more once the client has
 //!   gone. A `Range` reads only its bytes. The response is pinned to the version
 //!   it started with (see [`hbf_db::FileReader`]).
