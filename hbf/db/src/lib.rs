@@ -42,4 +42,4 @@ pub use path::PathError;
 pub use pod_schema::Violation;
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
 pub use user_db::{Executed, Params, Row, SqlLimits, UserDb};
-pub use vfs::{FileVersion, ImportReport, VersionedFs};
+pub use vfs::{FileReader, FileVersion, ImportReport, VersionedFs};

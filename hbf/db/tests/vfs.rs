@@ -264,3 +264,109 @@ fn platform_tables_are_not_writable_through_readers() {
         "{err}"
     );
 }
+
+/// Bytes that differ at every offset a test might confuse (not a repeating
+/// pattern of a power-of-two period).
+fn patterned(len: usize, seed: u32) -> Vec<u8> {
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+fn read_in_chunks(reader: &hbf_db::FileReader, chunk: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let piece = reader.read_at(out.len() as u64, chunk).unwrap();
+        assert!(piece.len() <= chunk);
+        if piece.is_empty() {
+            return out;
+        }
+        out.extend_from_slice(&piece);
+    }
+}
+
+#[test]
+fn an_opened_file_reads_whole_and_in_chunks() {
+    let (_db, fs) = fs();
+    let data = patterned(3 * 65_536 + 123, 1);
+    let written = fs.write("static/big.bin", data.clone()).unwrap();
+    let reader = fs.open("static/big.bin").unwrap();
+    assert_eq!(reader.meta(), &written);
+    assert_eq!(reader.len(), data.len() as u64);
+    assert_eq!(reader.read_all().unwrap(), data);
+    for chunk in [1, 7_000, 65_536, 1 << 20] {
+        assert_eq!(read_in_chunks(&reader, chunk), data, "chunk {chunk}");
+    }
+    let empty = fs.write("static/empty", Vec::new()).unwrap();
+    let reader = fs.open("static/empty").unwrap();
+    assert_eq!((reader.meta(), reader.is_empty()), (&empty, true));
+    assert_eq!(reader.read_all().unwrap(), b"");
+    assert_eq!(reader.read_at(0, 10).unwrap(), b"");
+}
+
+#[test]
+fn reads_at_an_offset_return_exactly_that_range() {
+    let (_db, fs) = fs();
+    let data = patterned(1_000_003, 2);
+    fs.write("a", data.clone()).unwrap();
+    let reader = fs.open("a").unwrap();
+    let len = data.len() as u64;
+    for (offset, max) in [
+        (0u64, 1usize),
+        (1, 10),
+        (4095, 2),
+        (500_000, 262_144),
+        (len - 1, 100),
+        (len - 10, 10),
+    ] {
+        let start = offset as usize;
+        let end = (start + max).min(data.len());
+        assert_eq!(
+            reader.read_at(offset, max).unwrap(),
+            &data[start..end],
+            "{offset}+{max}"
+        );
+    }
+    assert!(reader.read_at(len, 10).unwrap().is_empty());
+    assert!(reader.read_at(len + 5, 10).unwrap().is_empty());
+    assert!(reader.read_at(u64::MAX, 10).unwrap().is_empty());
+    assert!(reader.read_at(10, 0).unwrap().is_empty());
+}
+
+#[test]
+fn a_file_read_in_chunks_keeps_its_version_while_the_path_changes() {
+    let (_db, fs) = fs();
+    let old = patterned(300_000, 3);
+    let new = patterned(300_000, 4);
+    assert_ne!(old, new);
+    fs.write("static/app.js", old.clone()).unwrap();
+    let reader = fs.open("static/app.js").unwrap();
+    let mut served = reader.read_at(0, 100_000).unwrap();
+    // A new version (same size, other bytes) lands mid-read, then a deletion
+    // and yet another version: the rest still comes from the version opened.
+    fs.write("static/app.js", new.clone()).unwrap();
+    served.extend(reader.read_at(served.len() as u64, 100_000).unwrap());
+    fs.delete("static/app.js").unwrap();
+    fs.write("static/app.js", patterned(10, 5)).unwrap();
+    served.extend(read_in_chunks(&reader, 100_000).split_off(served.len()));
+    assert_eq!(served, old);
+    assert_eq!(reader.read_all().unwrap(), old);
+    // A reader opened now sees the latest version.
+    assert_eq!(
+        fs.open("static/app.js").unwrap().read_all().unwrap(),
+        patterned(10, 5)
+    );
+}
+
+#[test]
+fn missing_and_deleted_files_do_not_open() {
+    let (_db, fs) = fs();
+    assert!(matches!(fs.open("nope"), Err(Error::NotFound { .. })));
+    fs.write("gone", "x").unwrap();
+    fs.delete("gone").unwrap();
+    assert!(matches!(fs.open("gone"), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        fs.open("../etc/passwd"),
+        Err(Error::InvalidPath { .. })
+    ));
+}

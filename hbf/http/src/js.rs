@@ -14,7 +14,7 @@
 
 use bytes::Bytes;
 use hbf_qjs::{JsError, JsRequest, JsResponse};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -113,7 +113,7 @@ fn to_http(js: JsResponse, id: u64) -> HttpResponse {
         }
     };
     let bodiless = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-    let mut response = Response::new(Full::new(if bodiless {
+    let mut response = Response::new(respond::Body::full(if bodiless {
         Bytes::new()
     } else {
         Bytes::from(js.body)

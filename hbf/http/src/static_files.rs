@@ -3,80 +3,157 @@
 //!
 //! Responses carry a content type from the file's extension, an `ETag` (the
 //! content's SHA-256, so it changes exactly when the content does),
-//! `Last-Modified`, and `Cache-Control: no-cache`: browsers may keep a copy but
-//! must revalidate it, which costs a `304 Not Modified` when nothing changed and
-//! shows a live edit at once. `If-None-Match`, `If-Modified-Since`, single-range
-//! `Range` requests (with `If-Range`) and `HEAD` are supported; other methods get
-//! `405`.
+//! `Last-Modified` (when the modification time is known: files packed without
+//! `SOURCE_DATE_EPOCH` are stored with time 0, which would claim 1970), and
+//! `Cache-Control: no-cache`: browsers may keep a copy but must revalidate it,
+//! which costs a `304 Not Modified` when nothing changed and shows a live edit
+//! at once. `If-None-Match`, `If-Modified-Since`, single-range `Range` requests
+//! (with `If-Range`) and `HEAD` are supported; other methods get `405`.
 //!
-//! Hot small files are kept in memory. The cache is dropped whenever the
-//! database's write generation moves, so a write is visible on the next request.
+//! Memory stays bounded whatever the files' sizes and the number of clients:
+//!
+//! * Files up to [`STREAM_THRESHOLD`] are read whole and may be kept in the
+//!   in-memory cache, which holds at most [`CACHE_TOTAL_LIMIT`] bytes. The cache
+//!   is dropped whenever the database's write generation moves, so a write is
+//!   visible on the next request.
+//! * Larger files are never read whole nor cached: they are streamed in
+//!   [`CHUNK`]-sized pieces read by offset (SQLite incremental BLOB I/O), each on
+//!   a blocking thread, one piece ahead of what the client has taken (so a
+//!   response holds at most three pieces: the one hyper is writing, one waiting,
+//!   one being read; the kernel's socket buffers hold more, outside the
+//!   process), at most [`STREAM_READS_AT_ONCE`] pieces
+//!   being read at once across all responses, and no more once the client has
+//!   gone. A `Range` reads only its bytes. The response is pinned to the version
+//!   it started with (see [`hbf_db::FileReader`]).
 
 use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use hbf_db::FileReader;
+use hyper::body::{Frame, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
+use tokio::sync::{mpsc, Semaphore};
 
-use crate::respond::{self, HttpResponse};
+use crate::respond::{self, Body, HttpResponse};
 use crate::App;
 
-/// Files up to this size are cached in memory.
-const CACHE_FILE_LIMIT: usize = 1 << 20;
-/// The cache is emptied when it would hold more than this.
-const CACHE_TOTAL_LIMIT: usize = 64 << 20;
+/// Files up to this size are read whole (and may be cached); larger ones are
+/// streamed.
+pub const STREAM_THRESHOLD: u64 = 1 << 20;
+/// The cache holds at most this many bytes of file content; it is emptied when
+/// a file would not fit.
+pub const CACHE_TOTAL_LIMIT: usize = 64 << 20;
+/// The size of one piece of a streamed file.
+pub const CHUNK: usize = 256 << 10;
+/// Pieces of streamed files read at once, across all responses: each read takes
+/// a blocking thread and a reader connection, so many slow downloads cannot
+/// occupy every one of them.
+pub const STREAM_READS_AT_ONCE: usize = 4;
 
-/// One servable file.
-pub struct StaticFile {
-    data: Bytes,
+/// What a response says about a file, whatever holds its bytes.
+struct FileMeta {
+    len: u64,
     etag: HeaderValue,
-    last_modified: HeaderValue,
-    mtime: SystemTime,
+    /// `None` when the modification time is unknown (stored as 0).
+    last_modified: Option<HeaderValue>,
+    mtime: Option<SystemTime>,
     content_type: &'static str,
 }
 
-/// The in-memory cache of small static files.
-#[derive(Default)]
+impl FileMeta {
+    fn new(path: &str, meta: &hbf_db::FileVersion) -> Self {
+        let hash = meta.sha256_hex().unwrap_or_default();
+        let mtime =
+            (meta.mtime_ms > 0).then(|| UNIX_EPOCH + Duration::from_millis(meta.mtime_ms as u64));
+        Self {
+            len: meta.size,
+            etag: HeaderValue::from_str(&format!("\"{hash}\"")).expect("hex is a valid header"),
+            last_modified: mtime.map(|t| {
+                HeaderValue::from_str(&httpdate::fmt_http_date(t))
+                    .expect("an HTTP date is a valid header")
+            }),
+            mtime,
+            content_type: content_type(path),
+        }
+    }
+}
+
+/// One small file, read whole.
+pub struct StaticFile {
+    meta: FileMeta,
+    data: Bytes,
+}
+
+/// The in-memory cache of small static files, and the bound on streamed reads.
 pub struct StaticCache {
     state: Mutex<CacheState>,
+    stream_reads: Arc<Semaphore>,
+}
+
+impl Default for StaticCache {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            stream_reads: Arc::new(Semaphore::new(STREAM_READS_AT_ONCE)),
+        }
+    }
 }
 
 #[derive(Default)]
 struct CacheState {
     generation: u64,
     files: HashMap<String, Arc<StaticFile>>,
+    /// The sum of the cached files' sizes; never above [`CACHE_TOTAL_LIMIT`].
     bytes: usize,
+}
+
+impl CacheState {
+    fn clear(&mut self) {
+        self.files.clear();
+        self.bytes = 0;
+    }
 }
 
 impl StaticCache {
     fn get(&self, path: &str, generation: u64) -> Option<Arc<StaticFile>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.generation != generation {
-            state.files.clear();
-            state.bytes = 0;
-            state.generation = generation;
+            // Only forward: a request that read the generation before a write
+            // and got here late must not bring an older generation back.
+            if generation > state.generation {
+                state.clear();
+                state.generation = generation;
+            }
             return None;
         }
         state.files.get(path).cloned()
     }
 
     fn put(&self, path: String, file: Arc<StaticFile>, generation: u64) {
-        if file.data.len() > CACHE_FILE_LIMIT {
+        let len = file.data.len();
+        if len as u64 > STREAM_THRESHOLD {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.generation != generation {
             return; // written meanwhile: this copy may be stale
         }
-        if state.bytes + file.data.len() > CACHE_TOTAL_LIMIT {
-            state.files.clear();
-            state.bytes = 0;
+        // Two requests that missed at once both put: the second replaces the
+        // first, whose bytes no longer count.
+        if let Some(old) = state.files.remove(&path) {
+            state.bytes -= old.data.len();
         }
-        state.bytes += file.data.len();
+        if state.bytes + len > CACHE_TOTAL_LIMIT {
+            state.clear();
+        }
+        state.bytes += len;
         state.files.insert(path, file);
     }
 }
@@ -101,65 +178,96 @@ pub fn serve<B>(app: &App, request: &Request<B>, raw_rest: &str) -> HttpResponse
         _ => return respond::error(StatusCode::BAD_REQUEST, "invalid static file path"),
     };
     let generation = app.db.generation();
-    let file = match app.static_cache.get(&path, generation) {
-        Some(file) => file,
-        None => match load(app, &path) {
-            Ok(file) => {
-                let file = Arc::new(file);
-                app.static_cache.put(path, Arc::clone(&file), generation);
-                file
-            }
-            Err(e) if e.is_not_found() => {
-                return respond::error(StatusCode::NOT_FOUND, "no such static file")
-            }
-            Err(e) => {
-                tracing::error!("reading {path}: {e}");
-                return respond::error(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file");
-            }
-        },
+    if let Some(file) = app.static_cache.get(&path, generation) {
+        return respond_with(&file.meta, Content::Memory(&file.data), request.headers());
+    }
+    let failed = |e: hbf_db::Error| {
+        if e.is_not_found() {
+            respond::error(StatusCode::NOT_FOUND, "no such static file")
+        } else {
+            tracing::error!("reading {path}: {e}");
+            respond::error(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file")
+        }
     };
-    respond_with(&file, request.headers())
+    let reader = match app.db.fs().open(&path) {
+        Ok(reader) => reader,
+        Err(e) => return failed(e),
+    };
+    let meta = FileMeta::new(&path, reader.meta());
+    if meta.len > STREAM_THRESHOLD {
+        let content = Content::Stored {
+            reader,
+            reads: &app.static_cache.stream_reads,
+        };
+        return respond_with(&meta, content, request.headers());
+    }
+    let file = match reader.read_all() {
+        Ok(data) => Arc::new(StaticFile {
+            meta,
+            data: Bytes::from(data),
+        }),
+        Err(e) => return failed(e),
+    };
+    app.static_cache
+        .put(path.clone(), Arc::clone(&file), generation);
+    respond_with(&file.meta, Content::Memory(&file.data), request.headers())
 }
 
-fn load(app: &App, path: &str) -> hbf_db::Result<StaticFile> {
-    let (meta, data) = app.db.fs().read_with_meta(path)?;
-    let hash = meta.sha256_hex().unwrap_or_default();
-    let mtime = UNIX_EPOCH + Duration::from_millis(meta.mtime_ms.max(0) as u64);
-    Ok(StaticFile {
-        data: Bytes::from(data),
-        etag: HeaderValue::from_str(&format!("\"{hash}\"")).expect("hex is a valid header"),
-        last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(mtime))
-            .expect("an HTTP date is a valid header"),
-        mtime,
-        content_type: content_type(path),
-    })
+/// Where a response's bytes come from.
+enum Content<'a> {
+    Memory(&'a Bytes),
+    /// Streamed from the database, piece by piece.
+    Stored {
+        reader: FileReader,
+        reads: &'a Arc<Semaphore>,
+    },
 }
 
-fn respond_with(file: &StaticFile, headers: &HeaderMap) -> HttpResponse {
-    let base = |status: StatusCode, body: Bytes| {
-        let mut r = Response::new(Full::new(body));
+impl Content<'_> {
+    /// The body for bytes `start..end`.
+    fn body(self, start: u64, end: u64) -> Body {
+        match self {
+            Content::Memory(data) => Body::full(data.slice(start as usize..end as usize)),
+            Content::Stored { reader, reads } => Body::stream(FileBody {
+                remaining: end - start,
+                state: FileBodyState::Idle {
+                    reader,
+                    start,
+                    end,
+                    reads: Arc::clone(reads),
+                },
+            }),
+        }
+    }
+}
+
+fn respond_with(file: &FileMeta, content: Content<'_>, headers: &HeaderMap) -> HttpResponse {
+    let base = |status: StatusCode, body: Body| {
+        let mut r = Response::new(body);
         *r.status_mut() = status;
         let h = r.headers_mut();
         h.insert(header::ETAG, file.etag.clone());
-        h.insert(header::LAST_MODIFIED, file.last_modified.clone());
+        if let Some(last_modified) = &file.last_modified {
+            h.insert(header::LAST_MODIFIED, last_modified.clone());
+        }
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         r
     };
     if not_modified(file, headers) {
-        return base(StatusCode::NOT_MODIFIED, Bytes::new());
+        return base(StatusCode::NOT_MODIFIED, Body::full(Bytes::new()));
     }
-    let len = file.data.len();
+    let len = file.len;
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .filter(|_| if_range_matches(file, headers));
-    let (status, body, content_range) = match range.map(|r| parse_range(r, len)) {
-        None | Some(RangeRequest::Ignore) => (StatusCode::OK, file.data.clone(), None),
-        Some(RangeRequest::Satisfiable(start, end)) => (
+    let (status, (start, end), content_range) = match range.map(|r| parse_range(r, len)) {
+        None | Some(RangeRequest::Ignore) => (StatusCode::OK, (0, len), None),
+        Some(RangeRequest::Satisfiable(first, last)) => (
             StatusCode::PARTIAL_CONTENT,
-            file.data.slice(start..=end),
-            Some(format!("bytes {start}-{end}/{len}")),
+            (first, last + 1),
+            Some(format!("bytes {first}-{last}/{len}")),
         ),
         Some(RangeRequest::Unsatisfiable) => {
             let mut r = respond::error(
@@ -173,7 +281,7 @@ fn respond_with(file: &StaticFile, headers: &HeaderMap) -> HttpResponse {
             return r;
         }
     };
-    let mut r = base(status, body);
+    let mut r = base(status, content.body(start, end));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(file.content_type),
@@ -187,9 +295,146 @@ fn respond_with(file: &StaticFile, headers: &HeaderMap) -> HttpResponse {
     r
 }
 
+/// The body of a streamed file (or range): pieces read on blocking threads by
+/// a task that starts when hyper first asks for data (never, for `HEAD`) and
+/// stays one piece ahead of the client.
+struct FileBody {
+    /// Bytes not yet handed to hyper: the exact size hint.
+    remaining: u64,
+    state: FileBodyState,
+}
+
+enum FileBodyState {
+    Idle {
+        reader: FileReader,
+        start: u64,
+        end: u64,
+        reads: Arc<Semaphore>,
+    },
+    Streaming(mpsc::Receiver<io::Result<Bytes>>),
+    Done,
+}
+
+impl hyper::body::Body for FileBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                FileBodyState::Idle { .. } => {
+                    let FileBodyState::Idle {
+                        reader,
+                        start,
+                        end,
+                        reads,
+                    } = std::mem::replace(&mut this.state, FileBodyState::Done)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    // Capacity 1: the task reads the next piece only once the
+                    // channel has room, i.e. once hyper took the previous one.
+                    let (tx, rx) = mpsc::channel(1);
+                    let name = reader.meta().path.clone();
+                    let read_at = move |pos, len| reader.read_at(pos, len);
+                    tokio::spawn(pump(name, read_at, start, end, reads, tx));
+                    this.state = FileBodyState::Streaming(rx);
+                }
+                FileBodyState::Streaming(rx) => {
+                    let item = match std::task::ready!(rx.poll_recv(cx)) {
+                        Some(Ok(piece)) => match this.remaining.checked_sub(piece.len() as u64) {
+                            Some(left) => {
+                                this.remaining = left;
+                                Ok(Frame::data(piece))
+                            }
+                            None => Err(io::Error::other("a piece past the end of the range")),
+                        },
+                        Some(Err(e)) => Err(e),
+                        None if this.remaining == 0 => {
+                            this.state = FileBodyState::Done;
+                            return Poll::Ready(None);
+                        }
+                        None => Err(io::Error::other("the file's stream ended early")),
+                    };
+                    if item.is_err() {
+                        this.state = FileBodyState::Done;
+                    }
+                    return Poll::Ready(Some(item));
+                }
+                FileBodyState::Done => return Poll::Ready(None),
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0 || matches!(self.state, FileBodyState::Done)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+/// Reads bytes `pos..end` with `read_at` piece by piece into `tx`, until done,
+/// an error (sent on, ending the response), or the body is dropped (the client
+/// went away: no further piece is read). `read_at` blocks (SQLite), so it runs
+/// on tokio's blocking threads, at most `reads` of them across all responses.
+async fn pump<R>(
+    name: String,
+    read_at: R,
+    mut pos: u64,
+    end: u64,
+    reads: Arc<Semaphore>,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+) where
+    R: Fn(u64, usize) -> hbf_db::Result<Vec<u8>> + Clone + Send + 'static,
+{
+    while pos < end {
+        // Room first: waits while the client is slow, fails once it is gone.
+        let Ok(slot) = tx.reserve().await else {
+            return;
+        };
+        let Ok(permit) = Arc::clone(&reads).acquire_owned().await else {
+            return;
+        };
+        let want = (end - pos).min(CHUNK as u64) as usize;
+        let read_at = read_at.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            read_at(pos, want)
+        })
+        .await;
+        let piece = match read {
+            Ok(Ok(piece)) if piece.len() == want => Ok(Bytes::from(piece)),
+            Ok(Ok(piece)) => Err(io::Error::other(format!(
+                "{name}: {} bytes at {pos}, expected {want}",
+                piece.len()
+            ))),
+            Ok(Err(e)) => Err(io::Error::other(format!("{name}: {e}"))),
+            Err(e) => Err(io::Error::other(format!("reading {name}: {e}"))),
+        };
+        match piece {
+            Ok(piece) => {
+                pos += piece.len() as u64;
+                slot.send(Ok(piece));
+            }
+            Err(e) => {
+                tracing::error!("streaming a static file: {e}");
+                slot.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
 /// `If-None-Match` (preferred) or `If-Modified-Since` says the client's copy is
-/// current.
-fn not_modified(file: &StaticFile, headers: &HeaderMap) -> bool {
+/// current. Without a known modification time, `If-Modified-Since` cannot say
+/// so (the file is sent; its ETag still allows a 304).
+fn not_modified(file: &FileMeta, headers: &HeaderMap) -> bool {
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -200,15 +445,14 @@ fn not_modified(file: &StaticFile, headers: &HeaderMap) -> bool {
             .map(|t| t.trim().trim_start_matches("W/"))
             .any(|t| t == "*" || t == ours);
     }
-    if let Some(ims) = headers
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok())
-    {
-        let mtime_secs = file
-            .mtime
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+    if let (Some(mtime), Some(ims)) = (
+        file.mtime,
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok()),
+    ) {
+        let mtime_secs = mtime.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let ims_secs = ims.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         return mtime_secs <= ims_secs;
     }
@@ -216,7 +460,7 @@ fn not_modified(file: &StaticFile, headers: &HeaderMap) -> bool {
 }
 
 /// `If-Range` absent, or naming our current ETag.
-fn if_range_matches(file: &StaticFile, headers: &HeaderMap) -> bool {
+fn if_range_matches(file: &FileMeta, headers: &HeaderMap) -> bool {
     match headers.get(header::IF_RANGE) {
         None => true,
         Some(v) => v == file.etag,
@@ -228,11 +472,11 @@ enum RangeRequest {
     /// Serve the whole file (several ranges, or a header we do not understand).
     Ignore,
     /// Inclusive byte positions.
-    Satisfiable(usize, usize),
+    Satisfiable(u64, u64),
     Unsatisfiable,
 }
 
-fn parse_range(header: &str, len: usize) -> RangeRequest {
+fn parse_range(header: &str, len: u64) -> RangeRequest {
     let Some(spec) = header.trim().strip_prefix("bytes=") else {
         return RangeRequest::Ignore;
     };
@@ -243,7 +487,7 @@ fn parse_range(header: &str, len: usize) -> RangeRequest {
         return RangeRequest::Ignore;
     };
     let (start, end) = (start.trim(), end.trim());
-    let parse = |s: &str| s.parse::<usize>().ok();
+    let parse = |s: &str| s.parse::<u64>().ok();
     match (start.is_empty(), end.is_empty()) {
         (true, true) => RangeRequest::Ignore,
         (true, false) => match parse(end) {
@@ -257,7 +501,7 @@ fn parse_range(header: &str, len: usize) -> RangeRequest {
                 return RangeRequest::Ignore;
             };
             let last = if end.is_empty() {
-                Some(usize::MAX)
+                Some(u64::MAX)
             } else {
                 parse(end)
             };
@@ -331,6 +575,112 @@ mod tests {
         ] {
             assert_eq!(content_type(path), mime, "{path}");
         }
+    }
+
+    fn small_file(data: &Bytes) -> Arc<StaticFile> {
+        let version = hbf_db::FileVersion {
+            path: "static/x".into(),
+            version: 1,
+            mtime_ms: 0,
+            size: data.len() as u64,
+            sha256: Some([0; 32]),
+            deleted: false,
+        };
+        Arc::new(StaticFile {
+            meta: FileMeta::new("static/x", &version),
+            data: data.clone(),
+        })
+    }
+
+    #[test]
+    fn the_cache_holds_at_most_its_byte_limit_under_concurrent_misses() {
+        let cache = Arc::new(StaticCache::default());
+        // One allocation shared by every entry: the accounting counts each.
+        let data = Bytes::from(vec![7u8; 900 << 10]);
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let (cache, data) = (Arc::clone(&cache), data.clone());
+                std::thread::spawn(move || {
+                    for i in 0..300 {
+                        // Few paths, so threads often miss and put the same one.
+                        let path = format!("static/{}", (i * 7 + t) % 40);
+                        if cache.get(&path, 1).is_none() {
+                            cache.put(path, small_file(&data), 1);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let state = cache.state.lock().unwrap();
+        let held: usize = state.files.values().map(|f| f.data.len()).sum();
+        assert_eq!(state.bytes, held);
+        assert!(held <= CACHE_TOTAL_LIMIT, "{held}");
+        assert!(!state.files.is_empty());
+    }
+
+    #[test]
+    fn files_above_the_threshold_never_enter_the_cache() {
+        let cache = StaticCache::default();
+        assert!(cache.get("static/big", 1).is_none());
+        let big = Bytes::from(vec![1u8; STREAM_THRESHOLD as usize + 1]);
+        cache.put("static/big".into(), small_file(&big), 1);
+        assert!(cache.get("static/big", 1).is_none());
+        let fits = Bytes::from(vec![1u8; STREAM_THRESHOLD as usize]);
+        cache.put("static/fits".into(), small_file(&fits), 1);
+        assert!(cache.get("static/fits", 1).is_some());
+        // An older generation seen late neither empties nor rewinds the cache.
+        assert!(cache.get("static/fits", 0).is_none());
+        assert!(cache.get("static/fits", 1).is_some());
+    }
+
+    #[test]
+    fn an_unknown_modification_time_sends_no_last_modified_and_ignores_if_modified_since() {
+        let file = small_file(&Bytes::from_static(b"x"));
+        assert!(file.meta.last_modified.is_none());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_MODIFIED_SINCE,
+            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+        );
+        let r = respond_with(&file.meta, Content::Memory(&file.data), &headers);
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(!r.headers().contains_key(header::LAST_MODIFIED));
+    }
+
+    /// A streamed response whose client has gone reads no further piece: at
+    /// most the one in the channel and the one being read when it left.
+    #[test]
+    fn streaming_stops_reading_when_the_client_goes_away() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let pieces_read = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&pieces_read);
+        let read_at = move |_pos: u64, len: usize| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![0u8; len])
+        };
+        let end = 100 * CHUNK as u64;
+        runtime.block_on(async {
+            let (tx, mut rx) = mpsc::channel(1);
+            let reads = Arc::new(Semaphore::new(STREAM_READS_AT_ONCE));
+            let task = tokio::spawn(pump("static/x".into(), read_at, 0, end, reads, tx));
+            for _ in 0..2 {
+                assert_eq!(rx.recv().await.unwrap().unwrap().len(), CHUNK);
+            }
+            drop(rx);
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("the pump ends once its body is gone")
+                .unwrap();
+        });
+        let read = pieces_read.load(Ordering::SeqCst);
+        assert!((2..=4).contains(&read), "{read} pieces read for 2 taken");
     }
 
     #[test]
