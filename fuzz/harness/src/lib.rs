@@ -14,15 +14,18 @@
 //! | [`http_request`] | raw bytes as HTTP/1.1 on one connection of the real server (test pod) | well-formed responses or a clean close, no hang, no 503, `/health` answers after |
 //! | [`js_bridge`] | an arbitrary request to the test pod's handlers (HBF and fetch style) | no panic, no engine failure, no hang past the time limit; `/echo` echoes exactly |
 //! | [`sqlar_import`] | arbitrary `sqlar` rows (modes, sizes, compressed or not, corrupt zlib) imported | a clean error exactly when a model says the archive is bad, else a correct import |
+//! | [`pod_sql`] | hostile statements through a pod's SQL connection (platform names in every spelling, foreign keys, triggers, views, TEMP objects, statistics, endless CTEs, huge values) | each ends by its deadline; the platform's tables unchanged; the platform's writes afterwards do exactly what they say |
 
 mod http;
 mod js;
 mod pods;
+mod sql;
 mod sqlar;
 mod vfs;
 
 pub use http::http_request;
 pub use js::js_bridge;
+pub use sql::pod_sql;
 pub use sqlar::sqlar_import;
 pub use vfs::{vfs_concurrent, vfs_ops};
 
@@ -36,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_request", http_request),
     ("js_bridge", js_bridge),
     ("sqlar_import", sqlar_import),
+    ("pod_sql", pod_sql),
 ];
 
 /// SHA-256 of `data`.

@@ -67,6 +67,11 @@ fn sqlar_import() {
 }
 
 #[test]
+fn pod_sql() {
+    replay_all("pod_sql");
+}
+
+#[test]
 fn every_target_has_a_test_here() {
     let names: Vec<&str> = hbf_fuzz_harness::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
@@ -76,7 +81,8 @@ fn every_target_has_a_test_here() {
             "vfs_concurrent",
             "http_request",
             "js_bridge",
-            "sqlar_import"
+            "sqlar_import",
+            "pod_sql"
         ]
     );
 }
