@@ -736,21 +736,27 @@ mod tests {
         assert_eq!(db.fs().read("static/a.txt").unwrap(), b"x");
     }
 
+    /// A new HBF database file in `dir`, then `sql` run on it by a plain
+    /// connection (no authorizer: what another tool, or an older HBF, could do).
+    fn database_file_with(dir: &tempfile::TempDir, sql: &str) -> std::path::PathBuf {
+        let path = dir.path().join("hbf.db");
+        if !path.exists() {
+            drop(Database::open(&path).unwrap());
+        }
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        path
+    }
+
     /// The platform's writer runs no pod trigger, even one that got into the
     /// file some other way.
     #[test]
     fn the_platform_never_fires_pod_triggers() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hbf.db");
-        drop(Database::open(&path).unwrap());
-        {
-            let raw = Connection::open(&path).unwrap();
-            raw.execute_batch(
-                "CREATE TABLE t (x); CREATE TABLE log (x);
-                 CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.x); END;",
-            )
-            .unwrap();
-        }
+        let path = database_file_with(
+            &dir,
+            "CREATE TABLE t (x); CREATE TABLE log (x);
+             CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.x); END;",
+        );
         let db = Database::open(&path).unwrap();
         db.write(|c| Ok(c.execute("INSERT INTO t VALUES (1)", [])?))
             .unwrap();
@@ -771,16 +777,11 @@ mod tests {
     #[test]
     fn a_database_with_objects_that_reach_the_platform_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hbf.db");
-        drop(Database::open(&path).unwrap());
-        {
-            let raw = Connection::open(&path).unwrap();
-            raw.execute_batch(
-                "CREATE TABLE pwn(m,s,e, FOREIGN KEY(m,s,e) REFERENCES hbf_module_cache(module,source_sha256,engine) ON DELETE CASCADE);
-                 CREATE TRIGGER pwn_t AFTER DELETE ON pwn BEGIN DELETE FROM hbf_fs_version; END;",
-            )
-            .unwrap();
-        }
+        let path = database_file_with(
+            &dir,
+            "CREATE TABLE pwn(m,s,e, FOREIGN KEY(m,s,e) REFERENCES hbf_module_cache(module,source_sha256,engine) ON DELETE CASCADE);
+             CREATE TRIGGER pwn_t AFTER DELETE ON pwn BEGIN DELETE FROM hbf_fs_version; END;",
+        );
         let before = std::fs::read(&path).unwrap();
         let err = Database::open(&path).err().expect("refused");
         let text = err.to_string();
@@ -791,14 +792,11 @@ mod tests {
         );
         assert_eq!(std::fs::read(&path).unwrap(), before);
         // Forged planner statistics of platform tables are dropped at open.
-        {
-            let raw = Connection::open(&path).unwrap();
-            raw.execute_batch(
-                "DROP TABLE pwn; CREATE TABLE mine (x); INSERT INTO mine VALUES (1); ANALYZE mine;
-                 INSERT INTO sqlite_stat1 VALUES ('hbf_fs_version', NULL, '1000000 1');",
-            )
-            .unwrap();
-        }
+        database_file_with(
+            &dir,
+            "DROP TABLE pwn; CREATE TABLE mine (x); INSERT INTO mine VALUES (1); ANALYZE mine;
+             INSERT INTO sqlite_stat1 VALUES ('hbf_fs_version', NULL, '1000000 1');",
+        );
         let db = Database::open(&path).unwrap();
         let forged: i64 = db
             .read(|c| {
