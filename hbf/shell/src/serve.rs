@@ -11,7 +11,7 @@ use hbf_qjs::{EngineConfig, Isolation, JsPool};
 use crate::cli::{Cli, IsolationArg};
 
 /// Runs the server; returns after a graceful shutdown.
-pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
+pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
     let workers = cli
         .workers
         .map(|n| n.get())
@@ -27,11 +27,18 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
         isolation_from_pod: cli.isolation.is_none(),
         dev: cli.dev,
     };
-    let js = JsPool::start(db.clone(), workers, engine)
+    let queue = cli
+        .js_queue
+        .map_or(workers * JsPool::QUEUE_PER_WORKER, |n| n.get());
+    let js = JsPool::start_with_queue(db.clone(), workers, queue, engine)
         .map_err(|e| format!("cannot start the JavaScript workers: {e}"))?;
     let config = ServerConfig {
         max_body_bytes: cli.max_body_bytes,
+        max_header_bytes: cli.max_header_bytes as usize,
         header_timeout: Duration::from_millis(cli.header_timeout_ms),
+        body_idle_timeout: Duration::from_millis(cli.body_idle_timeout_ms),
+        body_timeout: Duration::from_millis(cli.body_timeout_ms),
+        max_connections: cli.max_connections as usize,
         dev: cli.dev,
         ..ServerConfig::default()
     };
@@ -51,6 +58,7 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         tracing::info!(
+            pod = %pod,
             workers,
             isolation =
                 cli.isolation
