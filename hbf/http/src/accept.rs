@@ -44,7 +44,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limit = Arc::new(Semaphore::new(app.config.max_connections));
-    let rejecting = Arc::new(Semaphore::new(MAX_REJECTING));
+    let rejecting = Arc::new(Semaphore::new(app.config.max_rejecting()));
     let graceful = GracefulShutdown::new();
     let builder = Arc::new(builder(&app.config));
     tokio::pin!(shutdown);
@@ -144,11 +144,6 @@ fn builder(config: &crate::ServerConfig) -> http1::Builder {
         .keep_alive(true);
     builder
 }
-
-/// Connections being answered `503` at once (over the connection limit); past
-/// this many, more are closed without a word, so a flood of connections cannot
-/// grow the work of refusing them without bound.
-const MAX_REJECTING: usize = 1024;
 
 /// Answers a connection over the limit with `503` and `Retry-After`, and closes it.
 fn reject(stream: TcpStream, rejecting: &Arc<Semaphore>) {

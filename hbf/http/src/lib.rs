@@ -79,6 +79,23 @@ impl ServerConfig {
     pub fn js_share(&self) -> usize {
         (self.max_connections - self.max_connections / 4).max(1)
     }
+
+    /// How many connections over the limit may be in the middle of being
+    /// answered `503` at once (each takes a moment: the answer, then a short
+    /// linger); past this many, more are closed without a word, so a flood of
+    /// connections cannot grow the work of refusing them without bound.
+    pub fn max_rejecting(&self) -> usize {
+        (self.max_connections / 4).max(16)
+    }
+
+    /// File descriptors the server may hold for connections: two per served
+    /// connection (its socket, and the duplicate kept for a late `408`), one per
+    /// connection being refused. Past the process's limit, `accept()` fails and
+    /// new connections wait in the kernel's queue again, so the binary lowers
+    /// `max_connections` to fit.
+    pub fn connection_fds(&self) -> usize {
+        2 * self.max_connections + self.max_rejecting()
+    }
 }
 
 /// Everything a request handler needs; shared by all connections.
