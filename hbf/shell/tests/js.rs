@@ -426,7 +426,11 @@ fn too_many_response_headers_are_a_500_not_a_dropped_connection() {
         b"GET /t/many-headers?n=990 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         Duration::from_secs(10),
     );
-    assert!(raw.starts_with("HTTP/1.1 200"), "{}", &raw[..raw.len().min(200)]);
+    assert!(
+        raw.starts_with("HTTP/1.1 200"),
+        "{}",
+        &raw[..raw.len().min(200)]
+    );
     assert_eq!(raw.matches("\r\nx-many: ").count(), 990);
     for n in [1001, 40_000] {
         let reply = server.get(&format!("/t/many-headers?n={n}"));
