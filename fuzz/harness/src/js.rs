@@ -243,7 +243,7 @@ pub fn js_bridge(data: &[u8]) {
             | JsError::StackOverflow
             | JsError::NeverSettled,
         ) => return,
-        Err(e @ (JsError::Unavailable(_) | JsError::BadResponse(_))) => {
+        Err(e @ (JsError::Busy | JsError::Internal(_) | JsError::BadResponse(_))) => {
             panic!("engine failure: {e}\nrequest: {request:?}")
         }
     };

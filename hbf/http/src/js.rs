@@ -1,30 +1,53 @@
 //! Everything else: the pod's JavaScript, through the worker pool.
 //!
-//! The request becomes a [`JsRequest`] (body read up to the configured limit,
-//! `413` beyond), the pool runs the pod's handler, and its result becomes the
+//! A request first takes one of the [`crate::ServerConfig::js_share`] permits
+//! (`503` with `Retry-After` when none is left, so stalled JavaScript requests
+//! can never take the connections `/health` and static files need). The request
+//! becomes a [`JsRequest`]: its body is read up to the configured limit (`413`
+//! beyond), with no more than [`crate::ServerConfig::body_idle_timeout`] between
+//! two pieces and [`crate::ServerConfig::body_timeout`] in all (`408` after
+//! either). The pool runs the pod's handler, and its result becomes the
 //! response. Headers set by JavaScript are validated: a name or value that is not
 //! valid HTTP (a CR or LF in a value, say) fails the request with `500` and is
-//! never written, so JavaScript cannot split or inject headers. Hop-by-hop and
-//! framing headers (`Content-Length`, `Transfer-Encoding`, `Connection`) are the
+//! never written, so JavaScript cannot split or inject headers; more than
+//! [`MAX_RESPONSE_HEADERS`] of them is a `500` too. Hop-by-hop and framing
+//! headers (`Content-Length`, `Transfer-Encoding`, `Connection`) are the
 //! server's to set and are dropped.
 //!
-//! Failures: an uncaught exception or rejection is `500` (with message and stack
-//! in dev mode, a generic body otherwise), the time limit `504`, the memory limit
-//! `500`, all workers busy `503`. Each is logged with the request id.
+//! Failures are [`HttpError`]s, answered by [`crate::respond`]: an uncaught
+//! exception or rejection is `500` (with message and stack in dev mode, a generic
+//! body otherwise), the time limit `504`, the memory limit `500`, all workers
+//! busy `503` with `Retry-After`, an engine fault `500`. Each is logged with the
+//! request id.
 
 use bytes::Bytes;
-use hbf_qjs::{JsError, JsRequest, JsResponse};
+use hbf_qjs::{JsRequest, JsResponse};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
+use tokio::time::Instant;
 
-use crate::respond::{self, HttpResponse};
+use crate::respond::{HttpError, HttpResponse};
 use crate::App;
 
+/// Most headers a JavaScript response may set. hyper's header map holds at most
+/// 32,768 (more panics), and no real response needs more than a few dozen;
+/// a thousand leaves room for any honest use.
+pub const MAX_RESPONSE_HEADERS: usize = 1000;
+
 /// Runs the pod's handler for `request`.
-pub async fn serve(app: &App, request: Request<Incoming>, id: u64) -> HttpResponse {
+pub async fn serve(
+    app: &App,
+    request: Request<Incoming>,
+    id: u64,
+) -> Result<HttpResponse, HttpError> {
+    let Ok(_slot) = app.js_slots.try_acquire() else {
+        return Err(HttpError::Busy(
+            "too many requests to JavaScript routes are in progress",
+        ));
+    };
     let (parts, body) = request.into_parts();
     let limit = app.config.max_body_bytes;
     let declared = parts
@@ -33,23 +56,9 @@ pub async fn serve(app: &App, request: Request<Incoming>, id: u64) -> HttpRespon
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return too_large(limit);
+        return Err(HttpError::BodyTooLarge { limit });
     }
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return too_large(limit)
-        }
-        Err(e) => {
-            return respond::error(
-                StatusCode::BAD_REQUEST,
-                &format!("cannot read the request body: {e}"),
-            )
-        }
-    };
+    let body = read_body(body, limit, declared, &app.config).await?;
 
     let path_raw = parts.uri.path();
     let path = percent_decode_str(path_raw)
@@ -80,40 +89,91 @@ pub async fn serve(app: &App, request: Request<Incoming>, id: u64) -> HttpRespon
         path,
         query,
         headers,
-        body: body.to_vec(),
+        body,
     };
     match app.js.handle(js_request).await {
         Ok(response) => to_http(response, id),
-        Err(e) => failure(app, e, id),
+        Err(error) => Err(HttpError::Js { request: id, error }),
     }
 }
 
-fn too_large(limit: usize) -> HttpResponse {
-    respond::error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("the request body is larger than the {limit}-byte limit"),
-    )
+/// Reads a request body of at most `limit` bytes, within the body timeouts of
+/// `config`. A client that pauses longer than the idle timeout, or whose body
+/// takes longer than the overall one, gets `408`: without these, one byte every
+/// few seconds would hold the connection (and a JavaScript permit) forever.
+async fn read_body(
+    body: Incoming,
+    limit: usize,
+    declared: Option<u64>,
+    config: &crate::ServerConfig,
+) -> Result<Vec<u8>, HttpError> {
+    let (idle, total) = (config.body_idle_timeout, config.body_timeout);
+    let deadline = Instant::now() + total;
+    let mut body = Limited::new(body, limit);
+    let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
+    loop {
+        let idle_deadline = Instant::now() + idle;
+        let frame = match tokio::time::timeout_at(idle_deadline.min(deadline), body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) if idle_deadline < deadline => {
+                return Err(HttpError::BodyTimeout(format!(
+                    "the request body stalled: nothing arrived for {} ms",
+                    idle.as_millis()
+                )))
+            }
+            Err(_) => {
+                return Err(HttpError::BodyTimeout(format!(
+                    "the request body did not arrive within {} ms",
+                    total.as_millis()
+                )))
+            }
+        };
+        match frame {
+            None => return Ok(out),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    out.extend_from_slice(data);
+                }
+            }
+            Some(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return Err(HttpError::BodyTooLarge { limit })
+            }
+            Some(Err(e)) => {
+                return Err(HttpError::BadRequest(format!(
+                    "cannot read the request body: {e}"
+                )))
+            }
+        }
+    }
 }
 
 /// Turns JavaScript's response into HTTP, validating status and headers.
-fn to_http(js: JsResponse, id: u64) -> HttpResponse {
+fn to_http(js: JsResponse, id: u64) -> Result<HttpResponse, HttpError> {
+    let bad = |reason: String| HttpError::BadResponse {
+        request: id,
+        reason,
+    };
     // A 1xx is not a final response: JavaScript cannot answer with one.
     let status = match StatusCode::from_u16(js.status) {
         Ok(status) if !status.is_informational() => status,
         _ => {
-            tracing::error!(
-                request = id,
-                status = js.status,
-                "JavaScript set an invalid status"
-            );
-            return respond::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the handler set an invalid HTTP status (a final status is 200 to 999)",
-            );
+            return Err(bad(format!(
+                "the handler set an invalid HTTP status {} (a final status is 200 to 999)",
+                js.status
+            )))
         }
     };
+    if js.headers.len() > MAX_RESPONSE_HEADERS {
+        return Err(bad(format!(
+            "the handler set {} headers; at most {MAX_RESPONSE_HEADERS} are allowed",
+            js.headers.len()
+        )));
+    }
     let bodiless = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-    let mut response = Response::new(respond::Body::full(if bodiless {
+    let mut response = Response::new(crate::respond::Body::full(if bodiless {
         Bytes::new()
     } else {
         Bytes::from(js.body)
@@ -125,11 +185,10 @@ fn to_http(js: JsResponse, id: u64) -> HttpResponse {
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(&value),
         ) else {
-            tracing::error!(request = id, header = %name.escape_debug(), "JavaScript set an invalid header");
-            return respond::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the handler set an invalid header name or value (CR, LF and other control characters are not allowed)",
-            );
+            return Err(bad(format!(
+                "the handler set an invalid header name or value for {} (CR, LF and other control characters are not allowed)",
+                name.escape_debug()
+            )));
         };
         if name == header::CONTENT_LENGTH
             || name == header::TRANSFER_ENCODING
@@ -139,44 +198,5 @@ fn to_http(js: JsResponse, id: u64) -> HttpResponse {
         }
         headers.append(name, value);
     }
-    response
-}
-
-/// The response for a failed handler.
-fn failure(app: &App, error: JsError, id: u64) -> HttpResponse {
-    match &error {
-        JsError::Timeout(_) => {
-            tracing::warn!(request = id, "{error}");
-            respond::error(StatusCode::GATEWAY_TIMEOUT, &error.to_string())
-        }
-        JsError::Unavailable(_) => {
-            tracing::error!(request = id, "{error}");
-            respond::error(StatusCode::SERVICE_UNAVAILABLE, &error.to_string())
-        }
-        JsError::Exception { message, stack } => {
-            tracing::error!(
-                request = id,
-                "uncaught JavaScript error: {message}\n{stack}"
-            );
-            if app.config.dev {
-                let body = format!(
-                    "{{\"error\":\"Internal Server Error\",\"message\":{},\"stack\":{},\"requestId\":{id}}}",
-                    respond::json_string(message),
-                    respond::json_string(stack)
-                );
-                respond::json(StatusCode::INTERNAL_SERVER_ERROR, body)
-            } else {
-                respond::json(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!(
-                        "{{\"error\":\"Internal Server Error\",\"message\":\"the handler failed; see the server log\",\"requestId\":{id}}}"
-                    ),
-                )
-            }
-        }
-        _ => {
-            tracing::error!(request = id, "{error}");
-            respond::error(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string())
-        }
-    }
+    Ok(response)
 }

@@ -30,11 +30,21 @@ pub use accept::{serve, serve_connection};
 pub struct ServerConfig {
     /// Largest request body accepted (413 beyond).
     pub max_body_bytes: usize,
-    /// Largest request head (request line and headers) accepted (431 beyond).
+    /// Largest request head (request line and headers, in total) accepted (431
+    /// beyond). At least 8192 (hyper's smallest read buffer).
     pub max_header_bytes: usize,
     /// Time a client has to send a request's head (408 after).
     pub header_timeout: Duration,
-    /// Most connections open at once; more wait in the kernel's accept queue.
+    /// Longest pause between two pieces of a request body (408 after): a client
+    /// that stops sending gives its connection back this soon.
+    pub body_idle_timeout: Duration,
+    /// Longest time a whole request body may take (408 after), so a client that
+    /// trickles a byte now and then cannot hold a connection either.
+    pub body_timeout: Duration,
+    /// Most connections open at once; the next ones are answered `503` with
+    /// `Retry-After` and closed at once instead of waiting unseen in the kernel's
+    /// accept queue. Requests to JavaScript routes may hold at most
+    /// [`ServerConfig::js_share`] of them (see there).
     pub max_connections: usize,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
@@ -48,10 +58,43 @@ impl Default for ServerConfig {
             max_body_bytes: 10 << 20,
             max_header_bytes: 64 << 10,
             header_timeout: Duration::from_secs(10),
+            body_idle_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             drain_timeout: Duration::from_secs(10),
             dev: false,
         }
+    }
+}
+
+impl ServerConfig {
+    /// How many requests to JavaScript routes may be in progress at once (reading
+    /// their body, waiting for a worker or running): three quarters of
+    /// [`ServerConfig::max_connections`]. JavaScript routes are the only ones that
+    /// read a body or wait on anything slow, so without a share, clients that
+    /// stall their bodies could hold every connection; with it, a quarter of the
+    /// connections is always left for `/health`, static files and idle
+    /// keep-alive connections, and a JavaScript request over the share is
+    /// answered `503` with `Retry-After` at once.
+    pub fn js_share(&self) -> usize {
+        (self.max_connections - self.max_connections / 4).max(1)
+    }
+
+    /// How many connections over the limit may be in the middle of being
+    /// answered `503` at once (each takes a moment: the answer, then a short
+    /// linger); past this many, more are closed without a word, so a flood of
+    /// connections cannot grow the work of refusing them without bound.
+    pub fn max_rejecting(&self) -> usize {
+        (self.max_connections / 4).max(16)
+    }
+
+    /// File descriptors the server may hold for connections: two per served
+    /// connection (its socket, and the duplicate kept for a late `408`), one per
+    /// connection being refused. Past the process's limit, `accept()` fails and
+    /// new connections wait in the kernel's queue again, so the binary lowers
+    /// `max_connections` to fit.
+    pub fn connection_fds(&self) -> usize {
+        2 * self.max_connections + self.max_rejecting()
     }
 }
 
@@ -61,6 +104,8 @@ pub struct App {
     pub js: JsPool,
     pub config: ServerConfig,
     pub static_cache: static_files::StaticCache,
+    /// Permits for requests to JavaScript routes ([`ServerConfig::js_share`]).
+    pub(crate) js_slots: tokio::sync::Semaphore,
     next_request_id: std::sync::atomic::AtomicU64,
 }
 
@@ -69,6 +114,7 @@ impl App {
         Self {
             db,
             js,
+            js_slots: tokio::sync::Semaphore::new(config.js_share()),
             config,
             static_cache: static_files::StaticCache::default(),
             next_request_id: std::sync::atomic::AtomicU64::new(1),

@@ -1,14 +1,25 @@
-//! Building responses. Every error becomes a well-formed response here: a status
-//! with its standard reason phrase and a small JSON body that says what happened.
+//! Building responses, and the one place where an error becomes one.
+//!
+//! Handlers return [`HttpError`] for anything that goes wrong; [`HttpError::into_response`]
+//! turns it into a status with its standard reason phrase, the headers that status
+//! needs (`Allow`, `Retry-After`, `Connection: close`...) and a small JSON body,
+//! `{"error": "<reason phrase>", "message": "..."}` (plus `"requestId"` for errors
+//! of the pod's JavaScript, and its `"stack"` in dev mode), and logs it at the level
+//! it deserves. Bodies are built with serde_json, so any message is valid JSON.
+//!
+//! A response written before hyper has a request (the `408` of a stalled head,
+//! the `503` of a full server) goes out as raw bytes from [`raw_error`], built the
+//! same way.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use hbf_qjs::JsError;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Frame, SizeHint};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 /// The response type of every handler.
@@ -79,6 +90,172 @@ impl hyper::body::Body for Body {
     }
 }
 
+/// Seconds a client is told to wait (`Retry-After`) when the server is full: long
+/// enough for a burst to pass, short enough that a retry soon succeeds.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+/// Everything that can fail a request.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The request is malformed (`400`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such route or file (`404`).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The method is not served here (`405` with `Allow`).
+    #[error("{message}")]
+    MethodNotAllowed {
+        allow: &'static str,
+        message: &'static str,
+    },
+    /// The request body stalled or took too long (`408`; the connection closes,
+    /// since the rest of the body is never read).
+    #[error("{0}")]
+    BodyTimeout(String),
+    /// The request body is over the limit (`413`).
+    #[error("the request body is larger than the {limit}-byte limit")]
+    BodyTooLarge { limit: usize },
+    /// The server has no room for this request now (`503` with `Retry-After`,
+    /// and the connection closes to give its slot back).
+    #[error("{0}")]
+    Busy(&'static str),
+    /// The pod's JavaScript failed for request `request`.
+    #[error("{error}")]
+    Js { request: u64, error: JsError },
+    /// The pod's JavaScript answered something that is not valid HTTP (`500`).
+    #[error("{reason}")]
+    BadResponse { request: u64, reason: String },
+    /// A fault of the server (`500`).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl HttpError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            HttpError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            HttpError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Js { error, .. } => match error {
+                JsError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                JsError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                JsError::OutOfMemory(_)
+                | JsError::StackOverflow
+                | JsError::Exception { .. }
+                | JsError::NeverSettled
+                | JsError::BadResponse(_)
+                | JsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            HttpError::BadResponse { .. } | HttpError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The response for this error, logged. `dev` puts a JavaScript exception's
+    /// message and stack in the body; otherwise they are only logged, since they
+    /// may show the pod's internals to any client.
+    pub fn into_response(self, dev: bool) -> HttpResponse {
+        let status = self.status();
+        self.log(status);
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), reason(status).into());
+        match &self {
+            HttpError::Js {
+                request,
+                error: JsError::Exception { message, stack },
+            } => {
+                if dev {
+                    body.insert("message".into(), message.as_str().into());
+                    body.insert("stack".into(), stack.as_str().into());
+                } else {
+                    body.insert(
+                        "message".into(),
+                        "the handler failed; see the server log".into(),
+                    );
+                }
+                body.insert("requestId".into(), (*request).into());
+            }
+            HttpError::Js { request, error } => {
+                body.insert("message".into(), error.to_string().into());
+                body.insert("requestId".into(), (*request).into());
+            }
+            HttpError::BadResponse { request, reason } => {
+                body.insert("message".into(), reason.as_str().into());
+                body.insert("requestId".into(), (*request).into());
+            }
+            other => {
+                body.insert("message".into(), other.to_string().into());
+            }
+        }
+        let mut response = json(
+            status,
+            serde_json::to_vec(&serde_json::Value::Object(body))
+                .expect("a JSON map always serializes"),
+        );
+        for (name, value) in self.headers() {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+
+    /// Headers the status needs.
+    fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        let close = (CONNECTION, HeaderValue::from_static("close"));
+        match self {
+            HttpError::MethodNotAllowed { allow, .. } => {
+                vec![(hyper::header::ALLOW, HeaderValue::from_static(allow))]
+            }
+            HttpError::BodyTimeout(_) => vec![close],
+            HttpError::Busy(_) => vec![retry_after(), close],
+            HttpError::Js {
+                error: JsError::Busy,
+                ..
+            } => vec![retry_after()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn log(&self, status: StatusCode) {
+        match self {
+            HttpError::Js {
+                request,
+                error: JsError::Exception { message, stack },
+            } => tracing::error!(request, "uncaught JavaScript error: {message}\n{stack}"),
+            HttpError::Js {
+                request,
+                error: error @ (JsError::Timeout(_) | JsError::Busy),
+            } => tracing::warn!(request, "{error}"),
+            HttpError::Js { request, error } => tracing::error!(request, "{error}"),
+            HttpError::BadResponse { request, reason } => {
+                tracing::error!(
+                    request,
+                    "the handler's response is not valid HTTP: {reason}"
+                )
+            }
+            HttpError::Internal(message) => tracing::error!("{message}"),
+            HttpError::Busy(message) => tracing::warn!("{}: {message}", status.as_u16()),
+            other => tracing::debug!("{}: {other}", status.as_u16()),
+        }
+    }
+}
+
+fn retry_after() -> (HeaderName, HeaderValue) {
+    (
+        hyper::header::RETRY_AFTER,
+        HeaderValue::from(RETRY_AFTER_SECS),
+    )
+}
+
+fn reason(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Error")
+}
+
 /// A response with `body` and the given content type.
 pub fn with_body(
     status: StatusCode,
@@ -98,47 +275,125 @@ pub fn json(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     with_body(status, "application/json", body)
 }
 
-/// An error response: `{"error": "<reason phrase>", "message": "..."}`.
+/// An error response: `{"error": "<reason phrase>", "message": "..."}`, for
+/// statuses [`HttpError`] has no variant for.
 pub fn error(status: StatusCode, message: &str) -> HttpResponse {
-    let reason = status.canonical_reason().unwrap_or("Error");
-    json(
-        status,
-        format!(
-            "{{\"error\":{},\"message\":{}}}",
-            json_string(reason),
-            json_string(message)
-        ),
-    )
+    json(status, error_body(status, message))
 }
 
-/// A JSON string literal for `s`.
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+fn error_body(status: StatusCode, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "error": reason(status), "message": message }))
+        .expect("a JSON object always serializes")
+}
+
+/// A whole HTTP/1.1 error response as bytes, with `Connection: close`, for a
+/// socket hyper no longer (or not yet) serves; `extra` are more header lines,
+/// each ending in CRLF. `Content-Length` is the body's real length.
+pub fn raw_error(status: StatusCode, message: &str, extra: &str) -> Vec<u8> {
+    let body = error_body(status, message);
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n",
+        status.as_u16(),
+        reason(status),
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
     out
+}
+
+/// The `Retry-After` header line for [`raw_error`].
+pub fn retry_after_line() -> String {
+    format!("retry-after: {RETRY_AFTER_SECS}\r\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt;
+
+    fn body(r: HttpResponse) -> serde_json::Value {
+        let bytes = futures_body(r);
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn futures_body(r: HttpResponse) -> Bytes {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async { r.into_body().collect().await.unwrap().to_bytes() })
+    }
 
     #[test]
     fn error_bodies_are_json_with_the_reason_phrase() {
-        let r = error(StatusCode::PAYLOAD_TOO_LARGE, "body \"too\" big\n");
+        let r = error(StatusCode::PAYLOAD_TOO_LARGE, "body \"too\" big\n\u{1}");
         assert_eq!(r.status(), 413);
         assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
-        assert_eq!(json_string("a\u{1}b"), "\"a\\u0001b\"");
+        assert_eq!(
+            body(r),
+            serde_json::json!({"error": "Payload Too Large", "message": "body \"too\" big\n\u{1}"})
+        );
+    }
+
+    #[test]
+    fn raw_errors_declare_their_real_length() {
+        let raw = raw_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request head did not arrive in time",
+            &retry_after_line(),
+        );
+        let text = String::from_utf8(raw).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("\r\nretry-after: 1"), "{head}");
+        assert!(
+            head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())),
+            "{head}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(parsed["error"], "Request Timeout");
+    }
+
+    #[test]
+    fn busy_is_503_with_retry_after_and_faults_are_500() {
+        let busy = HttpError::Js {
+            request: 7,
+            error: JsError::Busy,
+        }
+        .into_response(false);
+        assert_eq!(busy.status(), 503);
+        assert_eq!(busy.headers()[hyper::header::RETRY_AFTER], "1");
+        assert_eq!(body(busy)["requestId"], 7);
+        let internal = HttpError::Js {
+            request: 8,
+            error: JsError::Internal("a worker panicked".into()),
+        }
+        .into_response(false);
+        assert_eq!(internal.status(), 500);
+        assert!(internal.headers().get(hyper::header::RETRY_AFTER).is_none());
+        let full = HttpError::Busy("too many").into_response(false);
+        assert_eq!(full.status(), 503);
+        assert_eq!(full.headers()[hyper::header::RETRY_AFTER], "1");
+        assert_eq!(full.headers()[CONNECTION], "close");
+    }
+
+    #[test]
+    fn exceptions_show_their_stack_only_in_dev_mode() {
+        let error = || HttpError::Js {
+            request: 3,
+            error: JsError::Exception {
+                message: "Error: secret".into(),
+                stack: "at handler (server.js:1)".into(),
+            },
+        };
+        let quiet = body(error().into_response(false));
+        assert!(!quiet.to_string().contains("secret"), "{quiet}");
+        assert_eq!(quiet["requestId"], 3);
+        let dev = body(error().into_response(true));
+        assert_eq!(dev["message"], "Error: secret");
+        assert_eq!(dev["stack"], "at handler (server.js:1)");
     }
 }

@@ -1,5 +1,9 @@
 //! Routing: which handler serves a request.
 //!
+//! Before routing, an HTTP/1.1 request must carry exactly one `Host` header
+//! (RFC 9112 3.2: `400` otherwise), since the URL JavaScript sees is built from
+//! it and a proxy in front may read the other one.
+//!
 //! | path | handler |
 //! |---|---|
 //! | `/health` | [`health`]: never touches JavaScript or storage |
@@ -12,7 +16,7 @@ use std::sync::Arc;
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
-use crate::respond::{self, HttpResponse};
+use crate::respond::{self, HttpError, HttpResponse};
 use crate::App;
 
 /// Where a request goes.
@@ -43,27 +47,50 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
     let id = app.request_id();
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    let response = match route(&path) {
-        Route::Health => health(&method),
-        Route::Static(rest) => crate::static_files::serve(&app, &request, rest),
-        Route::Dev => respond::error(StatusCode::NOT_FOUND, "no such route"),
-        Route::Js => crate::js::serve(&app, request, id).await,
+    let response = match check_host(&request) {
+        Err(e) => Err(e),
+        Ok(()) => match route(&path) {
+            Route::Health => health(&method),
+            Route::Static(rest) => Ok(crate::static_files::serve(&app, &request, rest)),
+            Route::Dev => Err(HttpError::NotFound("no such route")),
+            Route::Js => crate::js::serve(&app, request, id).await,
+        },
     };
+    let response = response.unwrap_or_else(|e| e.into_response(app.config.dev));
     tracing::debug!(request = id, %method, %path, status = response.status().as_u16(), "served");
     response
 }
 
+/// HTTP/1.1 requires exactly one `Host` (HTTP/1.0 and HTTP/2 need none).
+fn check_host<B>(request: &Request<B>) -> Result<(), HttpError> {
+    if request.version() != hyper::Version::HTTP_11 {
+        return Ok(());
+    }
+    match request
+        .headers()
+        .get_all(hyper::header::HOST)
+        .iter()
+        .count()
+    {
+        1 => Ok(()),
+        0 => Err(HttpError::BadRequest(
+            "an HTTP/1.1 request needs a Host header".into(),
+        )),
+        _ => Err(HttpError::BadRequest(
+            "an HTTP/1.1 request may carry only one Host header".into(),
+        )),
+    }
+}
+
 /// `GET /health`.
-fn health(method: &Method) -> HttpResponse {
+fn health(method: &Method) -> Result<HttpResponse, HttpError> {
     if method == Method::GET || method == Method::HEAD {
-        respond::json(StatusCode::OK, &b"{\"status\":\"ok\"}"[..])
+        Ok(respond::json(StatusCode::OK, &b"{\"status\":\"ok\"}"[..]))
     } else {
-        let mut r = respond::error(StatusCode::METHOD_NOT_ALLOWED, "use GET");
-        r.headers_mut().insert(
-            hyper::header::ALLOW,
-            hyper::header::HeaderValue::from_static("GET, HEAD"),
-        );
-        r
+        Err(HttpError::MethodNotAllowed {
+            allow: "GET, HEAD",
+            message: "use GET",
+        })
     }
 }
 
@@ -80,5 +107,21 @@ mod tests {
         assert_eq!(route("/__dev/api/files"), Route::Dev);
         assert_eq!(route("/"), Route::Js);
         assert_eq!(route("/user/42"), Route::Js);
+    }
+
+    #[test]
+    fn http11_needs_exactly_one_host() {
+        let request = |version, hosts: &[&str]| {
+            let mut builder = Request::builder().uri("/hello").version(version);
+            for host in hosts {
+                builder = builder.header(hyper::header::HOST, *host);
+            }
+            builder.body(()).unwrap()
+        };
+        use hyper::Version;
+        assert!(check_host(&request(Version::HTTP_11, &["a"])).is_ok());
+        assert!(check_host(&request(Version::HTTP_11, &[])).is_err());
+        assert!(check_host(&request(Version::HTTP_11, &["a", "b"])).is_err());
+        assert!(check_host(&request(Version::HTTP_10, &[])).is_ok());
     }
 }

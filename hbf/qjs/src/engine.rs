@@ -137,8 +137,15 @@ pub enum JsError {
     NeverSettled,
     #[error("invalid response from JavaScript: {0}")]
     BadResponse(String),
-    #[error("the JavaScript engine is unavailable: {0}")]
-    Unavailable(String),
+    /// Every worker is busy and the queue is full: the request was not run.
+    /// Answered `503` with `Retry-After`, because trying again soon can succeed.
+    #[error("all JavaScript workers are busy")]
+    Busy,
+    /// The engine itself failed (a worker panicked or stopped, QuickJS could not
+    /// build a context, storage failed while loading modules): a fault of the
+    /// server, not of the request or of load, so `500`.
+    #[error("the JavaScript engine failed: {0}")]
+    Internal(String),
 }
 
 /// The engine of one worker thread.
@@ -344,7 +351,7 @@ impl Engine {
         if let Err(e) = &outcome {
             if matches!(
                 e,
-                JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Unavailable(_)
+                JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Internal(_)
             ) {
                 self.rebuild();
             } else if self.mode == Isolation::Worker {
@@ -575,7 +582,7 @@ impl Engine {
                 match self.modules.is_current(&reused.modules) {
                     Ok(true) => reused.generation = generation,
                     Ok(false) => self.reused = None,
-                    Err(e) => return Err(JsError::Unavailable(e.to_string())),
+                    Err(e) => return Err(JsError::Internal(e.to_string())),
                 }
             }
         }
@@ -583,7 +590,7 @@ impl Engine {
             let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
             let modules = self
                 .loaded_modules()
-                .map_err(|e| JsError::Unavailable(e.to_string()))?;
+                .map_err(|e| JsError::Internal(e.to_string()))?;
             let built = context.with(|ctx| {
                 let (dispatch, namespace) = self.instantiate(&ctx, true)?;
                 Ok::<_, JsError>((
@@ -725,7 +732,7 @@ impl Engine {
     }
 
     fn engine_error(&self, e: rquickjs::Error) -> JsError {
-        JsError::Unavailable(e.to_string())
+        JsError::Internal(e.to_string())
     }
 
     fn load_error(&self, ctx: &Ctx<'_>, e: crate::Error) -> JsError {
@@ -770,7 +777,7 @@ impl Engine {
             rquickjs::Error::Allocation => {
                 JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
             }
-            other => JsError::Unavailable(other.to_string()),
+            other => JsError::Internal(other.to_string()),
         }
     }
 }

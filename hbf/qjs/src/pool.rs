@@ -2,7 +2,9 @@
 //!
 //! Each worker is an OS thread that owns one [`Engine`] (a QuickJS runtime is
 //! single-threaded). Requests wait in one bounded queue; any idle worker takes the
-//! next. A request that runs long blocks only its own worker, so the others (and
+//! next. When the queue is full a request fails at once with [`JsError::Busy`]
+//! (the server answers `503` with `Retry-After`) rather than waiting without
+//! bound. A request that runs long blocks only its own worker, so the others (and
 //! the HTTP server, which never runs JavaScript itself) keep serving. A panic
 //! while handling a request fails that request and the worker starts over with a
 //! new engine.
@@ -17,9 +19,6 @@ use tokio::sync::oneshot;
 use crate::engine::{Engine, EngineConfig, JsError, JsRequest, JsResponse, WORKER_STACK};
 use crate::{PodModules, Result};
 
-/// Requests allowed to wait per worker before the pool reports it is full.
-const QUEUE_PER_WORKER: usize = 256;
-
 struct Job {
     request: JsRequest,
     reply: oneshot::Sender<std::result::Result<JsResponse, JsError>>,
@@ -33,12 +32,29 @@ pub struct JsPool {
 }
 
 impl JsPool {
+    /// Requests allowed to wait per worker before the pool reports it is full,
+    /// unless [`JsPool::start_with_queue`] says otherwise.
+    pub const QUEUE_PER_WORKER: usize = 256;
+
     /// Starts `workers` workers for the pod in `db`. Fails if the pod's
     /// import map is invalid or a worker's engine cannot start.
     pub fn start(db: Database, workers: usize, config: EngineConfig) -> Result<Self> {
         let workers = workers.max(1);
+        Self::start_with_queue(db, workers, workers * Self::QUEUE_PER_WORKER, config)
+    }
+
+    /// [`JsPool::start`] with at most `queue` requests (at least one) waiting for
+    /// a worker; the next is [`JsError::Busy`]. A small queue bounds how long a
+    /// request can wait behind slow ones; a large one absorbs bursts.
+    pub fn start_with_queue(
+        db: Database,
+        workers: usize,
+        queue: usize,
+        config: EngineConfig,
+    ) -> Result<Self> {
+        let workers = workers.max(1);
         let modules = PodModules::new(db.clone())?;
-        let (sender, receiver) = bounded::<Job>(workers * QUEUE_PER_WORKER);
+        let (sender, receiver) = bounded::<Job>(queue.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let mut handles = Vec::with_capacity(workers);
         for index in 0..workers {
@@ -72,20 +88,14 @@ impl JsPool {
         let sender = self.sender.as_ref().expect("the pool is running");
         match sender.try_send(Job { request, reply }) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Err(JsError::Unavailable(
-                    "all JavaScript workers are busy".into(),
-                ))
-            }
+            Err(TrySendError::Full(_)) => return Err(JsError::Busy),
             Err(TrySendError::Disconnected(_)) => {
-                return Err(JsError::Unavailable(
-                    "the JavaScript workers stopped".into(),
-                ))
+                return Err(JsError::Internal("the JavaScript workers stopped".into()))
             }
         }
         response
             .await
-            .unwrap_or_else(|_| Err(JsError::Unavailable("the worker stopped".into())))
+            .unwrap_or_else(|_| Err(JsError::Internal("the worker stopped".into())))
     }
 }
 
@@ -134,7 +144,7 @@ fn worker(
                     Ok(fresh) => engine = fresh,
                     Err(e) => tracing::error!("cannot restart the JavaScript engine: {e}"),
                 }
-                Err(JsError::Unavailable("the JavaScript worker failed".into()))
+                Err(JsError::Internal("the JavaScript worker failed".into()))
             }
         };
         let _ = job.reply.send(outcome);

@@ -61,14 +61,44 @@ pub struct Cli {
     #[arg(long = "max-body", value_name = "BYTES", default_value_t = 10 << 20)]
     pub max_body_bytes: usize,
 
+    /// Largest request head (request line and headers, in total), in bytes
+    /// (431 beyond; at least 8192).
+    #[arg(long = "max-header", value_name = "BYTES", default_value_t = 64 << 10,
+          value_parser = clap::value_parser!(u64).range(8192..=(16 << 20)))]
+    pub max_header_bytes: u64,
+
     /// Time a client has to send a request's head, in milliseconds (408 after).
     #[arg(long = "header-timeout", value_name = "MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub header_timeout_ms: u64,
 
+    /// Longest pause between two pieces of a request body, in milliseconds (408
+    /// after), so a client that stops sending gives its connection back.
+    #[arg(long = "body-idle-timeout", value_name = "MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub body_idle_timeout_ms: u64,
+
+    /// Longest time a whole request body may take, in milliseconds (408 after),
+    /// so a client that trickles a byte now and then cannot hold a connection.
+    #[arg(long = "body-timeout", value_name = "MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub body_timeout_ms: u64,
+
+    /// Most connections open at once; more are answered 503 with Retry-After.
+    /// Requests to JavaScript routes may hold three quarters of them, so
+    /// /health and static files always have room.
+    #[arg(long = "max-connections", value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
     /// JavaScript worker count (default: one per core).
     #[arg(long)]
     pub workers: Option<NonZeroUsize>,
+
+    /// Requests that may wait for a free JavaScript worker (default: 256 per
+    /// worker); the next is answered 503 with Retry-After.
+    #[arg(long = "js-queue", value_name = "N")]
+    pub js_queue: Option<NonZeroUsize>,
 
     /// Memory limit per JavaScript runtime, in MB.
     #[arg(long = "js-memory", value_name = "MB", default_value_t = 64,

@@ -41,10 +41,21 @@ fn run(mut cli: Cli) -> Result<(), String> {
         Location::File(cli.db.clone())
     };
     let serving = cli.command.is_none();
+    if let (false, Location::File(path)) = (serving, &location) {
+        // An operator command on a mistyped path must not create a database
+        // there (and then report an empty filesystem as if all were well).
+        if !path.exists() {
+            return Err(format!(
+                "{}: no such database file (start hbf with --db {0} to create it)",
+                path.display()
+            ));
+        }
+    }
+    let pod_name = pod::name(cli.pod_dir.as_deref());
     let opened = pod::open(&location, &template, serving).map_err(|e| e.to_string())?;
     if opened.created {
         tracing::info!(
-            pod = pod::EMBEDDED_NAME,
+            pod = %pod_name,
             "created the database from the pod"
         );
     } else if let Some(report) = &opened.import {
@@ -58,6 +69,6 @@ fn run(mut cli: Cli) -> Result<(), String> {
             let mut stdout = std::io::stdout().lock();
             fs_cmd::run(&opened.db, command, &mut stdout)
         }
-        None => serve::run(&cli, opened.db),
+        None => serve::run(&cli, opened.db, &pod_name),
     }
 }

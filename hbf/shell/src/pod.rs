@@ -17,6 +17,19 @@ pub const EMBEDDED: &[u8] = include_bytes!(env!("HBF_POD_DB"));
 /// The name of the embedded pod's directory (`base`, `test`, ...).
 pub const EMBEDDED_NAME: &str = env!("HBF_POD_NAME");
 
+/// The name logs give the pod being served: the embedded pod's name, or the
+/// `--pod` directory's own name (`test` for `pods/test/`, also when given as
+/// `.`), falling back to the path as given.
+pub fn name(dir: Option<&Path>) -> String {
+    match dir {
+        None => EMBEDDED_NAME.to_owned(),
+        Some(dir) => std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| dir.display().to_string()),
+    }
+}
+
 /// Where the main database lives.
 #[derive(Debug, Clone)]
 pub enum Location {

@@ -11,7 +11,7 @@ use hbf_qjs::{EngineConfig, Isolation, JsPool};
 use crate::cli::{Cli, IsolationArg};
 
 /// Runs the server; returns after a graceful shutdown.
-pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
+pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
     let workers = cli
         .workers
         .map(|n| n.get())
@@ -27,14 +27,22 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
         isolation_from_pod: cli.isolation.is_none(),
         dev: cli.dev,
     };
-    let js = JsPool::start(db.clone(), workers, engine)
+    let queue = cli
+        .js_queue
+        .map_or(workers * JsPool::QUEUE_PER_WORKER, |n| n.get());
+    let js = JsPool::start_with_queue(db.clone(), workers, queue, engine)
         .map_err(|e| format!("cannot start the JavaScript workers: {e}"))?;
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         max_body_bytes: cli.max_body_bytes,
+        max_header_bytes: cli.max_header_bytes as usize,
         header_timeout: Duration::from_millis(cli.header_timeout_ms),
+        body_idle_timeout: Duration::from_millis(cli.body_idle_timeout_ms),
+        body_timeout: Duration::from_millis(cli.body_timeout_ms),
+        max_connections: cli.max_connections as usize,
         dev: cli.dev,
         ..ServerConfig::default()
     };
+    fit_connections_to_fd_limit(&mut config, open_files_limit());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("hbf-http")
@@ -51,6 +59,7 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         tracing::info!(
+            pod = %pod,
             workers,
             isolation =
                 cli.isolation
@@ -73,6 +82,45 @@ pub fn run(cli: &Cli, db: Database) -> Result<(), String> {
     Ok(())
 }
 
+/// File descriptors kept aside for everything but connections: the database and
+/// its WAL, readers, the listener, stdio, worker threads' files.
+const FDS_RESERVED: usize = 256;
+
+/// Lowers `max_connections` when the connections it allows would need more file
+/// descriptors than the process may open (`ulimit -n`): past that limit
+/// `accept()` fails, and new connections would wait unanswered in the kernel's
+/// queue instead of getting a `503`.
+fn fit_connections_to_fd_limit(config: &mut ServerConfig, limit: Option<usize>) {
+    let Some(limit) = limit else {
+        return;
+    };
+    if config.connection_fds() + FDS_RESERVED <= limit {
+        return;
+    }
+    let wanted = config.max_connections;
+    // 2 per connection + 1/4 per connection refused (ServerConfig::connection_fds).
+    config.max_connections = (limit.saturating_sub(FDS_RESERVED) * 4 / 9).max(1);
+    while config.max_connections > 1 && config.connection_fds() + FDS_RESERVED > limit {
+        config.max_connections -= 1;
+    }
+    tracing::warn!(
+        "--max-connections {wanted} needs more file descriptors than the limit of {limit} (ulimit -n); serving at most {} connections",
+        config.max_connections
+    );
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux); `None`
+/// elsewhere or when unlimited.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -87,5 +135,27 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_fit_the_file_descriptor_limit() {
+        let mut config = ServerConfig::default();
+        fit_connections_to_fd_limit(&mut config, None);
+        assert_eq!(config.max_connections, 10_000);
+        fit_connections_to_fd_limit(&mut config, Some(1 << 20));
+        assert_eq!(config.max_connections, 10_000);
+        for limit in [1024, 20_000, 300] {
+            let mut config = ServerConfig::default();
+            fit_connections_to_fd_limit(&mut config, Some(limit));
+            assert!(config.connection_fds() + FDS_RESERVED <= limit.max(FDS_RESERVED + 18));
+            assert!(config.max_connections >= 1);
+            assert!(config.max_connections < 10_000);
+        }
+        assert!(open_files_limit().is_some_and(|n| n > 0));
     }
 }

@@ -515,3 +515,96 @@ fn packed_files_claim_no_1970_date() {
         }
     }
 }
+
+/// Splits a raw response into its head and body, checking that `content-length`
+/// is the body's real length.
+fn framed(reply: &str) -> (&str, &str) {
+    let (head, body) = reply
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head: {reply:?}"));
+    let declared: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .unwrap_or_else(|| panic!("no content-length: {head}"))
+        .parse()
+        .unwrap();
+    assert_eq!(declared, body.len(), "content-length vs body: {reply:?}");
+    (head, body)
+}
+
+#[test]
+fn the_408_of_a_stalled_head_declares_its_real_length() {
+    let server = Server::test_pod(&["--header-timeout", "400"]);
+    let slow = server.raw(
+        b"GET /hello HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_secs(5),
+    );
+    let (head, body) = framed(&slow);
+    assert!(head.starts_with("HTTP/1.1 408 Request Timeout"), "{head}");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"], "Request Timeout");
+}
+
+#[test]
+fn request_heads_are_limited_in_total() {
+    let request = |headers: &[usize]| {
+        let mut r = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".to_owned();
+        for (i, len) in headers.iter().enumerate() {
+            r.push_str(&format!("X-Big-{i}: {}\r\n", "a".repeat(*len)));
+        }
+        r.push_str("\r\n");
+        r
+    };
+    let status = |server: &Server, headers: &[usize]| {
+        let reply = server.raw(request(headers).as_bytes(), WAIT);
+        reply.get(..12).unwrap_or(&reply).to_owned()
+    };
+    // 64 KiB by default: one 100 KB header, or three of 30 KB, are too much.
+    let server = Server::test_pod(&[]);
+    assert_eq!(status(&server, &[100_000]), "HTTP/1.1 431");
+    assert_eq!(status(&server, &[30_000, 30_000, 30_000]), "HTTP/1.1 431");
+    assert_eq!(status(&server, &[30_000, 30_000]), "HTTP/1.1 200");
+    // Configurable.
+    let server = Server::test_pod(&["--max-header", "16384"]);
+    assert_eq!(status(&server, &[20_000]), "HTTP/1.1 431");
+    assert_eq!(status(&server, &[10_000]), "HTTP/1.1 200");
+}
+
+#[test]
+fn http11_needs_exactly_one_host() {
+    let server = Server::test_pod(&[]);
+    for request in [
+        &b"GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"[..],
+        b"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: a\r\nHost: a\r\nConnection: close\r\n\r\n",
+        b"GET /static/style.css HTTP/1.1\r\nConnection: close\r\n\r\n",
+    ] {
+        let reply = server.raw(request, WAIT);
+        let (head, body) = framed(&reply);
+        assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(body["message"].as_str().unwrap().contains("Host"), "{body}");
+    }
+    // HTTP/1.0 has no Host requirement (hyper answers in its version).
+    let reply = server.raw(b"GET /hello HTTP/1.0\r\n\r\n", WAIT);
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+}
+
+#[test]
+fn http2_prior_knowledge_is_told_to_use_http11() {
+    let server = Server::test_pod(&[]);
+    let reply = server.raw(
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0",
+        WAIT,
+    );
+    // An empty SETTINGS frame (the server's preface), then GOAWAY (type 7) on
+    // stream 0 with error code HTTP_1_1_REQUIRED (0xd) and a readable reason.
+    let reason = "HTTP/2 is not supported; use HTTP/1.1";
+    let goaway = format!(
+        "\0\0\0\x04\0\0\0\0\0\0\0{}\x07\0\0\0\0\0\0\0\0\0\0\0\0\x0d{reason}",
+        char::from(8 + reason.len() as u8)
+    );
+    assert_eq!(reply, goaway);
+    // The server is fine.
+    assert_eq!(server.get("/health").status, 200);
+}

@@ -413,3 +413,39 @@ fn import_map_edits_take_effect_and_a_broken_map_breaks_only_bare_imports() {
     server.post("/t/fs/write?path=static/importmap.json&as=text", &original);
     assert_eq!(server.get("/t/import-bare").status, 200, "fixed again");
 }
+
+#[test]
+fn too_many_response_headers_are_a_500_not_a_dropped_connection() {
+    let server = Server::test_pod(&[]);
+    // (The test client reads a hundred headers at most, the server sends more.)
+    let reply = server.get("/t/many-headers?n=60");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let many = reply.headers.iter().filter(|(n, _)| n == "x-many").count();
+    assert_eq!(many, 60);
+    let raw = server.raw(
+        b"GET /t/many-headers?n=990 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(
+        raw.starts_with("HTTP/1.1 200"),
+        "{}",
+        &raw[..raw.len().min(200)]
+    );
+    assert_eq!(raw.matches("\r\nx-many: ").count(), 990);
+    for n in [1001, 40_000] {
+        let reply = server.get(&format!("/t/many-headers?n={n}"));
+        assert_eq!(reply.status, 500, "n={n}: {}", reply.text());
+        let body = reply.json();
+        assert_eq!(body["error"], "Internal Server Error");
+        assert!(
+            body["message"].as_str().unwrap().contains("at most 1000"),
+            "{body}"
+        );
+        assert!(body["requestId"].is_u64(), "{body}");
+        assert!(reply.header("x-many").is_none());
+    }
+    assert!(server
+        .wait_for_log(&["at most 1000"], Duration::from_secs(5))
+        .is_some());
+    assert_eq!(server.get("/hello").status, 200);
+}

@@ -36,8 +36,9 @@ fn a_corrupt_or_foreign_database_is_a_clear_error_and_left_untouched() {
 
     // A real HBF database, then damaged in the middle.
     let db = dir.path().join("hbf.db");
-    let status = hbf(&["--db", db.to_str().unwrap(), "fs", "ls"]).status;
-    assert!(status.success());
+    // (The server creates it; `hbf fs` refuses a missing database.)
+    let mut server = Server::start(&["--db", db.to_str().unwrap()]);
+    assert!(server.terminate().success());
     let mut bytes = std::fs::read(&db).unwrap();
     let len = bytes.len();
     for b in &mut bytes[4096..len.min(4096 * 8)] {
@@ -159,6 +160,9 @@ fn a_newer_pod_is_imported_without_overwriting_live_edits() {
         let a = args(extra);
         hbf(&a.iter().map(String::as_str).collect::<Vec<_>>())
     };
+    // The first start creates the database from the pod.
+    let mut first = Server::start(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(first.terminate().success());
     assert!(run(&["fs", "ls"]).status.success());
     // A live edit of b.txt, then a newer pod that changes both files.
     let put = Command::new(env!("CARGO_BIN_EXE_hbf"))
@@ -236,4 +240,49 @@ fn writes_by_another_process_are_served_within_a_second() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn fs_commands_on_a_missing_database_fail_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("missing.db");
+    let db = db.to_str().unwrap();
+    for command in [
+        &["ls"][..],
+        &["cat", "static/style.css"],
+        &["put", "static/x.txt", "/dev/null"],
+        &["rm", "static/style.css"],
+        &["log", "static/style.css"],
+        &["revert", "static/style.css", "1"],
+    ] {
+        let mut args = vec!["--db", db, "fs"];
+        args.extend_from_slice(command);
+        let out = hbf(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command:?} succeeded: {stderr}");
+        assert!(
+            stderr.contains("missing.db") && stderr.contains("no such database file"),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+            "{command:?} left a file behind"
+        );
+    }
+}
+
+#[test]
+fn the_start_up_log_names_the_pod_directory_served() {
+    let server = Server::test_pod(&[]);
+    let created = server
+        .wait_for_log(
+            &["created the database from the pod"],
+            Duration::from_secs(5),
+        )
+        .expect("a start-up line");
+    assert!(created.contains("pod=test"), "{created}");
+    let listening = server
+        .wait_for_log(&["listening on"], Duration::from_secs(5))
+        .unwrap();
+    assert!(listening.contains("pod=test"), "{listening}");
 }

@@ -56,3 +56,242 @@ fn memory_and_stack_limits_fail_the_request_not_the_server() {
         .iter()
         .any(|l| l.contains("out of memory") || l.contains("memory")));
 }
+
+/// Reads what has arrived on a non-blocking socket; true once the server closed it.
+fn read_some(stream: &mut std::net::TcpStream, into: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => into.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+fn status_of(reply: &[u8]) -> u16 {
+    let text = String::from_utf8_lossy(reply);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// One client of the flood: a POST to a JavaScript route whose body trickles.
+struct Trickler {
+    stream: std::net::TcpStream,
+    sent_head: Instant,
+    reply: Vec<u8>,
+    answered: Option<Instant>,
+    closed: bool,
+}
+
+#[test]
+fn stalled_request_bodies_get_408_and_leave_health_answering() {
+    use std::io::Write;
+    const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+    let server = Server::test_pod(&[
+        "--max-connections",
+        "200",
+        "--body-idle-timeout",
+        "3000",
+        "--body-timeout",
+        "10000",
+        "--header-timeout",
+        "60000",
+    ]);
+    // 250 clients that send a head, then a body byte now and then (never pausing
+    // long enough for the idle timeout): more than the JavaScript share of the
+    // connections (150 of 200).
+    let flood: Vec<Trickler> = (0..250)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+            stream
+                .write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+                .unwrap();
+            stream.set_nonblocking(true).unwrap();
+            Trickler {
+                stream,
+                sent_head: Instant::now(),
+                reply: Vec::new(),
+                answered: None,
+                closed: false,
+            }
+        })
+        .collect();
+    // A thread keeps every body trickling (4 bytes a second, far under the idle
+    // timeout whatever the main thread does) and collects the answers.
+    let flood = std::sync::Arc::new(std::sync::Mutex::new(flood));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickler = {
+        let (flood, stop) = (flood.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for t in flood.lock().unwrap().iter_mut().filter(|t| !t.closed) {
+                    let _ = t.stream.write(b"x");
+                    let before = t.reply.len();
+                    t.closed = read_some(&mut t.stream, &mut t.reply);
+                    if before == 0 && !t.reply.is_empty() {
+                        t.answered = Some(Instant::now());
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    let answered = || {
+        flood
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.answered.is_some())
+            .count()
+    };
+    // Those over the share are refused at once, with Retry-After.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while answered() < 100 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    {
+        let flood = flood.lock().unwrap();
+        let refused: Vec<&Trickler> = flood.iter().filter(|t| t.answered.is_some()).collect();
+        assert_eq!(refused.len(), 100, "refused at once");
+        for t in &refused {
+            let text = String::from_utf8_lossy(&t.reply).to_ascii_lowercase();
+            assert_eq!(status_of(&t.reply), 503, "{text}");
+            assert!(text.contains("\r\nretry-after: 1\r\n"), "{text}");
+        }
+    }
+    // While 150 bodies stall, /health and static files answer, and a new
+    // JavaScript request is refused (were it left waiting for a slot, it would
+    // get its 200 after the stalled ones' 408).
+    assert_eq!(server.get("/health").status, 200);
+    assert_eq!(server.get("/static/style.css").status, 200);
+    let hello = server.get("/hello");
+    assert_eq!(hello.status, 503, "{}", hello.text());
+    assert_eq!(hello.header("retry-after"), Some("1"));
+    assert_eq!(answered(), 100, "the stalled bodies were answered early");
+    // The stalled bodies end with 408 once the overall body timeout passes.
+    let deadline = Instant::now() + BODY_TIMEOUT + Duration::from_secs(30);
+    while answered() < 250 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    trickler.join().unwrap();
+    for t in flood
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| status_of(&t.reply) != 503)
+    {
+        let text = String::from_utf8_lossy(&t.reply);
+        assert_eq!(status_of(&t.reply), 408, "{text}");
+        assert!(text.contains("did not arrive within 10000 ms"), "{text}");
+        let took = t.answered.unwrap() - t.sent_head;
+        assert!(took >= BODY_TIMEOUT, "408 after {took:?}");
+    }
+    assert_eq!(server.get("/hello").status, 200);
+}
+
+#[test]
+fn a_body_that_stops_arriving_gets_408_after_the_idle_timeout() {
+    let server = Server::test_pod(&["--body-idle-timeout", "1000"]);
+    let start = Instant::now();
+    let reply = server.raw(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+        Duration::from_secs(20),
+    );
+    let took = start.elapsed();
+    assert!(reply.starts_with("HTTP/1.1 408 Request Timeout"), "{reply}");
+    assert!(reply.contains("nothing arrived for 1000 ms"), "{reply}");
+    assert!(
+        reply.to_ascii_lowercase().contains("connection: close"),
+        "{reply}"
+    );
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+}
+
+#[test]
+fn a_full_server_answers_503_with_retry_after_at_once() {
+    use std::io::Write;
+    let server = Server::test_pod(&["--max-connections", "20", "--header-timeout", "60000"]);
+    // 20 connections that send nothing hold every slot.
+    let idle: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    // Give the server a moment to accept them all (not an assertion of speed:
+    // the check below retries until then).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let reply = loop {
+        let reply = server.raw(
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            Duration::from_secs(10),
+        );
+        if reply.starts_with("HTTP/1.1 503") || Instant::now() > deadline {
+            break reply;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        reply.starts_with("HTTP/1.1 503 Service Unavailable"),
+        "{reply}"
+    );
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after: 1\r\n"),
+        "{reply}"
+    );
+    assert!(reply.contains("too many connections"), "{reply}");
+    // Closing them gives the slots back.
+    for mut stream in idle {
+        let _ = stream.flush();
+        drop(stream);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = server.raw(
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            Duration::from_secs(10),
+        );
+        if reply.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{reply}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_full_js_queue_answers_503_with_retry_after() {
+    // One worker and one place in the queue: of four looping requests sent
+    // together, at most two fit (one running, one waiting) until the first
+    // times out.
+    let server = Server::test_pod(&["--workers", "1", "--js-queue", "1", "--js-timeout", "5000"]);
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let agent = server.agent.clone();
+            let url = server.url("/t/loop");
+            std::thread::spawn(move || {
+                let mut response = agent.get(&url).call().unwrap();
+                let retry = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                let body = response.body_mut().read_to_string().unwrap();
+                (response.status().as_u16(), retry, body)
+            })
+        })
+        .collect();
+    let replies: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let busy: Vec<_> = replies.iter().filter(|(s, _, _)| *s == 503).collect();
+    assert!(busy.len() >= 2, "{replies:?}");
+    for (_, retry, body) in busy {
+        assert_eq!(retry.as_deref(), Some("1"), "{body}");
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"], "Service Unavailable");
+        assert_eq!(body["message"], "all JavaScript workers are busy");
+    }
+}

@@ -248,6 +248,12 @@ export const registerTestRoutes = (router) => {
     sendJSON(res, { headers: req.headers })
   }, 'sets X-Test-One, X-Test-Two, Cache-Control, Content-Language and ?name=&value=; echoes request headers')
 
+  router.get('/t/many-headers', (req, res) => {
+    const n = Number(parseQuery(req.query).n || 0)
+    for (let i = 0; i < n; i++) res.append('X-Many', String(i))
+    sendJSON(res, { headers: n })
+  }, 'appends ?n= X-Many headers: a few hundred pass, tens of thousands are a 500 from the runtime')
+
   router.get('/t/binary', (req, res) =>
     res.set('Content-Type', 'application/octet-stream').send(allBytes()),
   'the 256 byte values 0..255')
