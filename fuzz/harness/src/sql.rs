@@ -23,9 +23,9 @@ use hbf_db::rusqlite::types::Value;
 use hbf_db::{Database, Params};
 
 /// The deadline of one statement.
-pub const DEADLINE: Duration = Duration::from_millis(150);
+pub const DEADLINE: Duration = Duration::from_millis(50);
 /// How far past the deadline a statement may end (the machine may be busy).
-const SLACK: Duration = Duration::from_millis(1850);
+const SLACK: Duration = Duration::from_millis(1950);
 
 /// Names a statement may use: the pod's own, and the platform's in every
 /// spelling SQLite accepts.

@@ -110,6 +110,14 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub js_timeout_ms: u64,
 
+    /// Memory all of SQLite may use in this process, in MB (0: no bound): a
+    /// backstop behind the limits on each pod statement (a value at most half
+    /// of --js-memory, a query's rows at most --js-memory); past it a statement
+    /// fails with "out of memory" instead of growing the process.
+    #[arg(long = "sql-memory", value_name = "MB", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
+    pub sql_memory_mb: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -27,6 +27,8 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         isolation_from_pod: cli.isolation.is_none(),
         dev: cli.dev,
     };
+    db.set_sql_memory_limit(cli.sql_memory_mb << 20)
+        .map_err(|e| format!("cannot bound SQLite's memory: {e}"))?;
     let queue = cli
         .js_queue
         .map_or(workers * JsPool::QUEUE_PER_WORKER, |n| n.get());

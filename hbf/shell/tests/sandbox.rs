@@ -148,3 +148,30 @@ fn sql_results_count_against_the_memory_limit() {
     assert!(reply.text().contains("memory limit"), "{}", reply.text());
     assert_eq!(server.get("/hello").status, 200);
 }
+
+#[test]
+fn sqlite_memory_is_bounded_for_the_whole_process() {
+    // A 24 MB string built inside SQLite (below the 32 MB value limit of
+    // --js-memory 64) against a 16 MB bound on all of SQLite.
+    let server = Server::test_pod(&["--js-memory", "64", "--sql-memory", "16"]);
+    let reply = sql(
+        &server,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 24000) SELECT length(group_concat(printf('%.1000c', 'x'), '')) AS n FROM c",
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(reply.text().contains("out of memory"), "{}", reply.text());
+    assert_eq!(server.get("/hello").status, 200);
+    assert_eq!(server.get("/static/style.css").status, 200);
+    // A bound high enough lets the same statement through.
+    let server = Server::test_pod(&["--js-memory", "64", "--sql-memory", "512"]);
+    let reply = sql(
+        &server,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 24000) SELECT length(group_concat(printf('%.1000c', 'x'), '')) AS n FROM c",
+    );
+    assert_eq!(
+        reply.json()["result"][0]["n"],
+        24_000_000,
+        "{}",
+        reply.text()
+    );
+}
