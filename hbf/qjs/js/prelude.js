@@ -10,6 +10,31 @@
 const native = globalThis.__hbf;
 delete globalThis.__hbf;
 
+// QuickJS-NG's `Error.stackTraceLimit` setter never releases the value it
+// replaces: an object stored there outlives the runtime, and freeing the
+// runtime (a worker's rebuild after a timeout, or shutdown) then fails an
+// assertion and aborts the process. So only numbers reach it; anything else
+// is stored as NaN (no stack frames, what V8 does for a non-number limit),
+// and no pod function runs when an error is made (QuickJS would call an
+// object's valueOf).
+{
+  const desc = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit');
+  if (desc?.get && desc.set) {
+    const { get, set } = desc;
+    const { apply } = Reflect;
+    Object.defineProperty(Error, 'stackTraceLimit', {
+      get: function stackTraceLimit() {
+        return apply(get, Error, []);
+      },
+      set: function stackTraceLimit(value) {
+        apply(set, Error, [typeof value === 'number' ? value : NaN]);
+      },
+      enumerable: desc.enumerable,
+      configurable: desc.configurable,
+    });
+  }
+}
+
 const format = (args) =>
   args
     .map((a) => {
@@ -306,11 +331,14 @@ export const lockdown = () => {
   const { ownKeys } = Reflect;
   const hasOwn = Object.hasOwn;
 
+  // The values behind those accessors, frozen below with everything else.
+  const overridden = [];
   const overridable = (object, names) => {
     for (const name of names) {
       const desc = getOwnPropertyDescriptor(object, name);
       if (!desc || !('value' in desc) || !desc.writable || !desc.configurable) continue;
       const { value } = desc;
+      overridden.push(value);
       defineProperty(object, name, {
         get() {
           return value;
@@ -363,6 +391,31 @@ export const lockdown = () => {
   };
   reachProperties(globalThis);
   reach(getPrototypeOf(globalThis));
+  // Intrinsics no global property leads to, only syntax or a built-in's
+  // result: the prototypes of generator and async functions, and of the
+  // iterators that arrays, maps, sets, strings, regular expressions and the
+  // iterator helpers return (replacing `next` on one would change every later
+  // request's `for...of`).
+  const strictArguments = function () {
+    'use strict';
+    return arguments;
+  };
+  const hidden = [
+    function* () {},
+    async function () {},
+    async function* () {},
+    [][Symbol.iterator](),
+    new Map()[Symbol.iterator](),
+    new Set()[Symbol.iterator](),
+    ''[Symbol.iterator](),
+    /a/g[Symbol.matchAll](''),
+  ];
+  if (typeof Iterator === 'function') {
+    hidden.push([].values().map((x) => x), Iterator.from({ next: () => ({ done: true }) }));
+  }
+  for (const object of hidden) reach(getPrototypeOf(object));
+  for (const value of overridden) reach(value);
+  reach(getOwnPropertyDescriptor(strictArguments(), 'callee').get); // %ThrowTypeError%
   while (pending.length > 0) {
     const object = pending.pop();
     freeze(object);
@@ -374,12 +427,27 @@ export const lockdown = () => {
     defineProperty(globalThis, key, 'value' in desc ? { writable: false, configurable: false } : { configurable: false });
   }
 
+  // QuickJS keeps `Error.prepareStackTrace` and `Error.stackTraceLimit` in the
+  // context, behind accessors on Error that freezing leaves working (the engine
+  // reads them whenever it makes an Error). A request may set them (libraries
+  // do, to read call sites), so they are not locked but put back after every
+  // request: one request's function never sees a later request's errors.
+  const { apply } = Reflect;
+  const errorState = [];
+  for (const key of ['prepareStackTrace', 'stackTraceLimit']) {
+    const desc = getOwnPropertyDescriptor(Error, key);
+    if (desc?.get && desc.set) errorState.push(desc.get, desc.set, apply(desc.get, Error, []));
+  }
+
   const globalProto = getPrototypeOf(globalThis);
   const baseline = new Set(ownKeys(globalThis));
   const count = baseline.size;
   // `keyCount`: the global object's own keys, counted by the caller (cheaper
   // than listing them here).
   return (keyCount) => {
+    for (let i = 0; i < errorState.length; i += 3) {
+      if (apply(errorState[i], Error, []) !== errorState[i + 2]) apply(errorState[i + 1], Error, [errorState[i + 2]]);
+    }
     if (getPrototypeOf(globalThis) !== globalProto || !isExtensible(globalThis)) return false;
     // The baseline's properties are permanent: the same count means none added.
     if (keyCount === count) return true;
