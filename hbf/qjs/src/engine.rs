@@ -151,6 +151,12 @@ pub struct Engine {
     /// What the server module last evaluated declares (when the pod decides):
     /// applied between requests.
     declared: Cell<Option<Isolation>>,
+    /// Whether a promise job of the running request failed for want of
+    /// memory ([`Self::run_job`]).
+    out_of_memory: Cell<bool>,
+    /// Whether the running request's heap was seen past three quarters of
+    /// the memory limit while it ran a long chain of jobs ([`Self::sample_memory`]).
+    memory_high: Cell<bool>,
     /// Deadline of the running request, in nanoseconds since `epoch` (0: none).
     deadline: Arc<AtomicU64>,
     epoch: Instant,
@@ -214,6 +220,8 @@ impl Engine {
             modules,
             mode: config.isolation,
             declared: Cell::new(None),
+            out_of_memory: Cell::new(false),
+            memory_high: Cell::new(false),
             config,
             deadline,
             epoch,
@@ -300,7 +308,13 @@ impl Engine {
             .unwrap_or(true)
     }
 
+    /// One load of the pod, under the same deadline as a request (top-level
+    /// code may loop, or await an endless chain).
     fn warm_up_once(&mut self) {
+        let deadline = (self.epoch.elapsed() + self.config.timeout).as_nanos() as u64;
+        self.deadline.store(deadline.max(1), Ordering::Relaxed);
+        self.out_of_memory.set(false);
+        self.memory_high.set(false);
         let built = match self.mode {
             Isolation::Worker => self.ensure_reused(),
             Isolation::Request => self.warm_up_locked(),
@@ -308,9 +322,17 @@ impl Engine {
                 .map_err(|e| self.engine_error(e))
                 .and_then(|context| context.with(|ctx| self.instantiate(&ctx, false).map(drop))),
         };
+        let drained = self.drain_jobs();
+        self.deadline.store(0, Ordering::Relaxed);
         if let Err(e) = built {
             tracing::error!("the pod's {SERVER_MODULE} does not load: {e}");
             self.reused = None;
+            if matches!(e, JsError::Timeout(_) | JsError::OutOfMemory(_)) {
+                self.rebuild();
+            }
+        }
+        if !drained {
+            self.rebuild();
         }
     }
 
@@ -319,12 +341,19 @@ impl Engine {
         let start = self.epoch.elapsed();
         let deadline = (start + self.config.timeout).as_nanos() as u64;
         self.deadline.store(deadline.max(1), Ordering::Relaxed);
+        self.out_of_memory.set(false);
+        self.memory_high.set(false);
         set_request_id(request.id);
         let outcome = match self.mode {
             Isolation::Request => self.handle_locked(request),
             Isolation::Context => self.handle_fresh(request),
             Isolation::Worker => self.handle_reused(request),
         };
+        // The jobs the request left queued run now, under its deadline (the
+        // locked-down context's reset ran them already), not in the next
+        // request; an endless chain still queued at the deadline goes with
+        // the runtime (the job queue is the runtime's).
+        let drained = self.drain_jobs();
         let timed_out = self.timed_out();
         self.deadline.store(0, Ordering::Relaxed);
         set_request_id(0);
@@ -332,16 +361,14 @@ impl Engine {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,
         });
-        if let Err(e) = &outcome {
-            if matches!(
-                e,
-                JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Unavailable(_)
-            ) {
-                self.rebuild();
-            } else if self.mode == Isolation::Worker {
-                // The context may hold half-done state of the failed request.
-                self.reused = None;
+        match &outcome {
+            Err(JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Unavailable(_)) => {
+                self.rebuild()
             }
+            _ if !drained => self.rebuild(),
+            // The context may hold half-done state of the failed request.
+            Err(_) if self.mode == Isolation::Worker => self.reused = None,
+            _ => {}
         }
         self.apply_declared();
         outcome
@@ -477,12 +504,8 @@ impl Engine {
     /// queued (under its deadline, so they cannot run during the next request)
     /// and deletes the globals it added. False if the context must be replaced.
     fn reset_locked(&mut self) -> bool {
-        while self.runtime.is_job_pending() {
-            if self.timed_out() {
-                return false;
-            }
-            // A leftover job that throws concerns a request already answered.
-            let _ = self.runtime.execute_pending_job();
+        if !self.drain_jobs() {
+            return false;
         }
         let Some(locked) = &self.locked else {
             return false;
@@ -648,15 +671,15 @@ impl Engine {
             .load_module(ctx, name)
             .map_err(|e| self.load_error(ctx, e))?;
         let (server, promise) = server.eval().map_err(err)?;
-        match promise.finish::<()>() {
+        match self.settle::<()>(ctx, &promise) {
             Ok(()) => {}
-            Err(rquickjs::Error::WouldBlock) => {
+            Err(JsError::NeverSettled) => {
                 return Err(JsError::Exception {
                     message: format!("{SERVER_MODULE}: its top-level await never settled"),
                     stack: String::new(),
                 })
             }
-            Err(e) => return Err(err(e)),
+            Err(e) => return Err(e),
         }
         let namespace = server.namespace().map_err(err)?;
         self.note_declared(ctx, &namespace)?;
@@ -691,11 +714,7 @@ impl Engine {
         // A synchronous handler's response comes back at once; an async one's
         // as a promise, driven here until it settles.
         let out: Object = match result.try_into_promise() {
-            Ok(promise) => match promise.finish::<Object>() {
-                Ok(out) => out,
-                Err(rquickjs::Error::WouldBlock) => return Err(JsError::NeverSettled),
-                Err(e) => return Err(err(e)),
-            },
+            Ok(promise) => self.settle(ctx, &promise)?,
             Err(other) => other.into_object().ok_or_else(|| {
                 JsError::BadResponse("the dispatcher returned no response".into())
             })?,
@@ -704,6 +723,121 @@ impl Engine {
             rquickjs::Error::Exception => self.js_error(ctx, e),
             other => JsError::BadResponse(other.to_string()),
         })
+    }
+
+    /// Runs promise jobs until `promise` settles, the job queue runs dry
+    /// ([`JsError::NeverSettled`]) or the deadline passes ([`JsError::Timeout`]).
+    ///
+    /// rquickjs's `Promise::finish` would run jobs for as long as there are
+    /// any: QuickJS's interrupt handler stops the job that is running at the
+    /// deadline, and then only one job in 10,000 calls (its interrupt counter),
+    /// so a chain that queues two jobs for each one (`fanOut`) never ended,
+    /// and one that an interrupted job broke off left its promise pending
+    /// forever (QuickJS-NG rejects nothing on an uncatchable error).
+    fn settle<'js, T: rquickjs::FromJs<'js>>(
+        &self,
+        ctx: &Ctx<'js>,
+        promise: &rquickjs::Promise<'js>,
+    ) -> std::result::Result<T, JsError> {
+        let mut jobs = 0u32;
+        loop {
+            if let Some(result) = promise.result::<T>() {
+                return result.map_err(|e| self.js_error(ctx, e));
+            }
+            if self.timed_out() {
+                let _ = ctx.catch();
+                return Err(JsError::Timeout(self.config.timeout));
+            }
+            jobs = jobs.wrapping_add(1);
+            if jobs.is_multiple_of(MEMORY_SAMPLE_JOBS) {
+                self.sample_memory(ctx);
+            }
+            if !self.run_job(ctx) {
+                return Err(if self.timed_out() {
+                    JsError::Timeout(self.config.timeout)
+                } else if self.out_of_memory.get() || self.memory_high.get() {
+                    JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
+                } else {
+                    JsError::NeverSettled
+                });
+            }
+        }
+    }
+
+    /// Notes whether the heap is past three quarters of the memory limit
+    /// (`memory_high`). A chain that runs out of memory can also break off
+    /// without any job failing (QuickJS-NG drops a job whose queue entry it
+    /// cannot allocate, and throws `null` when it cannot even make the
+    /// out-of-memory error), and by the time the queue runs dry the chain's
+    /// memory is free again: so long chains are sampled while they run. It
+    /// walks the heap, hence only every [`MEMORY_SAMPLE_JOBS`] jobs (an
+    /// ordinary request runs a few dozen).
+    fn sample_memory(&self, ctx: &Ctx<'_>) {
+        let mut usage = std::mem::MaybeUninit::<rquickjs::qjs::JSMemoryUsage>::zeroed();
+        // SAFETY: the runtime's lock is held (see `run_job`), and
+        // JS_ComputeMemoryUsage only reads the runtime and fills `usage`, all
+        // of whose fields are plain integers (zeroed is a valid value).
+        let usage = unsafe {
+            rquickjs::qjs::JS_ComputeMemoryUsage(
+                rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()),
+                usage.as_mut_ptr(),
+            );
+            usage.assume_init()
+        };
+        if usage.malloc_size as usize > self.config.memory_limit_bytes / 4 * 3 {
+            self.memory_high.set(true);
+        }
+    }
+
+    /// Runs one pending promise job; false if there was none. A job fails
+    /// (rather than rejecting a promise) only when QuickJS could not go on:
+    /// interrupted at the deadline, or out of memory. rquickjs's
+    /// `Ctx::execute_pending_job` discards the failed job's exception, and with
+    /// it the reason an endless chain broke off (memory, long before the
+    /// deadline: `Promise.resolve().then(spin)` keeps every link pending), so
+    /// this calls QuickJS directly and notes an out-of-memory failure.
+    fn run_job(&self, ctx: &Ctx<'_>) -> bool {
+        let mut job_ctx = std::ptr::null_mut();
+        // SAFETY: `ctx` is only handed out inside `Context::with`, which holds
+        // the runtime's lock, so no other call into this runtime is running;
+        // JS_ExecutePendingJob runs one job of `ctx`'s runtime and, when the
+        // job threw, stores the (borrowed) context it ran in.
+        let ran = unsafe {
+            rquickjs::qjs::JS_ExecutePendingJob(
+                rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()),
+                &mut job_ctx,
+            )
+        };
+        if ran < 0 {
+            if let Some(job_ctx) = std::ptr::NonNull::new(job_ctx) {
+                // SAFETY: a live context of this runtime, whose lock is held
+                // (above); `from_raw` takes a reference of its own, released
+                // when `job_ctx` drops at the end of this block.
+                let job_ctx = unsafe { Ctx::from_raw(job_ctx) };
+                // The exception must be taken, or it would pass for the next
+                // call's. QuickJS throws `null` when it runs out of memory
+                // while making the out-of-memory error.
+                let thrown = job_ctx.catch();
+                let (_, message, _) = describe(&thrown);
+                if thrown.is_null() || message.contains("out of memory") {
+                    self.out_of_memory.set(true);
+                }
+            }
+        }
+        ran != 0
+    }
+
+    /// Runs the promise jobs a request left queued, under its deadline; false
+    /// if some are still queued at the deadline.
+    fn drain_jobs(&self) -> bool {
+        while self.runtime.is_job_pending() {
+            if self.timed_out() {
+                return false;
+            }
+            // A leftover job that throws concerns a request already answered.
+            let _ = self.runtime.execute_pending_job();
+        }
+        true
     }
 
     /// A message or stack trace as users should see it: their module names,
@@ -736,9 +870,17 @@ impl Engine {
             let _ = ctx.catch();
             return JsError::Timeout(self.config.timeout);
         }
+        if self.out_of_memory.get() {
+            let _ = ctx.catch();
+            return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
+        }
         match e {
             rquickjs::Error::Exception => {
                 let thrown = ctx.catch();
+                if thrown.is_null() && self.memory_high.get() {
+                    // What QuickJS throws when it cannot make the out-of-memory error.
+                    return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
+                }
                 let (name, message, stack) = describe(&thrown);
                 let (message, stack) = (self.user_text(message), self.user_text(stack));
                 if message.contains("out of memory") {
@@ -765,6 +907,9 @@ impl Engine {
         }
     }
 }
+
+/// How often [`Engine::sample_memory`] looks at the heap, in promise jobs.
+const MEMORY_SAMPLE_JOBS: u32 = 4096;
 
 /// The largest stack QuickJS may use (the worker threads have more).
 const STACK_LIMIT: usize = 1 << 20;
