@@ -114,11 +114,27 @@ const findHeader = (headers, key) => {
   for (let i = 0; i < headers.length; i++) if (headers[i][2] === key) return i;
   return -1;
 };
+// An HTTP status for `res.status(code)`: an integer from 100 to 999, or a
+// string of three digits (`'404'`, as from a query string or a config file);
+// anything else is a RangeError naming what was passed.
+const DIGITS = /^\s*[1-9][0-9]{2}\s*$/;
+const httpStatus = (code) => {
+  if (Number.isInteger(code) && code >= 100 && code <= 999) return code;
+  if (typeof code === 'string' && DIGITS.test(code)) return Number(code);
+  let shown;
+  try {
+    shown = typeof code === 'string' ? JSON.stringify(code) : String(code);
+  } catch {
+    shown = `a ${typeof code}`;
+  }
+  throw new RangeError(`res.status: ${shown} is not an HTTP status (an integer from 100 to 999, or a string of its digits)`);
+};
 const resMethods = {
   status(code) {
     const state = this[STATE];
+    const status = httpStatus(code);
     if (!state.sent) {
-      state.status = code;
+      state.status = status;
       state.statusSet = true;
     }
     return this;
