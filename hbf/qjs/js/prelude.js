@@ -341,6 +341,7 @@ export const dispatch = (namespace, id, method, url, path, query, headers, heade
 //
 // It returns the reset function; the Rust side calls it after every request,
 // and drops the context if it returns false (something it cannot undo).
+let turn = 0; // see FinalizationRegistry in lockdown()
 export const lockdown = () => {
   loadWeb(); // the Web APIs become ordinary (frozen) globals
   const { getPrototypeOf, getOwnPropertyDescriptor, defineProperty, freeze, isExtensible } = Object;
@@ -384,6 +385,27 @@ export const lockdown = () => {
   overridable(Promise.prototype, ['constructor']);
   for (const E of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError]) {
     overridable(E.prototype, errorNames);
+  }
+
+  // A FinalizationRegistry's callback runs when the collector finds its
+  // target, which may be during any later request (a request's module
+  // instances stay in the context): it would run that request's globals
+  // through the code of another. So the callbacks of a registry made during
+  // one request run only during that request (its leftover jobs included);
+  // `turn` counts the requests, advanced by the reset. The native
+  // constructor stays out of reach (nothing leads to it but the closure).
+  const NativeRegistry = globalThis.FinalizationRegistry;
+  if (typeof NativeRegistry === 'function') {
+    const { construct } = Reflect;
+    const Registry = function FinalizationRegistry(cleanup) {
+      if (new.target === undefined) throw new TypeError("Constructor FinalizationRegistry requires 'new'");
+      if (typeof cleanup !== 'function') throw new TypeError('FinalizationRegistry: the cleanup callback must be a function');
+      const owner = turn;
+      return construct(NativeRegistry, [(held) => (turn === owner ? cleanup(held) : undefined)], new.target);
+    };
+    defineProperty(Registry, 'prototype', { value: NativeRegistry.prototype, writable: false });
+    defineProperty(NativeRegistry.prototype, 'constructor', { value: Registry });
+    defineProperty(globalThis, 'FinalizationRegistry', { value: Registry });
   }
 
   // Freeze everything reachable from the global object (not the global itself).
@@ -461,6 +483,7 @@ export const lockdown = () => {
   // `keyCount`: the global object's own keys, counted by the caller (cheaper
   // than listing them here).
   return (keyCount) => {
+    turn++;
     for (let i = 0; i < errorState.length; i += 3) {
       if (apply(errorState[i], Error, []) !== errorState[i + 2]) apply(errorState[i + 1], Error, [errorState[i + 2]]);
     }

@@ -337,3 +337,64 @@ fn an_object_as_stack_trace_limit_does_not_abort_the_process() {
         drop(e);
     }
 }
+
+/// A FinalizationRegistry made by one request: its callback used to run
+/// whenever the collector found the target, during a later request, with
+/// that request's globals in reach.
+#[test]
+fn a_finalization_callback_runs_only_in_its_own_request() {
+    const SERVER: &str = r#"
+let registry
+const routes = {
+  '/plant': () => {
+    registry = new FinalizationRegistry((held) => {
+      globalThis.seen = `${held}'s callback saw ${globalThis.secretOfLater}`
+    })
+    let cycle = {}
+    cycle.self = cycle
+    registry.register(cycle, 'request 1')
+    cycle = null
+    // The wrapper is all there is: no way back to the native constructor.
+    const hidden = Object.getPrototypeOf(FinalizationRegistry) === Function.prototype &&
+      FinalizationRegistry.prototype.constructor === FinalizationRegistry
+    return { planted: registry instanceof FinalizationRegistry, hidden }
+  },
+  '/own': async () => {
+    // Within its own request a callback still runs.
+    let result = null
+    const own = new FinalizationRegistry((held) => { result = held })
+    own.register({}, 'own target')
+    for (let i = 0; i < 5 && result === null; i++) await null
+    return { result }
+  },
+  '/later': async () => {
+    globalThis.secretOfLater = 'a later secret'
+    // Enough garbage for a collection (the threshold is half the limit).
+    let junk = []
+    for (let i = 0; i < 150000; i++) junk.push({ i, s: 'x' + i })
+    junk = null
+    for (let i = 0; i < 5; i++) await null
+    return { seen: globalThis.seen ?? null }
+  },
+}
+export default { async fetch(request) { return Response.json(await routes[new URL(request.url).pathname]()) } }
+"#;
+    let mut e = engine_in(
+        SERVER,
+        EngineConfig {
+            memory_limit_bytes: 32 << 20,
+            ..EngineConfig::default()
+        },
+    );
+    assert_eq!(
+        json(&mut e, "/own"),
+        serde_json::json!({"result": "own target"})
+    );
+    assert_eq!(
+        json(&mut e, "/plant"),
+        serde_json::json!({"planted": true, "hidden": true})
+    );
+    for _ in 0..3 {
+        assert_eq!(json(&mut e, "/later"), serde_json::json!({"seen": null}));
+    }
+}
