@@ -7,8 +7,10 @@
 //! down (every built-in and Web API object frozen, the original globals
 //! read-only; `js/prelude.js`), and gives every request fresh instances of the
 //! pod's modules ([`crate::instances`]). After the request its leftover promise
-//! jobs run, globals it added are deleted, and so no request sees another's
-//! changes to globals or module state. The context is replaced every
+//! jobs run, globals it added are deleted and `Error.prepareStackTrace` /
+//! `Error.stackTraceLimit` put back, and so no request sees another's changes
+//! to globals, built-ins or module state (`tests/lockdown.rs` walks all that
+//! is shared). The context is replaced every
 //! [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in it) or
 //! when it cannot be reset. [`Isolation::Context`] gives every request a fresh
 //! context (nothing is frozen; the slowest). [`Isolation::Worker`] keeps one
@@ -27,7 +29,8 @@
 //!
 //! Each runtime has a memory limit and a maximum stack size; each request has a
 //! wall-clock deadline, enforced by QuickJS's interrupt handler (it stops any
-//! running JavaScript, even an infinite loop). A request that hits a limit fails
+//! running JavaScript, even an infinite loop) and checked between promise jobs
+//! (a chain that never yields to the host). A request that hits a limit fails
 //! alone; the runtime is rebuilt after anything that may have left it in doubt
 //! (out of memory, an interrupted script, an engine error).
 
