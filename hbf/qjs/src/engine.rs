@@ -33,6 +33,11 @@
 //! (a chain that never yields to the host). A request that hits a limit fails
 //! alone; the runtime is rebuilt after anything that may have left it in doubt
 //! (out of memory, an interrupted script, an engine error).
+//!
+//! Here: the engine, its isolation modes and dispatch; in `engine/`:
+//! `locked.rs` (the locked-down context of [`Isolation::Request`]), `jobs.rs`
+//! (promise jobs under the deadline and the memory limit) and `convert.rs`
+//! (the request in, the response out).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -41,14 +46,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hbf_db::Database;
-use rquickjs::function::Args;
-use rquickjs::object::Filter;
-use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
+use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
 
 use crate::compile::{describe, Compiler};
 use crate::host::{self, HostState};
-use crate::instances::{instance_name, strip_suffixes};
+use crate::instances::strip_suffixes;
 use crate::{PodModules, Result};
+
+mod convert;
+mod jobs;
+mod locked;
+
+use convert::{dispatch_args, response_from};
+use locked::Locked;
 
 /// The module every pod must have.
 pub const SERVER_MODULE: &str = "hbf/server.js";
@@ -68,10 +78,6 @@ pub enum Isolation {
 /// Requests served by one locked-down context before it is replaced
 /// ([`Isolation::Request`]): each leaves its module instances behind.
 pub const REQUESTS_PER_CONTEXT: u32 = 200;
-
-/// A locked-down context is also replaced once the module code loaded into it
-/// exceeds this fraction of the memory limit (a pod with large modules).
-const MODULE_BYTES_SHARE: usize = 16;
 
 /// Limits and settings of an engine.
 #[derive(Debug, Clone)]
@@ -180,17 +186,6 @@ struct Reused {
     modules: Vec<(String, [u8; 32])>,
     /// The database generation at which `modules` were last confirmed current.
     generation: u64,
-}
-
-/// The locked-down context of [`Isolation::Request`].
-struct Locked {
-    context: Context,
-    dispatch: Persistent<Function<'static>>,
-    /// Deletes the globals a request added; false if it cannot.
-    reset: Persistent<Function<'static>>,
-    served: u32,
-    /// [`PodModules::loaded_bytes`] when the context was built.
-    loaded_bytes_at_start: usize,
 }
 
 /// The source of the prelude.
@@ -445,120 +440,6 @@ impl Engine {
         Ok(())
     }
 
-    /// [`Isolation::Request`]: fresh instances of the pod's modules in the kept
-    /// context, then the reset.
-    fn handle_locked(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
-        self.in_locked(|engine, ctx, dispatch, server| {
-            let namespace = engine.evaluate_server(ctx, server)?;
-            engine.dispatch(ctx, dispatch, &namespace, request)
-        })
-    }
-
-    /// Runs `step` with the next instance name of the pod's server module in the
-    /// locked-down context (built first if needed), then resets the context and
-    /// replaces it when it is spent. Requests and the warm-up both go through here.
-    fn in_locked<T>(
-        &mut self,
-        step: impl for<'js> FnOnce(
-            &Self,
-            &Ctx<'js>,
-            &Function<'js>,
-            &str,
-        ) -> std::result::Result<T, JsError>,
-    ) -> std::result::Result<T, JsError> {
-        if self.locked.is_none() {
-            self.locked = Some(self.lock_down()?);
-        }
-        let locked = self.locked.as_mut().expect("built above");
-        locked.served += 1;
-        // Instance names need only be unique within their context.
-        let served = locked.served;
-        let server = instance_name(SERVER_MODULE, u64::from(served));
-        let (context, dispatch) = (locked.context.clone(), locked.dispatch.clone());
-        let result = context.with(|ctx| {
-            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            step(self, &ctx, &dispatch, &server)
-        });
-        // No handle of ours may keep the context alive when it is replaced.
-        drop(context);
-        let clean = self.reset_locked();
-        if !clean || served >= REQUESTS_PER_CONTEXT || self.locked_is_full() {
-            self.locked = None;
-            // The old context's cycles (every module instance) go now, in one
-            // pass, instead of inflating the next context's collections.
-            self.runtime.run_gc();
-        }
-        // QuickJS resets the threshold to 1.5x the heap after any collection:
-        // put it back, so no collection walks the kept context mid-request.
-        self.runtime.set_gc_threshold(self.gc_threshold());
-        result
-    }
-
-    /// True when the module instances accumulated in the locked-down context
-    /// call for a new one.
-    fn locked_is_full(&self) -> bool {
-        self.locked.as_ref().is_some_and(|locked| {
-            self.modules.loaded_bytes() - locked.loaded_bytes_at_start
-                > self.config.memory_limit_bytes / MODULE_BYTES_SHARE
-        })
-    }
-
-    /// After a request in the locked-down context: runs the promise jobs it left
-    /// queued (under its deadline, so they cannot run during the next request)
-    /// and deletes the globals it added. False if the context must be replaced.
-    fn reset_locked(&mut self) -> bool {
-        if !self.drain_jobs() {
-            return false;
-        }
-        let Some(locked) = &self.locked else {
-            return false;
-        };
-        let reset = locked.reset.clone();
-        locked.context.with(|ctx| {
-            // The global object's property count, taken here without making a
-            // string of every key (the reset would spend most of its time on
-            // `Reflect.ownKeys`): an unchanged count means nothing was added.
-            let count = ctx
-                .globals()
-                .own_keys::<rquickjs::Atom>(Filter::new().string().symbol())
-                .len();
-            let ok = reset
-                .restore(&ctx)
-                .and_then(|reset| reset.call::<_, bool>((count as f64,)))
-                .unwrap_or(false);
-            let _ = ctx.catch();
-            ok
-        })
-    }
-
-    /// Builds the locked-down context: the prelude, then `lockdown()`.
-    fn lock_down(&self) -> std::result::Result<Locked, JsError> {
-        let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
-        let (dispatch, reset) = context.with(|ctx| {
-            let err = |e| self.js_error(&ctx, e);
-            let prelude = self.evaluate_prelude(&ctx, true)?;
-            let dispatch: Function = prelude.get("dispatch").map_err(err)?;
-            let lockdown: Function = prelude.get("lockdown").map_err(err)?;
-            let reset: Function = lockdown.call(()).map_err(err)?;
-            Ok::<_, JsError>((
-                Persistent::save(&ctx, dispatch),
-                Persistent::save(&ctx, reset),
-            ))
-        })?;
-        Ok(Locked {
-            context,
-            dispatch,
-            reset,
-            served: 0,
-            loaded_bytes_at_start: self.modules.loaded_bytes(),
-        })
-    }
-
-    /// Loads the pod once in the locked-down context (compiling what needs it).
-    fn warm_up_locked(&mut self) -> std::result::Result<(), JsError> {
-        self.in_locked(|engine, ctx, _, server| engine.evaluate_server(ctx, server).map(drop))
-    }
-
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
         let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
         let result = context.with(|ctx| -> std::result::Result<JsResponse, JsError> {
@@ -728,121 +609,6 @@ impl Engine {
         })
     }
 
-    /// Runs promise jobs until `promise` settles, the job queue runs dry
-    /// ([`JsError::NeverSettled`]) or the deadline passes ([`JsError::Timeout`]).
-    ///
-    /// rquickjs's `Promise::finish` would run jobs for as long as there are
-    /// any: QuickJS's interrupt handler stops the job that is running at the
-    /// deadline, and then only one job in 10,000 calls (its interrupt counter),
-    /// so a chain that queues two jobs for each one (`fanOut`) never ended,
-    /// and one that an interrupted job broke off left its promise pending
-    /// forever (QuickJS-NG rejects nothing on an uncatchable error).
-    fn settle<'js, T: rquickjs::FromJs<'js>>(
-        &self,
-        ctx: &Ctx<'js>,
-        promise: &rquickjs::Promise<'js>,
-    ) -> std::result::Result<T, JsError> {
-        let mut jobs = 0u32;
-        loop {
-            if let Some(result) = promise.result::<T>() {
-                return result.map_err(|e| self.js_error(ctx, e));
-            }
-            if self.timed_out() {
-                let _ = ctx.catch();
-                return Err(JsError::Timeout(self.config.timeout));
-            }
-            jobs = jobs.wrapping_add(1);
-            if jobs.is_multiple_of(MEMORY_SAMPLE_JOBS) {
-                self.sample_memory(ctx);
-            }
-            if !self.run_job(ctx) {
-                return Err(if self.timed_out() {
-                    JsError::Timeout(self.config.timeout)
-                } else if self.out_of_memory.get() || self.memory_high.get() {
-                    JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
-                } else {
-                    JsError::NeverSettled
-                });
-            }
-        }
-    }
-
-    /// Notes whether the heap is past three quarters of the memory limit
-    /// (`memory_high`). A chain that runs out of memory can also break off
-    /// without any job failing (QuickJS-NG drops a job whose queue entry it
-    /// cannot allocate, and throws `null` when it cannot even make the
-    /// out-of-memory error), and by the time the queue runs dry the chain's
-    /// memory is free again: so long chains are sampled while they run. It
-    /// walks the heap, hence only every [`MEMORY_SAMPLE_JOBS`] jobs (an
-    /// ordinary request runs a few dozen).
-    fn sample_memory(&self, ctx: &Ctx<'_>) {
-        let mut usage = std::mem::MaybeUninit::<rquickjs::qjs::JSMemoryUsage>::zeroed();
-        // SAFETY: the runtime's lock is held (see `run_job`), and
-        // JS_ComputeMemoryUsage only reads the runtime and fills `usage`, all
-        // of whose fields are plain integers (zeroed is a valid value).
-        let usage = unsafe {
-            rquickjs::qjs::JS_ComputeMemoryUsage(
-                rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()),
-                usage.as_mut_ptr(),
-            );
-            usage.assume_init()
-        };
-        if usage.malloc_size as usize > self.config.memory_limit_bytes / 4 * 3 {
-            self.memory_high.set(true);
-        }
-    }
-
-    /// Runs one pending promise job; false if there was none. A job fails
-    /// (rather than rejecting a promise) only when QuickJS could not go on:
-    /// interrupted at the deadline, or out of memory. rquickjs's
-    /// `Ctx::execute_pending_job` discards the failed job's exception, and with
-    /// it the reason an endless chain broke off (memory, long before the
-    /// deadline: `Promise.resolve().then(spin)` keeps every link pending), so
-    /// this calls QuickJS directly and notes an out-of-memory failure.
-    fn run_job(&self, ctx: &Ctx<'_>) -> bool {
-        let mut job_ctx = std::ptr::null_mut();
-        // SAFETY: `ctx` is only handed out inside `Context::with`, which holds
-        // the runtime's lock, so no other call into this runtime is running;
-        // JS_ExecutePendingJob runs one job of `ctx`'s runtime and, when the
-        // job threw, stores the (borrowed) context it ran in.
-        let ran = unsafe {
-            rquickjs::qjs::JS_ExecutePendingJob(
-                rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()),
-                &mut job_ctx,
-            )
-        };
-        if ran < 0 {
-            if let Some(job_ctx) = std::ptr::NonNull::new(job_ctx) {
-                // SAFETY: a live context of this runtime, whose lock is held
-                // (above); `from_raw` takes a reference of its own, released
-                // when `job_ctx` drops at the end of this block.
-                let job_ctx = unsafe { Ctx::from_raw(job_ctx) };
-                // The exception must be taken, or it would pass for the next
-                // call's. QuickJS throws `null` when it runs out of memory
-                // while making the out-of-memory error.
-                let thrown = job_ctx.catch();
-                let (_, message, _) = describe(&thrown);
-                if thrown.is_null() || message.contains("out of memory") {
-                    self.out_of_memory.set(true);
-                }
-            }
-        }
-        ran != 0
-    }
-
-    /// Runs the promise jobs a request left queued, under its deadline; false
-    /// if some are still queued at the deadline.
-    fn drain_jobs(&self) -> bool {
-        while self.runtime.is_job_pending() {
-            if self.timed_out() {
-                return false;
-            }
-            // A leftover job that throws concerns a request already answered.
-            let _ = self.runtime.execute_pending_job();
-        }
-        true
-    }
-
     /// A message or stack trace as users should see it: their module names,
     /// without instance suffixes.
     fn user_text(&self, text: String) -> String {
@@ -911,9 +677,6 @@ impl Engine {
     }
 }
 
-/// How often [`Engine::sample_memory`] looks at the heap, in promise jobs.
-const MEMORY_SAMPLE_JOBS: u32 = 4096;
-
 /// The largest stack QuickJS may use (the worker threads have more).
 const STACK_LIMIT: usize = 1 << 20;
 
@@ -922,89 +685,4 @@ pub const WORKER_STACK: usize = 8 << 20;
 
 fn set_request_id(id: u64) {
     host::set_request_id(id);
-}
-
-/// Calls the prelude's dispatcher with the pod's namespace and the parts of
-/// the `req` object of SPEC 4, which it builds (an object literal there keeps
-/// its shape between requests): id, method, url, path, query, `headers` (an
-/// object, repeated names joined), every header in arrival order as one flat
-/// list `[name, value, ...]` (for the fetch style), body text and body bytes.
-fn dispatch_args<'js>(
-    ctx: &Ctx<'js>,
-    namespace: &Object<'js>,
-    r: &JsRequest,
-) -> rquickjs::Result<Args<'js>> {
-    let headers = Object::new(ctx.clone())?;
-    let list = rquickjs::Array::new(ctx.clone())?;
-    let mut at = 0;
-    // Repeated names are joined here, not by reading the object back: that
-    // would see inherited properties (a `constructor` header found a function),
-    // and assigning `__proto__` would set the prototype instead of a header.
-    let mut joined: Vec<(&str, String)> = Vec::new();
-    for (name, value) in &r.headers {
-        match joined.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, previous)) => {
-                previous.push_str(", ");
-                previous.push_str(value);
-            }
-            None => joined.push((name, value.clone())),
-        }
-        list.set(at, name.as_str())?;
-        list.set(at + 1, value.as_str())?;
-        at += 2;
-    }
-    for (name, value) in joined {
-        // Defined, not assigned: an own data property whatever the name.
-        headers.prop(
-            name,
-            rquickjs::object::Property::from(value)
-                .writable()
-                .enumerable()
-                .configurable(),
-        )?;
-    }
-    let mut args = Args::new(ctx.clone(), 11);
-    args.push_arg(namespace.clone())?;
-    args.push_arg(r.id as f64)?;
-    args.push_arg(r.method.as_str())?;
-    args.push_arg(r.url.as_str())?;
-    args.push_arg(r.path.as_str())?;
-    args.push_arg(r.query.as_str())?;
-    args.push_arg(headers)?;
-    args.push_arg(list)?;
-    args.push_arg(String::from_utf8_lossy(&r.body).as_ref())?;
-    args.push_arg(TypedArray::<u8>::new(ctx.clone(), r.body.clone())?)?;
-    Ok(args)
-}
-
-/// Reads the dispatcher's `{status, headers, body}`.
-fn response_from<'js>(ctx: &Ctx<'js>, out: &Object<'js>) -> rquickjs::Result<JsResponse> {
-    let status: Value = out.get("status")?;
-    let status = status
-        .as_int()
-        .map(f64::from)
-        .or_else(|| status.as_float())
-        .filter(|s| s.fract() == 0.0 && (100.0..=999.0).contains(s))
-        .ok_or_else(|| {
-            rquickjs::Exception::throw_range(ctx, &format!("invalid HTTP status {status:?}"))
-        })? as u16;
-    let mut headers = Vec::new();
-    let list: rquickjs::Array = out.get("headers")?;
-    for pair in list.iter::<rquickjs::Array>() {
-        let pair = pair?;
-        headers.push((pair.get::<String>(0)?, pair.get::<String>(1)?));
-    }
-    let body: Value = out.get("body")?;
-    let body = if body.is_null() || body.is_undefined() {
-        Vec::new()
-    } else if let Some(s) = body.as_string() {
-        s.to_string()?.into_bytes()
-    } else {
-        host::bytes_of(ctx, &body)?
-    };
-    Ok(JsResponse {
-        status,
-        headers,
-        body,
-    })
 }
