@@ -17,6 +17,15 @@ delete globalThis.__hbf;
 // is stored as NaN (no stack frames, what V8 does for a non-number limit),
 // and no pod function runs when an error is made (QuickJS would call an
 // object's valueOf).
+//
+// `nativeErrorState`: the engine's own getter and setter of
+// `Error.prepareStackTrace` and `Error.stackTraceLimit`, with the values they
+// start with, for the reset in lockdown().
+const nativeErrorState = [];
+for (const key of ['prepareStackTrace', 'stackTraceLimit']) {
+  const desc = Object.getOwnPropertyDescriptor(Error, key);
+  if (desc?.get && desc.set) nativeErrorState.push(desc.get, desc.set, desc.get.call(Error));
+}
 {
   const desc = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit');
   if (desc?.get && desc.set) {
@@ -470,12 +479,9 @@ export const lockdown = () => {
   // reads them whenever it makes an Error). A request may set them (libraries
   // do, to read call sites), so they are not locked but put back after every
   // request: one request's function never sees a later request's errors.
-  const { apply } = Reflect;
-  const errorState = [];
-  for (const key of ['prepareStackTrace', 'stackTraceLimit']) {
-    const desc = getOwnPropertyDescriptor(Error, key);
-    if (desc?.get && desc.set) errorState.push(desc.get, desc.set, apply(desc.get, Error, []));
-  }
+  // They are compared by identity with their first values, through the
+  // engine's own accessors (`nativeErrorState`, above).
+  const errorState = nativeErrorState;
 
   const globalProto = getPrototypeOf(globalThis);
   const baseline = new Set(ownKeys(globalThis));
@@ -485,7 +491,7 @@ export const lockdown = () => {
   return (keyCount) => {
     turn++;
     for (let i = 0; i < errorState.length; i += 3) {
-      if (apply(errorState[i], Error, []) !== errorState[i + 2]) apply(errorState[i + 1], Error, [errorState[i + 2]]);
+      if (errorState[i].call(Error) !== errorState[i + 2]) errorState[i + 1].call(Error, errorState[i + 2]);
     }
     if (getPrototypeOf(globalThis) !== globalProto || !isExtensible(globalThis)) return false;
     // The baseline's properties are permanent: the same count means none added.
