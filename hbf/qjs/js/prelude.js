@@ -10,6 +10,40 @@
 const native = globalThis.__hbf;
 delete globalThis.__hbf;
 
+// QuickJS-NG's `Error.stackTraceLimit` setter never releases the value it
+// replaces: an object stored there outlives the runtime, and freeing the
+// runtime (a worker's rebuild after a timeout, or shutdown) then fails an
+// assertion and aborts the process. So only numbers reach it; anything else
+// is stored as NaN (no stack frames, what V8 does for a non-number limit),
+// and no pod function runs when an error is made (QuickJS would call an
+// object's valueOf).
+//
+// `nativeErrorState`: the engine's own getter and setter of
+// `Error.prepareStackTrace` and `Error.stackTraceLimit`, with the values they
+// start with, for the reset in lockdown().
+const nativeErrorState = [];
+for (const key of ['prepareStackTrace', 'stackTraceLimit']) {
+  const desc = Object.getOwnPropertyDescriptor(Error, key);
+  if (desc?.get && desc.set) nativeErrorState.push(desc.get, desc.set, desc.get.call(Error));
+}
+{
+  const desc = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit');
+  if (desc?.get && desc.set) {
+    const { get, set } = desc;
+    const { apply } = Reflect;
+    Object.defineProperty(Error, 'stackTraceLimit', {
+      get: function stackTraceLimit() {
+        return apply(get, Error, []);
+      },
+      set: function stackTraceLimit(value) {
+        apply(set, Error, [typeof value === 'number' ? value : NaN]);
+      },
+      enumerable: desc.enumerable,
+      configurable: desc.configurable,
+    });
+  }
+}
+
 const format = (args) =>
   args
     .map((a) => {
@@ -89,11 +123,27 @@ const findHeader = (headers, key) => {
   for (let i = 0; i < headers.length; i++) if (headers[i][2] === key) return i;
   return -1;
 };
+// An HTTP status for `res.status(code)`: an integer from 100 to 999, or a
+// string of three digits (`'404'`, as from a query string or a config file);
+// anything else is a RangeError naming what was passed.
+const DIGITS = /^\s*[1-9][0-9]{2}\s*$/;
+const httpStatus = (code) => {
+  if (Number.isInteger(code) && code >= 100 && code <= 999) return code;
+  if (typeof code === 'string' && DIGITS.test(code)) return Number(code);
+  let shown;
+  try {
+    shown = typeof code === 'string' ? JSON.stringify(code) : String(code);
+  } catch {
+    shown = `a ${typeof code}`;
+  }
+  throw new RangeError(`res.status: ${shown} is not an HTTP status (an integer from 100 to 999, or a string of its digits)`);
+};
 const resMethods = {
   status(code) {
     const state = this[STATE];
+    const status = httpStatus(code);
     if (!state.sent) {
-      state.status = code;
+      state.status = status;
       state.statusSet = true;
     }
     return this;
@@ -300,17 +350,21 @@ export const dispatch = (namespace, id, method, url, path, query, headers, heade
 //
 // It returns the reset function; the Rust side calls it after every request,
 // and drops the context if it returns false (something it cannot undo).
+let turn = 0; // see FinalizationRegistry in lockdown()
 export const lockdown = () => {
   loadWeb(); // the Web APIs become ordinary (frozen) globals
   const { getPrototypeOf, getOwnPropertyDescriptor, defineProperty, freeze, isExtensible } = Object;
   const { ownKeys } = Reflect;
   const hasOwn = Object.hasOwn;
 
+  // The values behind those accessors, frozen below with everything else.
+  const overridden = [];
   const overridable = (object, names) => {
     for (const name of names) {
       const desc = getOwnPropertyDescriptor(object, name);
       if (!desc || !('value' in desc) || !desc.writable || !desc.configurable) continue;
       const { value } = desc;
+      overridden.push(value);
       defineProperty(object, name, {
         get() {
           return value;
@@ -342,6 +396,27 @@ export const lockdown = () => {
     overridable(E.prototype, errorNames);
   }
 
+  // A FinalizationRegistry's callback runs when the collector finds its
+  // target, which may be during any later request (a request's module
+  // instances stay in the context): it would run that request's globals
+  // through the code of another. So the callbacks of a registry made during
+  // one request run only during that request (its leftover jobs included);
+  // `turn` counts the requests, advanced by the reset. The native
+  // constructor stays out of reach (nothing leads to it but the closure).
+  const NativeRegistry = globalThis.FinalizationRegistry;
+  if (typeof NativeRegistry === 'function') {
+    const { construct } = Reflect;
+    const Registry = function FinalizationRegistry(cleanup) {
+      if (new.target === undefined) throw new TypeError("Constructor FinalizationRegistry requires 'new'");
+      if (typeof cleanup !== 'function') throw new TypeError('FinalizationRegistry: the cleanup callback must be a function');
+      const owner = turn;
+      return construct(NativeRegistry, [(held) => (turn === owner ? cleanup(held) : undefined)], new.target);
+    };
+    defineProperty(Registry, 'prototype', { value: NativeRegistry.prototype, writable: false });
+    defineProperty(NativeRegistry.prototype, 'constructor', { value: Registry });
+    defineProperty(globalThis, 'FinalizationRegistry', { value: Registry });
+  }
+
   // Freeze everything reachable from the global object (not the global itself).
   const seen = new Set([globalThis]);
   const pending = [];
@@ -363,6 +438,31 @@ export const lockdown = () => {
   };
   reachProperties(globalThis);
   reach(getPrototypeOf(globalThis));
+  // Intrinsics no global property leads to, only syntax or a built-in's
+  // result: the prototypes of generator and async functions, and of the
+  // iterators that arrays, maps, sets, strings, regular expressions and the
+  // iterator helpers return (replacing `next` on one would change every later
+  // request's `for...of`).
+  const strictArguments = function () {
+    'use strict';
+    return arguments;
+  };
+  const hidden = [
+    function* () {},
+    async function () {},
+    async function* () {},
+    [][Symbol.iterator](),
+    new Map()[Symbol.iterator](),
+    new Set()[Symbol.iterator](),
+    ''[Symbol.iterator](),
+    /a/g[Symbol.matchAll](''),
+  ];
+  if (typeof Iterator === 'function') {
+    hidden.push([].values().map((x) => x), Iterator.from({ next: () => ({ done: true }) }));
+  }
+  for (const object of hidden) reach(getPrototypeOf(object));
+  for (const value of overridden) reach(value);
+  reach(getOwnPropertyDescriptor(strictArguments(), 'callee').get); // %ThrowTypeError%
   while (pending.length > 0) {
     const object = pending.pop();
     freeze(object);
@@ -374,12 +474,25 @@ export const lockdown = () => {
     defineProperty(globalThis, key, 'value' in desc ? { writable: false, configurable: false } : { configurable: false });
   }
 
+  // QuickJS keeps `Error.prepareStackTrace` and `Error.stackTraceLimit` in the
+  // context, behind accessors on Error that freezing leaves working (the engine
+  // reads them whenever it makes an Error). A request may set them (libraries
+  // do, to read call sites), so they are not locked but put back after every
+  // request: one request's function never sees a later request's errors.
+  // They are compared by identity with their first values, through the
+  // engine's own accessors (`nativeErrorState`, above).
+  const errorState = nativeErrorState;
+
   const globalProto = getPrototypeOf(globalThis);
   const baseline = new Set(ownKeys(globalThis));
   const count = baseline.size;
   // `keyCount`: the global object's own keys, counted by the caller (cheaper
   // than listing them here).
   return (keyCount) => {
+    turn++;
+    for (let i = 0; i < errorState.length; i += 3) {
+      if (errorState[i].call(Error) !== errorState[i + 2]) errorState[i + 1].call(Error, errorState[i + 2]);
+    }
     if (getPrototypeOf(globalThis) !== globalProto || !isExtensible(globalThis)) return false;
     // The baseline's properties are permanent: the same count means none added.
     if (keyCount === count) return true;

@@ -405,6 +405,15 @@ export const make = (native) => {
     get [Symbol.toStringTag]() { return 'Request'; }
   }
 
+  // WebIDL's `unsigned short` (the type of a status in the Fetch standard):
+  // ToNumber, then NaN and infinities are 0, the rest truncated modulo 2^16.
+  const unsignedShort = (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n)) return 0;
+    const m = Math.trunc(n) % 65536;
+    return m < 0 ? m + 65536 : m + 0;
+  };
+
   const REASONS = { 200: 'OK', 201: 'Created', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
 
   class Response extends Body(Object) {
@@ -413,9 +422,10 @@ export const make = (native) => {
     #headers;
     constructor(body = null, init = {}) {
       super();
-      const status = init.status ?? 200;
-      if (!Number.isInteger(status) || status < 200 || status > 599) {
-        throw new RangeError(`Response status must be an integer from 200 to 599, got ${status}`);
+      // A dictionary member: only `undefined` means the default.
+      const status = init.status === undefined ? 200 : unsignedShort(init.status);
+      if (status < 200 || status > 599) {
+        throw new RangeError(`Response status must be from 200 to 599, got ${String(init.status)}`);
       }
       this.#status = status;
       this.#statusText = String(init.statusText ?? REASONS[status] ?? '');
@@ -442,8 +452,9 @@ export const make = (native) => {
       return new Response(JSON.stringify(data), { ...init, headers });
     }
     static redirect(url, status = 302) {
-      if (![301, 302, 303, 307, 308].includes(status)) throw new RangeError(`invalid redirect status ${status}`);
-      return new Response(null, { status, headers: { location: new URL(url).href } });
+      const code = unsignedShort(status);
+      if (![301, 302, 303, 307, 308].includes(code)) throw new RangeError(`invalid redirect status ${String(status)}`);
+      return new Response(null, { status: code, headers: { location: new URL(url).href } });
     }
     get [Symbol.toStringTag]() { return 'Response'; }
   }

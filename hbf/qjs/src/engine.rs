@@ -7,8 +7,10 @@
 //! down (every built-in and Web API object frozen, the original globals
 //! read-only; `js/prelude.js`), and gives every request fresh instances of the
 //! pod's modules ([`crate::instances`]). After the request its leftover promise
-//! jobs run, globals it added are deleted, and so no request sees another's
-//! changes to globals or module state. The context is replaced every
+//! jobs run, globals it added are deleted and `Error.prepareStackTrace` /
+//! `Error.stackTraceLimit` put back, and so no request sees another's changes
+//! to globals, built-ins or module state (`tests/lockdown.rs` walks all that
+//! is shared). The context is replaced every
 //! [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in it) or
 //! when it cannot be reset. [`Isolation::Context`] gives every request a fresh
 //! context (nothing is frozen; the slowest). [`Isolation::Worker`] keeps one
@@ -27,9 +29,15 @@
 //!
 //! Each runtime has a memory limit and a maximum stack size; each request has a
 //! wall-clock deadline, enforced by QuickJS's interrupt handler (it stops any
-//! running JavaScript, even an infinite loop). A request that hits a limit fails
+//! running JavaScript, even an infinite loop) and checked between promise jobs
+//! (a chain that never yields to the host). A request that hits a limit fails
 //! alone; the runtime is rebuilt after anything that may have left it in doubt
 //! (out of memory, an interrupted script, an engine error).
+//!
+//! Here: the engine, its isolation modes and dispatch; in `engine/`:
+//! `locked.rs` (the locked-down context of [`Isolation::Request`]), `jobs.rs`
+//! (promise jobs under the deadline and the memory limit) and `convert.rs`
+//! (the request in, the response out).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -38,14 +46,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hbf_db::Database;
-use rquickjs::function::Args;
-use rquickjs::object::Filter;
-use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
+use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
 
 use crate::compile::{describe, Compiler};
 use crate::host::{self, HostState};
-use crate::instances::{instance_name, strip_suffixes};
+use crate::instances::strip_suffixes;
 use crate::{PodModules, Result};
+
+mod convert;
+mod jobs;
+mod locked;
+
+use convert::{dispatch_args, response_from};
+use locked::Locked;
 
 /// The module every pod must have.
 pub const SERVER_MODULE: &str = "hbf/server.js";
@@ -65,10 +78,6 @@ pub enum Isolation {
 /// Requests served by one locked-down context before it is replaced
 /// ([`Isolation::Request`]): each leaves its module instances behind.
 pub const REQUESTS_PER_CONTEXT: u32 = 200;
-
-/// A locked-down context is also replaced once the module code loaded into it
-/// exceeds this fraction of the memory limit (a pod with large modules).
-const MODULE_BYTES_SHARE: usize = 16;
 
 /// Limits and settings of an engine.
 #[derive(Debug, Clone)]
@@ -158,6 +167,12 @@ pub struct Engine {
     /// What the server module last evaluated declares (when the pod decides):
     /// applied between requests.
     declared: Cell<Option<Isolation>>,
+    /// Whether a promise job of the running request failed for want of
+    /// memory ([`Self::run_job`]).
+    out_of_memory: Cell<bool>,
+    /// Whether the running request's heap was seen past three quarters of
+    /// the memory limit while it ran a long chain of jobs ([`Self::sample_memory`]).
+    memory_high: Cell<bool>,
     /// Deadline of the running request, in nanoseconds since `epoch` (0: none).
     deadline: Arc<AtomicU64>,
     epoch: Instant,
@@ -178,17 +193,6 @@ struct Reused {
     modules: Vec<(String, [u8; 32])>,
     /// The database generation at which `modules` were last confirmed current.
     generation: u64,
-}
-
-/// The locked-down context of [`Isolation::Request`].
-struct Locked {
-    context: Context,
-    dispatch: Persistent<Function<'static>>,
-    /// Deletes the globals a request added; false if it cannot.
-    reset: Persistent<Function<'static>>,
-    served: u32,
-    /// [`PodModules::loaded_bytes`] when the context was built.
-    loaded_bytes_at_start: usize,
 }
 
 /// The source of the prelude.
@@ -228,6 +232,8 @@ impl Engine {
             modules,
             mode: config.isolation,
             declared: Cell::new(None),
+            out_of_memory: Cell::new(false),
+            memory_high: Cell::new(false),
             config,
             deadline,
             epoch,
@@ -314,7 +320,12 @@ impl Engine {
             .unwrap_or(true)
     }
 
+    /// One load of the pod, under the same deadline as a request (top-level
+    /// code may loop, or await an endless chain).
     fn warm_up_once(&mut self) {
+        self.arm_deadline();
+        self.out_of_memory.set(false);
+        self.memory_high.set(false);
         let built = match self.mode {
             Isolation::Worker => self.ensure_reused(),
             Isolation::Request => self.warm_up_locked(),
@@ -322,42 +333,64 @@ impl Engine {
                 .map_err(|e| self.engine_error(e))
                 .and_then(|context| context.with(|ctx| self.instantiate(&ctx, false).map(drop))),
         };
+        let drained = self.drain_jobs();
+        self.disarm_deadline();
         if let Err(e) = built {
             tracing::error!("the pod's {SERVER_MODULE} does not load: {e}");
             self.reused = None;
+            if matches!(e, JsError::Timeout(_) | JsError::OutOfMemory(_)) {
+                self.rebuild();
+            }
         }
+        if !drained {
+            self.rebuild();
+        }
+    }
+
+    /// Starts the time limit of a request (or a warm-up): for its JavaScript
+    /// (the interrupt handler) and for its SQL (`hbf:db`'s progress handler).
+    fn arm_deadline(&self) {
+        let deadline = (self.epoch.elapsed() + self.config.timeout).as_nanos() as u64;
+        self.deadline.store(deadline.max(1), Ordering::Relaxed);
+        host::set_sql_deadline(Some(Instant::now() + self.config.timeout));
+    }
+
+    fn disarm_deadline(&self) {
+        self.deadline.store(0, Ordering::Relaxed);
+        host::set_sql_deadline(None);
     }
 
     /// Runs the pod's handler for `request`.
     pub fn handle(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
-        let start = self.epoch.elapsed();
-        let deadline = (start + self.config.timeout).as_nanos() as u64;
-        self.deadline.store(deadline.max(1), Ordering::Relaxed);
+        self.arm_deadline();
+        self.out_of_memory.set(false);
+        self.memory_high.set(false);
         set_request_id(request.id);
-        host::set_sql_deadline(Some(Instant::now() + self.config.timeout));
         let outcome = match self.mode {
             Isolation::Request => self.handle_locked(request),
             Isolation::Context => self.handle_fresh(request),
             Isolation::Worker => self.handle_reused(request),
         };
+        // The jobs the request left queued run now, under its deadline (the
+        // locked-down context's reset ran them already), not in the next
+        // request; an endless chain still queued at the deadline goes with
+        // the runtime (the job queue is the runtime's).
+        let drained = self.drain_jobs();
         let timed_out = self.timed_out();
-        self.deadline.store(0, Ordering::Relaxed);
+        self.disarm_deadline();
         set_request_id(0);
-        host::set_sql_deadline(None);
         let outcome = outcome.map_err(|e| match e {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,
         });
-        if let Err(e) = &outcome {
-            if matches!(
-                e,
-                JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Internal(_)
-            ) {
-                self.rebuild();
-            } else if self.mode == Isolation::Worker {
-                // The context may hold half-done state of the failed request.
-                self.reused = None;
+        match &outcome {
+            Err(JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Internal(_)) => {
+                self.rebuild()
             }
+            _ if !drained => self.rebuild(),
+            // The context may hold half-done state of the failed request.
+            Err(_) if self.mode == Isolation::Worker => self.reused = None,
+            _ => {}
         }
         self.apply_declared();
         outcome
@@ -429,124 +462,6 @@ impl Engine {
         };
         self.declared.set(Some(declared));
         Ok(())
-    }
-
-    /// [`Isolation::Request`]: fresh instances of the pod's modules in the kept
-    /// context, then the reset.
-    fn handle_locked(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
-        self.in_locked(|engine, ctx, dispatch, server| {
-            let namespace = engine.evaluate_server(ctx, server)?;
-            engine.dispatch(ctx, dispatch, &namespace, request)
-        })
-    }
-
-    /// Runs `step` with the next instance name of the pod's server module in the
-    /// locked-down context (built first if needed), then resets the context and
-    /// replaces it when it is spent. Requests and the warm-up both go through here.
-    fn in_locked<T>(
-        &mut self,
-        step: impl for<'js> FnOnce(
-            &Self,
-            &Ctx<'js>,
-            &Function<'js>,
-            &str,
-        ) -> std::result::Result<T, JsError>,
-    ) -> std::result::Result<T, JsError> {
-        if self.locked.is_none() {
-            self.locked = Some(self.lock_down()?);
-        }
-        let locked = self.locked.as_mut().expect("built above");
-        locked.served += 1;
-        // Instance names need only be unique within their context.
-        let served = locked.served;
-        let server = instance_name(SERVER_MODULE, u64::from(served));
-        let (context, dispatch) = (locked.context.clone(), locked.dispatch.clone());
-        let result = context.with(|ctx| {
-            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            step(self, &ctx, &dispatch, &server)
-        });
-        // No handle of ours may keep the context alive when it is replaced.
-        drop(context);
-        let clean = self.reset_locked();
-        if !clean || served >= REQUESTS_PER_CONTEXT || self.locked_is_full() {
-            self.locked = None;
-            // The old context's cycles (every module instance) go now, in one
-            // pass, instead of inflating the next context's collections.
-            self.runtime.run_gc();
-        }
-        // QuickJS resets the threshold to 1.5x the heap after any collection:
-        // put it back, so no collection walks the kept context mid-request.
-        self.runtime.set_gc_threshold(self.gc_threshold());
-        result
-    }
-
-    /// True when the module instances accumulated in the locked-down context
-    /// call for a new one.
-    fn locked_is_full(&self) -> bool {
-        self.locked.as_ref().is_some_and(|locked| {
-            self.modules.loaded_bytes() - locked.loaded_bytes_at_start
-                > self.config.memory_limit_bytes / MODULE_BYTES_SHARE
-        })
-    }
-
-    /// After a request in the locked-down context: runs the promise jobs it left
-    /// queued (under its deadline, so they cannot run during the next request)
-    /// and deletes the globals it added. False if the context must be replaced.
-    fn reset_locked(&mut self) -> bool {
-        while self.runtime.is_job_pending() {
-            if self.timed_out() {
-                return false;
-            }
-            // A leftover job that throws concerns a request already answered.
-            let _ = self.runtime.execute_pending_job();
-        }
-        let Some(locked) = &self.locked else {
-            return false;
-        };
-        let reset = locked.reset.clone();
-        locked.context.with(|ctx| {
-            // The global object's property count, taken here without making a
-            // string of every key (the reset would spend most of its time on
-            // `Reflect.ownKeys`): an unchanged count means nothing was added.
-            let count = ctx
-                .globals()
-                .own_keys::<rquickjs::Atom>(Filter::new().string().symbol())
-                .len();
-            let ok = reset
-                .restore(&ctx)
-                .and_then(|reset| reset.call::<_, bool>((count as f64,)))
-                .unwrap_or(false);
-            let _ = ctx.catch();
-            ok
-        })
-    }
-
-    /// Builds the locked-down context: the prelude, then `lockdown()`.
-    fn lock_down(&self) -> std::result::Result<Locked, JsError> {
-        let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
-        let (dispatch, reset) = context.with(|ctx| {
-            let err = |e| self.js_error(&ctx, e);
-            let prelude = self.evaluate_prelude(&ctx, true)?;
-            let dispatch: Function = prelude.get("dispatch").map_err(err)?;
-            let lockdown: Function = prelude.get("lockdown").map_err(err)?;
-            let reset: Function = lockdown.call(()).map_err(err)?;
-            Ok::<_, JsError>((
-                Persistent::save(&ctx, dispatch),
-                Persistent::save(&ctx, reset),
-            ))
-        })?;
-        Ok(Locked {
-            context,
-            dispatch,
-            reset,
-            served: 0,
-            loaded_bytes_at_start: self.modules.loaded_bytes(),
-        })
-    }
-
-    /// Loads the pod once in the locked-down context (compiling what needs it).
-    fn warm_up_locked(&mut self) -> std::result::Result<(), JsError> {
-        self.in_locked(|engine, ctx, _, server| engine.evaluate_server(ctx, server).map(drop))
     }
 
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
@@ -664,15 +579,15 @@ impl Engine {
             .load_module(ctx, name)
             .map_err(|e| self.load_error(ctx, e))?;
         let (server, promise) = server.eval().map_err(err)?;
-        match promise.finish::<()>() {
+        match self.settle::<()>(ctx, &promise) {
             Ok(()) => {}
-            Err(rquickjs::Error::WouldBlock) => {
+            Err(JsError::NeverSettled) => {
                 return Err(JsError::Exception {
                     message: format!("{SERVER_MODULE}: its top-level await never settled"),
                     stack: String::new(),
                 })
             }
-            Err(e) => return Err(err(e)),
+            Err(e) => return Err(e),
         }
         let namespace = server.namespace().map_err(err)?;
         self.note_declared(ctx, &namespace)?;
@@ -707,11 +622,7 @@ impl Engine {
         // A synchronous handler's response comes back at once; an async one's
         // as a promise, driven here until it settles.
         let out: Object = match result.try_into_promise() {
-            Ok(promise) => match promise.finish::<Object>() {
-                Ok(out) => out,
-                Err(rquickjs::Error::WouldBlock) => return Err(JsError::NeverSettled),
-                Err(e) => return Err(err(e)),
-            },
+            Ok(promise) => self.settle(ctx, &promise)?,
             Err(other) => other.into_object().ok_or_else(|| {
                 JsError::BadResponse("the dispatcher returned no response".into())
             })?,
@@ -752,9 +663,17 @@ impl Engine {
             let _ = ctx.catch();
             return JsError::Timeout(self.config.timeout);
         }
+        if self.out_of_memory.get() {
+            let _ = ctx.catch();
+            return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
+        }
         match e {
             rquickjs::Error::Exception => {
                 let thrown = ctx.catch();
+                if thrown.is_null() && self.memory_high.get() {
+                    // What QuickJS throws when it cannot make the out-of-memory error.
+                    return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
+                }
                 let (name, message, stack) = describe(&thrown);
                 let (message, stack) = (self.user_text(message), self.user_text(stack));
                 if message.contains("out of memory") {
@@ -790,89 +709,4 @@ pub const WORKER_STACK: usize = 8 << 20;
 
 fn set_request_id(id: u64) {
     host::set_request_id(id);
-}
-
-/// Calls the prelude's dispatcher with the pod's namespace and the parts of
-/// the `req` object of SPEC 4, which it builds (an object literal there keeps
-/// its shape between requests): id, method, url, path, query, `headers` (an
-/// object, repeated names joined), every header in arrival order as one flat
-/// list `[name, value, ...]` (for the fetch style), body text and body bytes.
-fn dispatch_args<'js>(
-    ctx: &Ctx<'js>,
-    namespace: &Object<'js>,
-    r: &JsRequest,
-) -> rquickjs::Result<Args<'js>> {
-    let headers = Object::new(ctx.clone())?;
-    let list = rquickjs::Array::new(ctx.clone())?;
-    let mut at = 0;
-    // Repeated names are joined here, not by reading the object back: that
-    // would see inherited properties (a `constructor` header found a function),
-    // and assigning `__proto__` would set the prototype instead of a header.
-    let mut joined: Vec<(&str, String)> = Vec::new();
-    for (name, value) in &r.headers {
-        match joined.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, previous)) => {
-                previous.push_str(", ");
-                previous.push_str(value);
-            }
-            None => joined.push((name, value.clone())),
-        }
-        list.set(at, name.as_str())?;
-        list.set(at + 1, value.as_str())?;
-        at += 2;
-    }
-    for (name, value) in joined {
-        // Defined, not assigned: an own data property whatever the name.
-        headers.prop(
-            name,
-            rquickjs::object::Property::from(value)
-                .writable()
-                .enumerable()
-                .configurable(),
-        )?;
-    }
-    let mut args = Args::new(ctx.clone(), 11);
-    args.push_arg(namespace.clone())?;
-    args.push_arg(r.id as f64)?;
-    args.push_arg(r.method.as_str())?;
-    args.push_arg(r.url.as_str())?;
-    args.push_arg(r.path.as_str())?;
-    args.push_arg(r.query.as_str())?;
-    args.push_arg(headers)?;
-    args.push_arg(list)?;
-    args.push_arg(String::from_utf8_lossy(&r.body).as_ref())?;
-    args.push_arg(TypedArray::<u8>::new(ctx.clone(), r.body.clone())?)?;
-    Ok(args)
-}
-
-/// Reads the dispatcher's `{status, headers, body}`.
-fn response_from<'js>(ctx: &Ctx<'js>, out: &Object<'js>) -> rquickjs::Result<JsResponse> {
-    let status: Value = out.get("status")?;
-    let status = status
-        .as_int()
-        .map(f64::from)
-        .or_else(|| status.as_float())
-        .filter(|s| s.fract() == 0.0 && (100.0..=999.0).contains(s))
-        .ok_or_else(|| {
-            rquickjs::Exception::throw_range(ctx, &format!("invalid HTTP status {status:?}"))
-        })? as u16;
-    let mut headers = Vec::new();
-    let list: rquickjs::Array = out.get("headers")?;
-    for pair in list.iter::<rquickjs::Array>() {
-        let pair = pair?;
-        headers.push((pair.get::<String>(0)?, pair.get::<String>(1)?));
-    }
-    let body: Value = out.get("body")?;
-    let body = if body.is_null() || body.is_undefined() {
-        Vec::new()
-    } else if let Some(s) = body.as_string() {
-        s.to_string()?.into_bytes()
-    } else {
-        host::bytes_of(ctx, &body)?
-    };
-    Ok(JsResponse {
-        status,
-        headers,
-        body,
-    })
 }

@@ -87,9 +87,11 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     Ok(())
 }
 
-/// A console line, tagged with the request id.
+/// A console line, tagged with the request id: one call, one log line
+/// ([`escape_log`]).
 fn log(level: &str, message: &str) {
     let request = request_id();
+    let message = escape_log(message);
     match level {
         "error" => tracing::error!(target: "hbf::js", request, "{message}"),
         "warn" => tracing::warn!(target: "hbf::js", request, "{message}"),
@@ -97,6 +99,30 @@ fn log(level: &str, message: &str) {
         "trace" => tracing::trace!(target: "hbf::js", request, "{message}"),
         _ => tracing::info!(target: "hbf::js", request, "{message}"),
     }
+}
+
+/// `text` fit for one line of the server log: line breaks, other control
+/// characters (ANSI escapes too) and the Unicode line and paragraph
+/// separators become escapes (`\n`, `\r`, `\t`, `\u{1b}`), and a backslash
+/// becomes two, so no console call can make a line that looks like the
+/// server's own, and an escape in the log always means the character.
+pub(crate) fn escape_log(text: &str) -> std::borrow::Cow<'_, str> {
+    let needs = |c: char| c == '\\' || c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !text.contains(needs) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn utf8_encode<'js>(ctx: Ctx<'js>, text: String) -> rquickjs::Result<TypedArray<'js, u8>> {
@@ -557,4 +583,31 @@ pub(crate) fn load_host_module<'js>(
         "hbf:console" => Module::declare(ctx.clone(), name, CONSOLE_SOURCE),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_log;
+
+    #[test]
+    fn console_text_is_one_log_line() {
+        assert_eq!(escape_log("plain text, ünïcode ✓"), "plain text, ünïcode ✓");
+        assert_eq!(
+            escape_log("a\nINFO hbf: forged\r\n\tb"),
+            "a\\nINFO hbf: forged\\r\\n\\tb"
+        );
+        assert_eq!(escape_log("\u{1b}[31mred\u{7f}"), "\\u{1b}[31mred\\u{7f}");
+        assert_eq!(escape_log("x\u{2028}y\u{85}z"), "x\\u{2028}y\\u{85}z");
+        // A backslash doubles, so the log's `\n` is always an escaped newline.
+        assert_eq!(escape_log(r"C:\dir\n"), r"C:\\dir\\n");
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let escaped = escape_log(&c.to_string()).into_owned();
+            assert!(
+                !escaped
+                    .chars()
+                    .any(|e| e.is_control() || e == '\u{2028}' || e == '\u{2029}'),
+                "{c:?} -> {escaped:?}"
+            );
+        }
+    }
 }

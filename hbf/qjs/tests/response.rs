@@ -27,6 +27,10 @@ const routes = {
   '/async': async (req, res) => { await null; res.json({ late: true }) },
   '/async-throw': async (req, res) => { await null; throw new Error('after await') },
   '/no-send': () => {},
+  '/status-string': (req, res) => res.status('404').send('not here'),
+  '/status-code-string': (req, res) => { res.statusCode = ' 201 '; res.send('made') },
+  '/status-garbage': (req, res) => res.status('4o4').send('never'),
+  '/status-fraction': (req, res) => res.status(200.5).send('never'),
   '/override': (req, res) => { res.json = function () { return this.send('overridden') }; res.json({}) },
   '/tamper': (req, res) => {
     const tries = []
@@ -144,5 +148,81 @@ fn res_behaves_the_same_in_every_isolation_mode() {
             r#"{"tries":["TypeError","TypeError"],"leak":null}"#,
             "{isolation:?}: the shared methods and prototype are frozen"
         );
+    }
+}
+
+/// Issue 11, defect 7: a status given as a string of digits is accepted
+/// (`res.status('404')`), garbage is a clear error.
+#[test]
+fn res_status_takes_numeric_strings_and_rejects_garbage() {
+    for isolation in [Isolation::Request, Isolation::Context, Isolation::Worker] {
+        let mut e = engine(isolation);
+        let r = ok(&mut e, "/status-string");
+        assert_eq!((r.status, body(&r)), (404, "not here"), "{isolation:?}");
+        let r = ok(&mut e, "/status-code-string");
+        assert_eq!((r.status, body(&r)), (201, "made"), "{isolation:?}");
+        for (path, shown) in [
+            (
+                "/status-garbage",
+                r#"res.status: "4o4" is not an HTTP status"#,
+            ),
+            (
+                "/status-fraction",
+                "res.status: 200.5 is not an HTTP status",
+            ),
+        ] {
+            match call(&mut e, path) {
+                Err(JsError::Exception { message, .. }) => {
+                    assert!(message.starts_with("RangeError: "), "{message}");
+                    assert!(message.contains(shown), "{message}");
+                }
+                other => panic!("{isolation:?} {path}: {other:?}"),
+            }
+        }
+    }
+}
+
+/// The Fetch standard's `Response` takes its status as a WebIDL `unsigned
+/// short` (ToNumber, truncated, modulo 2^16) and throws a RangeError outside
+/// 200..=599; `Response.redirect` converts the same way.
+#[test]
+fn fetch_response_status_converts_as_webidl_says() {
+    const FETCH: &str = r#"
+const cases = {
+  '/string': () => new Response('x', { status: '404' }),
+  '/fraction': () => new Response('x', { status: 404.9 }),
+  '/exponent': () => new Response('x', { status: '2.01e2' }),
+  '/wrapped': () => new Response('x', { status: 65536 + 201 }),
+  '/object': () => new Response('x', { status: { valueOf: () => 202 } }),
+  '/redirect': () => Response.redirect('http://localhost/elsewhere', '301'),
+  '/garbage': () => new Response('x', { status: 'abc' }),
+  '/null': () => new Response('x', { status: null }),
+  '/too-big': () => new Response('x', { status: 600 }),
+  '/redirect-garbage': () => Response.redirect('http://localhost/', '200'),
+}
+export default { fetch: (request) => cases[new URL(request.url).pathname]() }
+"#;
+    let db = Database::memory().unwrap();
+    db.fs().write("hbf/server.js", FETCH).unwrap();
+    let modules = PodModules::new(db.clone()).unwrap();
+    let mut e = Engine::new(db, modules, EngineConfig::default()).unwrap();
+    e.warm_up();
+    for (path, status) in [
+        ("/string", 404),
+        ("/fraction", 404),
+        ("/exponent", 201),
+        ("/wrapped", 201),
+        ("/object", 202),
+        ("/redirect", 301),
+    ] {
+        assert_eq!(ok(&mut e, path).status, status, "{path}");
+    }
+    for path in ["/garbage", "/null", "/too-big", "/redirect-garbage"] {
+        match call(&mut e, path) {
+            Err(JsError::Exception { message, .. }) => {
+                assert!(message.starts_with("RangeError: "), "{path}: {message}")
+            }
+            other => panic!("{path}: {other:?}"),
+        }
     }
 }

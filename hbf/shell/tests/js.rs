@@ -191,6 +191,34 @@ fn console_lines_carry_the_request_id() {
     assert_eq!(count(), 6);
 }
 
+/// Issue 11, defect 7: console text cannot forge log lines. The marker (the
+/// query, percent-decoded by the route) carries CR/LF, a tab and an ANSI
+/// escape; every call stays one line, its breaks escaped.
+#[test]
+fn console_text_cannot_forge_log_lines() {
+    let server = Server::test_pod(&[]);
+    let forged = "F0RG3D%0D%0A2026-01-01T00:00:00.000000Z%20%20INFO%20hbf:%20N3W-L1NE%09%1B[31m";
+    let reply = server.get(&format!("/t/console?marker={forged}"));
+    assert_eq!(reply.status, 200);
+    let line = server
+        .wait_for_log(&["F0RG3D", "console.warn"], Duration::from_secs(5))
+        .expect("the console line");
+    assert!(
+        line.contains(
+            r"F0RG3D\r\n2026-01-01T00:00:00.000000Z  INFO hbf: N3W-L1NE\t\u{1b}[31m console.warn"
+        ),
+        "{line}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log();
+    let forged_lines: Vec<_> = log
+        .iter()
+        .filter(|l| l.contains("N3W-L1NE") && !l.contains("F0RG3D"))
+        .collect();
+    assert!(forged_lines.is_empty(), "{forged_lines:#?}");
+    assert!(!log.iter().any(|l| l.contains('\u{1b}')), "{log:#?}");
+}
+
 #[test]
 fn modules_resolve_relative_absolute_bare_and_third_party() {
     let server = Server::test_pod(&[]);

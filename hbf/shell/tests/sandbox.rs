@@ -175,3 +175,40 @@ fn sqlite_memory_is_bounded_for_the_whole_process() {
         reply.text()
     );
 }
+
+#[test]
+fn endless_sql_at_a_modules_top_level_stops_too() {
+    // Top-level code runs at warm-up (before any request) and, with fresh
+    // module instances, in every request: both under the deadline.
+    let pod = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(pod.path().join("hbf")).unwrap();
+    std::fs::write(
+        pod.path().join("hbf/server.js"),
+        format!(
+            "import {{ query }} from 'hbf:db';\nquery(\"{ENDLESS}SELECT max(x) FROM c\");\nglobalThis.app = {{ handle(req, res) {{ res.send('unreachable') }} }};\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--inmem",
+        "--pod",
+        pod.path().to_str().unwrap(),
+        "--js-timeout",
+        "300",
+    ]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let reply = agent
+        .get(&server.url("/"))
+        .call()
+        .expect("an answer, not a hang");
+    assert!(
+        reply.status() == 500 || reply.status() == 504,
+        "{}",
+        reply.status()
+    );
+    assert_eq!(server.get("/health").status, 200);
+}
