@@ -109,6 +109,9 @@ pub enum HttpError {
         allow: &'static str,
         message: &'static str,
     },
+    /// A `Range` outside the file (`416` with `Content-Range: bytes */len`).
+    #[error("the range is outside the file")]
+    RangeNotSatisfiable { len: u64 },
     /// The request body stalled or took too long (`408`; the connection closes,
     /// since the rest of the body is never read).
     #[error("{0}")]
@@ -138,6 +141,7 @@ impl HttpError {
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::NotFound(_) => StatusCode::NOT_FOUND,
             HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            HttpError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             HttpError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             HttpError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -211,6 +215,10 @@ impl HttpError {
             HttpError::MethodNotAllowed { allow, .. } => {
                 vec![(hyper::header::ALLOW, HeaderValue::from_static(allow))]
             }
+            HttpError::RangeNotSatisfiable { len } => vec![(
+                hyper::header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{len}")).expect("a valid header"),
+            )],
             HttpError::BodyTimeout(_) => vec![close],
             HttpError::Busy(_) => vec![retry_after(), close],
             HttpError::Js {
@@ -226,7 +234,12 @@ impl HttpError {
             HttpError::Js {
                 request,
                 error: JsError::Exception { message, stack },
-            } => tracing::error!(request, "uncaught JavaScript error: {message}\n{stack}"),
+            } => tracing::error!(
+                request,
+                "uncaught JavaScript error: {} {}",
+                message.escape_debug(),
+                stack.escape_debug()
+            ),
             HttpError::Js {
                 request,
                 error: error @ (JsError::Timeout(_) | JsError::Busy),

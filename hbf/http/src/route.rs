@@ -51,7 +51,7 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
         Err(e) => Err(e),
         Ok(()) => match route(&path) {
             Route::Health => health(&method),
-            Route::Static(rest) => Ok(crate::static_files::serve(&app, &request, rest)),
+            Route::Static(rest) => crate::static_files::serve(&app, &request, rest),
             Route::Dev => Err(HttpError::NotFound("no such route")),
             Route::Js => crate::js::serve(&app, request, id).await,
         },

@@ -41,7 +41,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::respond::{self, Body, HttpResponse};
+use crate::respond::{Body, HttpError, HttpResponse};
 use crate::App;
 
 /// Files up to this size are read whole (and may be cached); larger ones are
@@ -159,23 +159,24 @@ impl StaticCache {
 }
 
 /// Serves `/static/<raw_rest>`.
-pub fn serve<B>(app: &App, request: &Request<B>, raw_rest: &str) -> HttpResponse {
+pub fn serve<B>(
+    app: &App,
+    request: &Request<B>,
+    raw_rest: &str,
+) -> Result<HttpResponse, HttpError> {
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {
-        let mut r = respond::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "static files allow GET and HEAD",
-        );
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return r;
+        return Err(HttpError::MethodNotAllowed {
+            allow: "GET, HEAD",
+            message: "static files allow GET and HEAD",
+        });
     }
     let Ok(decoded) = percent_decode_str(raw_rest).decode_utf8() else {
-        return respond::error(StatusCode::BAD_REQUEST, "the path is not valid UTF-8");
+        return Err(HttpError::BadRequest("the path is not valid UTF-8".into()));
     };
     let path = match hbf_db::path::normalize(&format!("static/{decoded}")) {
         Ok(path) if path.starts_with("static/") => path,
-        _ => return respond::error(StatusCode::BAD_REQUEST, "invalid static file path"),
+        _ => return Err(HttpError::BadRequest("invalid static file path".into())),
     };
     let generation = app.db.generation();
     if let Some(file) = app.static_cache.get(&path, generation) {
@@ -183,15 +184,14 @@ pub fn serve<B>(app: &App, request: &Request<B>, raw_rest: &str) -> HttpResponse
     }
     let failed = |e: hbf_db::Error| {
         if e.is_not_found() {
-            respond::error(StatusCode::NOT_FOUND, "no such static file")
+            HttpError::NotFound("no such static file")
         } else {
-            tracing::error!("reading {path}: {e}");
-            respond::error(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file")
+            HttpError::Internal(format!("cannot read {path}: {e}"))
         }
     };
     let reader = match app.db.fs().open(&path) {
         Ok(reader) => reader,
-        Err(e) => return failed(e),
+        Err(e) => return Err(failed(e)),
     };
     let meta = FileMeta::new(&path, reader.meta());
     if meta.len > STREAM_THRESHOLD {
@@ -206,7 +206,7 @@ pub fn serve<B>(app: &App, request: &Request<B>, raw_rest: &str) -> HttpResponse
             meta,
             data: Bytes::from(data),
         }),
-        Err(e) => return failed(e),
+        Err(e) => return Err(failed(e)),
     };
     app.static_cache
         .put(path.clone(), Arc::clone(&file), generation);
@@ -241,7 +241,11 @@ impl Content<'_> {
     }
 }
 
-fn respond_with(file: &FileMeta, content: Content<'_>, headers: &HeaderMap) -> HttpResponse {
+fn respond_with(
+    file: &FileMeta,
+    content: Content<'_>,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, HttpError> {
     let base = |status: StatusCode, body: Body| {
         let mut r = Response::new(body);
         *r.status_mut() = status;
@@ -255,7 +259,7 @@ fn respond_with(file: &FileMeta, content: Content<'_>, headers: &HeaderMap) -> H
         r
     };
     if not_modified(file, headers) {
-        return base(StatusCode::NOT_MODIFIED, Body::full(Bytes::new()));
+        return Ok(base(StatusCode::NOT_MODIFIED, Body::full(Bytes::new())));
     }
     let len = file.len;
     let range = headers
@@ -269,17 +273,7 @@ fn respond_with(file: &FileMeta, content: Content<'_>, headers: &HeaderMap) -> H
             (first, last + 1),
             Some(format!("bytes {first}-{last}/{len}")),
         ),
-        Some(RangeRequest::Unsatisfiable) => {
-            let mut r = respond::error(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "the range is outside the file",
-            );
-            r.headers_mut().insert(
-                header::CONTENT_RANGE,
-                HeaderValue::from_str(&format!("bytes */{len}")).expect("valid header"),
-            );
-            return r;
-        }
+        Some(RangeRequest::Unsatisfiable) => return Err(HttpError::RangeNotSatisfiable { len }),
     };
     let mut r = base(status, content.body(start, end));
     r.headers_mut().insert(
@@ -292,7 +286,7 @@ fn respond_with(file: &FileMeta, content: Content<'_>, headers: &HeaderMap) -> H
             HeaderValue::from_str(&cr).expect("valid header"),
         );
     }
-    r
+    Ok(r)
 }
 
 /// The body of a streamed file (or range): pieces read on blocking threads by
@@ -645,7 +639,7 @@ mod tests {
             header::IF_MODIFIED_SINCE,
             HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
         );
-        let r = respond_with(&file.meta, Content::Memory(&file.data), &headers);
+        let r = respond_with(&file.meta, Content::Memory(&file.data), &headers).unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         assert!(!r.headers().contains_key(header::LAST_MODIFIED));
     }

@@ -220,6 +220,30 @@ fn console_text_cannot_forge_log_lines() {
 }
 
 #[test]
+fn uncaught_error_text_cannot_forge_log_lines() {
+    let server = Server::test_pod(&[]);
+    let forged = "TXT-F0RG3D%0A2026-01-01T00:00:00.000000Z%20%20INFO%20hbf:%20TXT-N3W-L1NE";
+    assert_eq!(
+        server.get(&format!("/t/throw?message={forged}")).status,
+        500
+    );
+    let line = server
+        .wait_for_log(
+            &["uncaught JavaScript error", "TXT-F0RG3D"],
+            Duration::from_secs(5),
+        )
+        .expect("the error's line");
+    assert!(line.contains(r"TXT-F0RG3D\n2026-01-01"), "{line}");
+    std::thread::sleep(Duration::from_millis(200));
+    let forged_lines: Vec<_> = server
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("TXT-N3W-L1NE") && !l.contains("TXT-F0RG3D"))
+        .collect();
+    assert!(forged_lines.is_empty(), "{forged_lines:#?}");
+}
+
+#[test]
 fn modules_resolve_relative_absolute_bare_and_third_party() {
     let server = Server::test_pod(&[]);
     assert_eq!(

@@ -195,9 +195,9 @@ export const registerTestRoutes = (router) => {
 
   // ---- errors and limits ---------------------------------------------------
 
-  router.get('/t/throw', () => {
-    throw new Error('thrown by /t/throw')
-  }, 'throws synchronously: expect 500')
+  router.get('/t/throw', (req) => {
+    throw new Error(parseQuery(req.query).message ?? 'thrown by /t/throw')
+  }, 'throws synchronously (?message= its text): expect 500')
 
   router.get('/t/reject', async () => {
     await null
