@@ -288,12 +288,6 @@ pub fn json(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     with_body(status, "application/json", body)
 }
 
-/// An error response: `{"error": "<reason phrase>", "message": "..."}`, for
-/// statuses [`HttpError`] has no variant for.
-pub fn error(status: StatusCode, message: &str) -> HttpResponse {
-    json(status, error_body(status, message))
-}
-
 fn error_body(status: StatusCode, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "error": reason(status), "message": message }))
         .expect("a JSON object always serializes")
@@ -339,12 +333,12 @@ mod tests {
 
     #[test]
     fn error_bodies_are_json_with_the_reason_phrase() {
-        let r = error(StatusCode::PAYLOAD_TOO_LARGE, "body \"too\" big\n\u{1}");
-        assert_eq!(r.status(), 413);
+        let r = HttpError::BadRequest("body \"too\" big\n\u{1}".into()).into_response(false);
+        assert_eq!(r.status(), 400);
         assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
         assert_eq!(
             body(r),
-            serde_json::json!({"error": "Payload Too Large", "message": "body \"too\" big\n\u{1}"})
+            serde_json::json!({"error": "Bad Request", "message": "body \"too\" big\n\u{1}"})
         );
     }
 
