@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod archive;
+mod authorizer;
 mod database;
 mod error;
 mod group_commit;
