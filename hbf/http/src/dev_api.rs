@@ -129,6 +129,10 @@ impl DevToken {
 pub struct DevApi {
     token: DevToken,
     events: broadcast::Sender<Bytes>,
+    /// The last listings answered, valid while the database's generation is
+    /// unchanged: an editor (or a benchmark) lists far more often than it
+    /// writes, and a listing of a large pod is a large JSON text.
+    listings: std::sync::Mutex<Vec<Listing>>,
     /// The watcher thread runs while this is alive.
     _alive: Arc<()>,
 }
@@ -165,6 +169,7 @@ impl DevApi {
         Self {
             token,
             events,
+            listings: std::sync::Mutex::new(Vec::new()),
             _alive: alive,
         }
     }
@@ -174,6 +179,17 @@ impl DevApi {
         let _ = self.events.send(log_event(request, "error", message));
     }
 }
+
+/// A listing's JSON text, for [`DevApi::listings`].
+struct Listing {
+    prefix: String,
+    deleted: bool,
+    generation: u64,
+    json: Bytes,
+}
+
+/// Listings kept (distinct prefixes an editor asks for at once).
+const LISTINGS_KEPT: usize = 8;
 
 fn file_event(change: &FileVersion, source: &str) -> Bytes {
     sse(
@@ -260,7 +276,7 @@ pub async fn serve(
     let method = request.method().clone();
     let fs = app.db.fs_by("api");
     match (endpoint, &method) {
-        ("files", &Method::GET) => list(&fs, &query),
+        ("files", &Method::GET) => list(app, api, &query),
         ("file", &Method::GET) => read(&fs, &query),
         ("file", &Method::PUT) => write(app, fs, &query, request).await,
         ("file", &Method::DELETE) => {
@@ -453,25 +469,75 @@ fn json_response(status: StatusCode, value: &Value) -> HttpResponse {
     response
 }
 
-fn list(fs: &hbf_db::VersionedFs, query: &Query) -> Result<HttpResponse, HttpError> {
+fn list(app: &App, api: &DevApi, query: &Query) -> Result<HttpResponse, HttpError> {
     let prefix = query.get("prefix").unwrap_or("");
-    let files = fs
-        .list_with_deleted(prefix, query.flag("deleted"))
-        .map_err(db_error)?;
-    let out: Vec<Value> = files
+    let deleted = query.flag("deleted");
+    // Read before listing: a write that lands in between moves it again, so a
+    // listing is never kept under a generation newer than what it saw.
+    let generation = app.db.generation();
+    let cached = respond::lock_ignoring_poison(&api.listings)
         .iter()
-        .map(|f| {
-            json!({
-                "path": f.path,
-                "version": f.version,
-                "size": f.size,
-                "sha256": f.sha256_hex(),
-                "mtime": f.mtime_ms,
-                "deleted": f.deleted,
-            })
-        })
-        .collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(out)))
+        .find(|l| l.generation == generation && l.deleted == deleted && l.prefix == prefix)
+        .map(|l| l.json.clone());
+    let json = match cached {
+        Some(json) => json,
+        None => {
+            let files = app
+                .db
+                .fs()
+                .list_with_deleted(prefix, deleted)
+                .map_err(db_error)?;
+            let json = Bytes::from(listing_json(&files));
+            let mut listings = respond::lock_ignoring_poison(&api.listings);
+            listings.retain(|l| {
+                l.generation == generation && !(l.prefix == prefix && l.deleted == deleted)
+            });
+            if listings.len() >= LISTINGS_KEPT {
+                listings.remove(0);
+            }
+            listings.push(Listing {
+                prefix: prefix.to_owned(),
+                deleted,
+                generation,
+                json: json.clone(),
+            });
+            json
+        }
+    };
+    let mut response = respond::json(StatusCode::OK, json);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `[{"path","version","size","sha256","mtime","deleted"}]`, written directly
+/// (a thousand files are a thousand small objects; no `Value` tree).
+fn listing_json(files: &[FileVersion]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::with_capacity(files.len() * 160 + 2);
+    out.push(b'[');
+    for (i, f) in files.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"path\":");
+        serde_json::to_writer(&mut out, &f.path).expect("a string always serializes");
+        let _ = write!(
+            out,
+            ",\"version\":{},\"size\":{},\"sha256\":",
+            f.version, f.size
+        );
+        match f.sha256_hex() {
+            Some(hex) => {
+                let _ = write!(out, "\"{hex}\"");
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+        let _ = write!(out, ",\"mtime\":{},\"deleted\":{}}}", f.mtime_ms, f.deleted);
+    }
+    out.push(b']');
+    out
 }
 
 fn read(fs: &hbf_db::VersionedFs, query: &Query) -> Result<HttpResponse, HttpError> {
@@ -777,6 +843,28 @@ mod tests {
         assert_eq!(q.get("x"), Some(""));
         assert!(Query::parse("version=0").unwrap().version().is_err());
         assert!(Query::parse("path=%FF").is_err());
+    }
+
+    #[test]
+    fn listings_are_valid_json() {
+        let file = |path: &str, deleted: bool| FileVersion {
+            path: path.into(),
+            version: 3,
+            mtime_ms: 1_700_000_000_000,
+            size: if deleted { 0 } else { 5 },
+            sha256: (!deleted).then_some([0xab; 32]),
+            deleted,
+        };
+        let json = listing_json(&[file("a \"q\".txt", false), file("b\\c", true)]);
+        let value: Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            value,
+            json!([
+                {"path": "a \"q\".txt", "version": 3, "size": 5, "sha256": "ab".repeat(32), "mtime": 1_700_000_000_000i64, "deleted": false},
+                {"path": "b\\c", "version": 3, "size": 0, "sha256": null, "mtime": 1_700_000_000_000i64, "deleted": true},
+            ])
+        );
+        assert_eq!(listing_json(&[]), b"[]");
     }
 
     #[test]

@@ -91,6 +91,14 @@ impl hyper::body::Body for Body {
     }
 }
 
+/// Locks a mutex, ignoring poisoning: every critical section in this crate
+/// leaves its data consistent even when a panic unwinds through it.
+pub(crate) fn lock_ignoring_poison<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Seconds a client is told to wait (`Retry-After`) when the server is full: long
 /// enough for a burst to pass, short enough that a retry soon succeeds.
 pub const RETRY_AFTER_SECS: u32 = 1;

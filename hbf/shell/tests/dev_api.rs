@@ -544,6 +544,7 @@ fn events_arrive_for_other_processes_the_api_the_pod_and_the_console() {
             "static/from-cli.txt",
         ])
         .arg(&source)
+        .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());
