@@ -333,6 +333,61 @@ impl VersionedFs {
         Ok(versions)
     }
 
+    /// Conditional writes of several files in one transaction, each on its own:
+    /// one whose path is invalid, whose precondition fails or that fails
+    /// otherwise is rolled back alone (a savepoint) and its error reported in
+    /// its place; the others are stored. The outer error is for the whole
+    /// transaction (not committed: nothing stored). For a server that gathers
+    /// concurrent writes itself: one call commits them all, with one thread
+    /// hand-off instead of one per write.
+    pub fn write_each_if(
+        &self,
+        writes: Vec<(String, Vec<u8>, Precondition)>,
+    ) -> Result<Vec<Result<FileVersion>>> {
+        let mtime = now_ms();
+        let items: Vec<Result<(String, NewContent, Precondition)>> = writes
+            .into_iter()
+            .map(|(path, data, expected)| Ok((checked(&path)?, NewContent::new(data), expected)))
+            .collect();
+        let source = self.source.filter(|_| self.db.announces_changes());
+        let db = self.db.clone();
+        let outcomes: Vec<Result<FileVersion>> = self.db.write(move |conn| {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let outcome = match item {
+                    Err(e) => Err(e),
+                    Ok((path, content, expected)) => {
+                        conn.execute_batch("SAVEPOINT hbf_write_each")?;
+                        let outcome = (|| {
+                            if expected != Precondition::None {
+                                expected.check(&path, head(conn, &path)?.as_ref())?;
+                            }
+                            append_content(conn, &path, &content, mtime)
+                        })();
+                        match &outcome {
+                            Ok(_) => conn.execute_batch("RELEASE hbf_write_each")?,
+                            Err(_) => conn.execute_batch(
+                                "ROLLBACK TO hbf_write_each; RELEASE hbf_write_each",
+                            )?,
+                        }
+                        outcome
+                    }
+                };
+                if let (Some(_), Ok(v)) = (source, &outcome) {
+                    db.note_own_write(&v.path, v.version);
+                }
+                out.push(outcome);
+            }
+            Ok(out)
+        })?;
+        if let Some(source) = source {
+            for v in outcomes.iter().flatten() {
+                self.db.announce(v, source);
+            }
+        }
+        Ok(outcomes)
+    }
+
     /// The latest content of `path`.
     pub fn read(&self, path: &str) -> Result<Vec<u8>> {
         self.read_with_meta(path).map(|(_, data)| data)
@@ -856,6 +911,42 @@ mod tests {
         });
         assert_eq!(winners, 1);
         assert_eq!(fs.stat("a").unwrap().version, 6);
+    }
+
+    #[test]
+    fn each_write_of_a_batch_stands_alone() {
+        let db = Database::memory().unwrap();
+        let fs = db.fs();
+        fs.write("b", "b1").unwrap();
+        let outcomes = fs
+            .write_each_if(vec![
+                ("a".into(), b"a1".to_vec(), Precondition::Absent),
+                ("b".into(), b"stale".to_vec(), Precondition::Version(7)),
+                ("../x".into(), b"x".to_vec(), Precondition::None),
+                ("a".into(), b"a2".to_vec(), Precondition::Version(1)),
+                ("a".into(), b"lost".to_vec(), Precondition::Version(1)),
+                ("b".into(), b"b2".to_vec(), Precondition::None),
+            ])
+            .unwrap();
+        let summary: Vec<std::result::Result<u64, String>> = outcomes
+            .into_iter()
+            .map(|o| o.map(|v| v.version).map_err(|e| format!("{e:?}")))
+            .collect();
+        assert_eq!(summary[0], Ok(1));
+        assert!(summary[1]
+            .as_ref()
+            .unwrap_err()
+            .contains("PreconditionFailed"));
+        assert!(summary[2].as_ref().unwrap_err().contains("InvalidPath"));
+        assert_eq!(summary[3], Ok(2));
+        assert!(summary[4]
+            .as_ref()
+            .unwrap_err()
+            .contains("PreconditionFailed"));
+        assert_eq!(summary[5], Ok(2));
+        assert_eq!(fs.read("a").unwrap(), b"a2");
+        assert_eq!(fs.read("b").unwrap(), b"b2");
+        assert_eq!(fs.history("a").unwrap().len(), 2);
     }
 
     #[test]
