@@ -20,7 +20,7 @@
 //! ([`hbf_db::VersionedFs::write_if`]), so of many writers sending the same
 //! `If-Match`, exactly one succeeds and the others get `412` with
 //! `current_version`. PUTs go to one writer thread that commits all the PUTs
-//! waiting for it in one transaction ([`Writer`]); deletes and reverts run on
+//! waiting for it in one transaction (`Writer`); deletes and reverts run on
 //! tokio's blocking threads; the server's async threads never wait on the disk. A module under `hbf/` that does not compile
 //! is stored anyway (it is a file; the editor may be mid-edit), and the answer
 //! lists the syntax errors as `warnings`.
