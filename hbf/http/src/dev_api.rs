@@ -133,6 +133,8 @@ pub struct DevApi {
     /// unchanged: an editor (or a benchmark) lists far more often than it
     /// writes, and a listing of a large pod is a large JSON text.
     listings: std::sync::Mutex<Vec<Listing>>,
+    /// Becomes true at shutdown: event streams end.
+    closing: tokio::sync::watch::Sender<bool>,
     /// PUTs waiting for the writer thread ([`Writer`]).
     puts: std::sync::mpsc::Sender<Put>,
     /// The watcher thread runs while this is alive.
@@ -184,9 +186,16 @@ impl DevApi {
             token,
             events,
             listings: std::sync::Mutex::new(Vec::new()),
+            closing: tokio::sync::watch::Sender::new(false),
             puts,
             _alive: alive,
         }
+    }
+
+    /// Ends every event stream, now and from now on (the server is shutting
+    /// down; a connected editor reconnects to the next server).
+    pub fn end_event_streams(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Announces an uncaught error of request `request`'s JavaScript.
@@ -793,6 +802,7 @@ fn module_warnings<T>(
 /// response body, and a send to a gone receiver fails.
 fn events(api: &DevApi) -> HttpResponse {
     let mut subscription = api.events.subscribe();
+    let mut closing = api.closing.subscribe();
     let (tx, rx) = mpsc::channel::<Bytes>(CLIENT_BUFFER);
     // A first comment, so the client sees the stream open before any event.
     let _ = tx.try_send(Bytes::from_static(b": hbf dev events\n\n"));
@@ -810,6 +820,7 @@ fn events(api: &DevApi) -> HttpResponse {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 _ = heartbeat.tick() => Bytes::from_static(b": heartbeat\n\n"),
+                _ = closing.wait_for(|closing| *closing) => break,
             };
             match tx.try_send(next) {
                 Ok(()) => {}

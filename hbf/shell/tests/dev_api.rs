@@ -815,3 +815,18 @@ fn kill_9_during_acknowledged_puts_loses_none() {
         assert_eq!(&r.text(), body, "{path} v{version}");
     }
 }
+
+#[test]
+fn shutdown_ends_open_event_streams() {
+    let mut server = dev_server(&[]);
+    let events = Events::open(&server, TOKEN);
+    let started = Instant::now();
+    assert!(server.terminate().success());
+    // The drain timeout is 10 s: an open stream must not hold the exit.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?} with an event stream open",
+        started.elapsed()
+    );
+    drop(events);
+}
