@@ -295,7 +295,11 @@ fn sse(event: &str, data: &Value) -> Bytes {
 
 /// Finds changes made by other processes: when the database's generation
 /// moves, it compares every path's latest version with the last it saw, and
-/// announces those this process did not write (`source: "cli"`).
+/// announces those this process did not write (`source: "cli"`). Its cost is
+/// one metadata scan of `hbf_fs_file` per [`WATCH_INTERVAL`] while anything
+/// writes (a thousand rows: well under a millisecond), none while nothing does.
+/// Several versions written outside between two scans are one event, for the
+/// latest.
 struct Watcher {
     db: Database,
     events: broadcast::Sender<Bytes>,
