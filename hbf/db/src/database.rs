@@ -31,11 +31,11 @@
 //! only when complete, so a crash never leaves a half-made database, and an existing
 //! database is never overwritten.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::backup::Backup;
@@ -81,7 +81,18 @@ struct Shared {
     /// Compiled-module entries that may be handed to the engine
     /// ([`crate::ModuleCache`]'s trust).
     trusted_modules: Mutex<HashSet<EntryDigest>>,
+    /// Told of every file change made through a [`crate::VersionedFs`] that names
+    /// its source ([`Database::fs_by`]), once committed (the dev API's events).
+    change_hook: OnceLock<ChangeHook>,
+    /// The latest version of each path written here by a named source, recorded
+    /// inside the writing transaction (so before anyone can read the row): a
+    /// watcher diffing the files table tells these, already announced through the
+    /// hook, from changes made by other processes.
+    own_writes: Mutex<HashMap<String, u64>>,
 }
+
+/// See [`Database::on_file_change`].
+pub type ChangeHook = Box<dyn Fn(&crate::FileVersion, &'static str) + Send + Sync>;
 
 /// A connection kept to read `PRAGMA data_version`, which changes when any
 /// other connection (another process included) commits to the file.
@@ -145,6 +156,49 @@ impl Database {
     /// The versioned filesystem stored in this database.
     pub fn fs(&self) -> crate::VersionedFs {
         crate::VersionedFs::new(self.clone())
+    }
+
+    /// The versioned filesystem, with its writes attributed to `source` (`"api"`,
+    /// `"js"`...) for the hook of [`Database::on_file_change`].
+    pub fn fs_by(&self, source: &'static str) -> crate::VersionedFs {
+        crate::VersionedFs::by(self.clone(), source)
+    }
+
+    /// Sets the hook told of every committed file change made through
+    /// [`Database::fs_by`] in this process, with its source; it runs on the
+    /// writing thread, so it must be quick (a channel send). Set once: `false`
+    /// if a hook was set already. Writes through [`Database::fs`] are not
+    /// announced; [`Database::written_here`] tells a watcher which changes it
+    /// has heard of this way.
+    pub fn on_file_change(&self, hook: ChangeHook) -> bool {
+        self.shared.change_hook.set(hook).is_ok()
+    }
+
+    /// True when `version` of `path` (or a later one) was written in this
+    /// process through [`Database::fs_by`] while a hook was set, so its change
+    /// was announced already.
+    pub fn written_here(&self, path: &str, version: u64) -> bool {
+        lock(&self.shared.own_writes)
+            .get(path)
+            .is_some_and(|&own| own >= version)
+    }
+
+    pub(crate) fn announces_changes(&self) -> bool {
+        self.shared.change_hook.get().is_some()
+    }
+
+    /// Records, inside the writing transaction, that this process wrote `version`
+    /// of `path` (see `own_writes`).
+    pub(crate) fn note_own_write(&self, path: &str, version: u64) {
+        let mut own = lock(&self.shared.own_writes);
+        let latest = own.entry(path.to_owned()).or_insert(0);
+        *latest = (*latest).max(version);
+    }
+
+    pub(crate) fn announce(&self, change: &crate::FileVersion, source: &'static str) {
+        if let Some(hook) = self.shared.change_hook.get() {
+            hook(change, source);
+        }
     }
 
     /// Runs `read` on a reader connection from the pool. The connection is
@@ -368,6 +422,8 @@ impl Database {
                 outside_polled_ms: AtomicU64::new(0),
                 epoch: Instant::now(),
                 trusted_modules: Mutex::new(HashSet::new()),
+                change_hook: OnceLock::new(),
+                own_writes: Mutex::new(HashMap::new()),
             }),
         }
     }

@@ -24,6 +24,11 @@ pub enum Error {
         latest: u64,
     },
 
+    /// A conditional write's precondition did not hold; nothing was written.
+    /// `current` is the path's latest version (live or tombstone), if any.
+    #[error("{path} has changed: its latest version is {}", current.map_or("none (never written)".to_owned(), |v| v.to_string()))]
+    PreconditionFailed { path: String, current: Option<u64> },
+
     /// The file at `path` is not a database that HBF created. It was not modified.
     #[error("{} is not an HBF database: {reason} (the file was left untouched; pass another --db path)", path.display())]
     NotHbfDatabase { path: PathBuf, reason: String },

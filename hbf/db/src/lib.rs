@@ -36,11 +36,11 @@ mod vfs;
 pub use rusqlite;
 
 pub use archive::{Archive, ArchiveEntry, EntryKind};
-pub use database::Database;
+pub use database::{ChangeHook, Database};
 pub use error::{Error, Result};
 pub use module_cache::ModuleCache;
 pub use path::PathError;
 pub use pod_schema::Violation;
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
 pub use user_db::{Executed, Params, Row, SqlLimits, UserDb};
-pub use vfs::{FileReader, FileVersion, ImportReport, VersionedFs};
+pub use vfs::{FileReader, FileVersion, ImportReport, Precondition, VersionedFs};

@@ -62,10 +62,43 @@ pub struct ImportReport {
     pub skipped: Vec<String>,
 }
 
+/// What must hold for a conditional write ([`VersionedFs::write_if`]) to happen;
+/// it is checked in the writing transaction, so two writers with the same
+/// expectation cannot both succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// Nothing: the last writer wins.
+    None,
+    /// The latest version (live or tombstone) is this one (HTTP `If-Match`).
+    Version(u64),
+    /// The path has no live version (HTTP `If-None-Match: *`, create only).
+    Absent,
+}
+
+impl Precondition {
+    fn check(self, path: &str, head: Option<&FileVersion>) -> Result<()> {
+        let holds = match self {
+            Precondition::None => true,
+            Precondition::Version(n) => head.is_some_and(|h| h.version == n),
+            Precondition::Absent => head.is_none_or(|h| h.deleted),
+        };
+        if holds {
+            Ok(())
+        } else {
+            Err(Error::PreconditionFailed {
+                path: path.to_owned(),
+                current: head.map(|h| h.version),
+            })
+        }
+    }
+}
+
 /// The versioned filesystem of one [`Database`]; cheap to clone.
 #[derive(Clone)]
 pub struct VersionedFs {
     db: Database,
+    /// Who writes through this handle, for [`Database::on_file_change`].
+    source: Option<&'static str>,
 }
 
 // Reads fetch content with a correlated subquery, not a join: with STAT4 compiled
@@ -195,7 +228,35 @@ impl NewContent {
 
 impl VersionedFs {
     pub(crate) fn new(db: Database) -> Self {
-        Self { db }
+        Self { db, source: None }
+    }
+
+    pub(crate) fn by(db: Database, source: &'static str) -> Self {
+        Self {
+            db,
+            source: Some(source),
+        }
+    }
+
+    /// Runs one write that appends one version, recording and announcing it when
+    /// this handle names its source and the database has a change hook.
+    fn commit<F>(&self, work: F) -> Result<FileVersion>
+    where
+        F: FnOnce(&Connection) -> Result<FileVersion> + Send + 'static,
+    {
+        let source = self.source.filter(|_| self.db.announces_changes());
+        let db = self.db.clone();
+        let version = self.db.write(move |conn| {
+            let version = work(conn)?;
+            if source.is_some() {
+                db.note_own_write(&version.path, version.version);
+            }
+            Ok(version)
+        })?;
+        if let Some(source) = source {
+            self.db.announce(&version, source);
+        }
+        Ok(version)
     }
 
     /// Appends a new version of `path` holding `data`, stamped with the current time.
@@ -211,10 +272,36 @@ impl VersionedFs {
         data: impl Into<Vec<u8>>,
         mtime_ms: i64,
     ) -> Result<FileVersion> {
+        self.write_at_if(path, data, mtime_ms, Precondition::None)
+    }
+
+    /// Like [`write`](Self::write), only if `expected` holds when the write
+    /// happens (checked in the same transaction); otherwise
+    /// [`Error::PreconditionFailed`] and nothing is written.
+    pub fn write_if(
+        &self,
+        path: &str,
+        data: impl Into<Vec<u8>>,
+        expected: Precondition,
+    ) -> Result<FileVersion> {
+        self.write_at_if(path, data, now_ms(), expected)
+    }
+
+    fn write_at_if(
+        &self,
+        path: &str,
+        data: impl Into<Vec<u8>>,
+        mtime_ms: i64,
+        expected: Precondition,
+    ) -> Result<FileVersion> {
         let path = checked(path)?;
         let content = NewContent::new(data.into());
-        self.db
-            .write(move |conn| append_content(conn, &path, &content, mtime_ms))
+        self.commit(move |conn| {
+            if expected != Precondition::None {
+                expected.check(&path, head(conn, &path)?.as_ref())?;
+            }
+            append_content(conn, &path, &content, mtime_ms)
+        })
     }
 
     /// Writes several files in one transaction: all are stored, or none.
@@ -224,12 +311,81 @@ impl VersionedFs {
             .into_iter()
             .map(|(path, data)| Ok((checked(&path)?, NewContent::new(data))))
             .collect::<Result<Vec<_>>>()?;
-        self.db.write(move |conn| {
-            files
+        let source = self.source.filter(|_| self.db.announces_changes());
+        let db = self.db.clone();
+        let versions: Vec<FileVersion> = self.db.write(move |conn| {
+            let versions = files
                 .iter()
                 .map(|(path, content)| append_content(conn, path, content, mtime))
-                .collect()
-        })
+                .collect::<Result<Vec<_>>>()?;
+            if source.is_some() {
+                for v in &versions {
+                    db.note_own_write(&v.path, v.version);
+                }
+            }
+            Ok(versions)
+        })?;
+        if let Some(source) = source {
+            for v in &versions {
+                self.db.announce(v, source);
+            }
+        }
+        Ok(versions)
+    }
+
+    /// Conditional writes of several files in one transaction, each on its own:
+    /// one whose path is invalid, whose precondition fails or that fails
+    /// otherwise is rolled back alone (a savepoint) and its error reported in
+    /// its place; the others are stored. The outer error is for the whole
+    /// transaction (not committed: nothing stored). For a server that gathers
+    /// concurrent writes itself: one call commits them all, with one thread
+    /// hand-off instead of one per write.
+    pub fn write_each_if(
+        &self,
+        writes: Vec<(String, Vec<u8>, Precondition)>,
+    ) -> Result<Vec<Result<FileVersion>>> {
+        let mtime = now_ms();
+        let items: Vec<Result<(String, NewContent, Precondition)>> = writes
+            .into_iter()
+            .map(|(path, data, expected)| Ok((checked(&path)?, NewContent::new(data), expected)))
+            .collect();
+        let source = self.source.filter(|_| self.db.announces_changes());
+        let db = self.db.clone();
+        let outcomes: Vec<Result<FileVersion>> = self.db.write(move |conn| {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let outcome = match item {
+                    Err(e) => Err(e),
+                    Ok((path, content, expected)) => {
+                        conn.execute_batch("SAVEPOINT hbf_write_each")?;
+                        let outcome = (|| {
+                            if expected != Precondition::None {
+                                expected.check(&path, head(conn, &path)?.as_ref())?;
+                            }
+                            append_content(conn, &path, &content, mtime)
+                        })();
+                        match &outcome {
+                            Ok(_) => conn.execute_batch("RELEASE hbf_write_each")?,
+                            Err(_) => conn.execute_batch(
+                                "ROLLBACK TO hbf_write_each; RELEASE hbf_write_each",
+                            )?,
+                        }
+                        outcome
+                    }
+                };
+                if let (Some(_), Ok(v)) = (source, &outcome) {
+                    db.note_own_write(&v.path, v.version);
+                }
+                out.push(outcome);
+            }
+            Ok(out)
+        })?;
+        if let Some(source) = source {
+            for v in outcomes.iter().flatten() {
+                self.db.announce(v, source);
+            }
+        }
+        Ok(outcomes)
     }
 
     /// The latest content of `path`.
@@ -325,6 +481,12 @@ impl VersionedFs {
     /// The latest version of every live path that starts with `prefix` (`""` for
     /// all), sorted by path. Reads metadata only, never content.
     pub fn list(&self, prefix: &str) -> Result<Vec<FileVersion>> {
+        self.list_with_deleted(prefix, false)
+    }
+
+    /// Like [`list`](Self::list); with `deleted`, deleted paths are listed too
+    /// (their latest version, a tombstone).
+    pub fn list_with_deleted(&self, prefix: &str, deleted: bool) -> Result<Vec<FileVersion>> {
         let prefix = prefix.to_owned();
         self.db.read(|conn| {
             let mut stmt = conn.prepare_cached(
@@ -339,7 +501,7 @@ impl VersionedFs {
                     break; // sorted: past the prefix's range
                 }
                 let meta = version_from_columns(path, row, 1)?;
-                if !meta.deleted {
+                if deleted || !meta.deleted {
                     out.push(meta);
                 }
             }
@@ -367,10 +529,19 @@ impl VersionedFs {
 
     /// Deletes `path` by appending a tombstone version; its history is kept.
     pub fn delete(&self, path: &str) -> Result<FileVersion> {
+        self.delete_if(path, Precondition::None)
+    }
+
+    /// Like [`delete`](Self::delete), only if `expected` holds (see
+    /// [`write_if`](Self::write_if)).
+    pub fn delete_if(&self, path: &str, expected: Precondition) -> Result<FileVersion> {
         let path = checked(path)?;
         let mtime = now_ms();
-        self.db.write(move |conn| match head(conn, &path)? {
-            Some(latest) if !latest.deleted => append(conn, &path, None, mtime),
+        self.commit(move |conn| match head(conn, &path)? {
+            Some(latest) if !latest.deleted => {
+                expected.check(&path, Some(&latest))?;
+                append(conn, &path, None, mtime)
+            }
             _ => Err(Error::NotFound { path: path.clone() }),
         })
     }
@@ -378,9 +549,23 @@ impl VersionedFs {
     /// Appends a new version of `path` whose state is that of `version` (its
     /// content, or a tombstone if `version` was one).
     pub fn revert(&self, path: &str, version: u64) -> Result<FileVersion> {
+        self.revert_if(path, version, Precondition::None)
+    }
+
+    /// Like [`revert`](Self::revert), only if `expected` holds (see
+    /// [`write_if`](Self::write_if)).
+    pub fn revert_if(
+        &self,
+        path: &str,
+        version: u64,
+        expected: Precondition,
+    ) -> Result<FileVersion> {
         let path = checked(path)?;
         let mtime = now_ms();
-        self.db.write(move |conn| {
+        self.commit(move |conn| {
+            if expected != Precondition::None {
+                expected.check(&path, head(conn, &path)?.as_ref())?;
+            }
             let target: Option<(Option<i64>, i64, Option<Vec<u8>>)> = conn
                 .prepare_cached(
                     "SELECT content_id, size, sha256 FROM hbf_fs_version
@@ -659,6 +844,158 @@ fn append(
 mod tests {
     use super::*;
     use rusqlite::StatementStatus;
+
+    #[test]
+    fn preconditions_are_checked_in_the_writing_transaction() {
+        let db = Database::memory().unwrap();
+        let fs = db.fs();
+        let stale = |r: Result<FileVersion>| match r {
+            Err(Error::PreconditionFailed { current, .. }) => current,
+            other => panic!("expected a failed precondition, got {other:?}"),
+        };
+        assert_eq!(stale(fs.write_if("a", "x", Precondition::Version(1))), None);
+        assert_eq!(
+            fs.write_if("a", "1", Precondition::Absent).unwrap().version,
+            1
+        );
+        assert_eq!(stale(fs.write_if("a", "x", Precondition::Absent)), Some(1));
+        assert_eq!(
+            stale(fs.write_if("a", "x", Precondition::Version(2))),
+            Some(1)
+        );
+        assert_eq!(
+            fs.write_if("a", "2", Precondition::Version(1))
+                .unwrap()
+                .version,
+            2
+        );
+        assert_eq!(stale(fs.delete_if("a", Precondition::Version(1))), Some(2));
+        assert_eq!(
+            stale(fs.revert_if("a", 1, Precondition::Version(1))),
+            Some(2)
+        );
+        assert_eq!(
+            fs.revert_if("a", 1, Precondition::Version(2))
+                .unwrap()
+                .version,
+            3
+        );
+        assert_eq!(
+            fs.delete_if("a", Precondition::Version(3)).unwrap().version,
+            4
+        );
+        assert_eq!(
+            fs.write_if("a", "new", Precondition::Absent)
+                .unwrap()
+                .version,
+            5
+        );
+        assert_eq!(fs.read("a").unwrap(), b"new");
+        assert_eq!(fs.history("a").unwrap().len(), 5);
+
+        // Racing writers with the same expectation: exactly one wins.
+        let winners: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|i| {
+                    let fs = fs.clone();
+                    s.spawn(move || {
+                        fs.write_if("a", format!("{i}"), Precondition::Version(5))
+                            .is_ok()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap() as usize)
+                .sum()
+        });
+        assert_eq!(winners, 1);
+        assert_eq!(fs.stat("a").unwrap().version, 6);
+    }
+
+    #[test]
+    fn each_write_of_a_batch_stands_alone() {
+        let db = Database::memory().unwrap();
+        let fs = db.fs();
+        fs.write("b", "b1").unwrap();
+        let outcomes = fs
+            .write_each_if(vec![
+                ("a".into(), b"a1".to_vec(), Precondition::Absent),
+                ("b".into(), b"stale".to_vec(), Precondition::Version(7)),
+                ("../x".into(), b"x".to_vec(), Precondition::None),
+                ("a".into(), b"a2".to_vec(), Precondition::Version(1)),
+                ("a".into(), b"lost".to_vec(), Precondition::Version(1)),
+                ("b".into(), b"b2".to_vec(), Precondition::None),
+            ])
+            .unwrap();
+        let summary: Vec<std::result::Result<u64, String>> = outcomes
+            .into_iter()
+            .map(|o| o.map(|v| v.version).map_err(|e| format!("{e:?}")))
+            .collect();
+        assert_eq!(summary[0], Ok(1));
+        assert!(summary[1]
+            .as_ref()
+            .unwrap_err()
+            .contains("PreconditionFailed"));
+        assert!(summary[2].as_ref().unwrap_err().contains("InvalidPath"));
+        assert_eq!(summary[3], Ok(2));
+        assert!(summary[4]
+            .as_ref()
+            .unwrap_err()
+            .contains("PreconditionFailed"));
+        assert_eq!(summary[5], Ok(2));
+        assert_eq!(fs.read("a").unwrap(), b"a2");
+        assert_eq!(fs.read("b").unwrap(), b"b2");
+        assert_eq!(fs.history("a").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn listings_can_include_deleted_paths() {
+        let db = Database::memory().unwrap();
+        let fs = db.fs();
+        fs.write("d/a", "a").unwrap();
+        fs.write("d/b", "b").unwrap();
+        fs.delete("d/b").unwrap();
+        let names = |v: Vec<FileVersion>| {
+            v.into_iter()
+                .map(|f| (f.path, f.deleted))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(fs.list("d/").unwrap()), [("d/a".to_owned(), false)]);
+        assert_eq!(
+            names(fs.list_with_deleted("d/", true).unwrap()),
+            [("d/a".to_owned(), false), ("d/b".to_owned(), true)]
+        );
+    }
+
+    #[test]
+    fn writes_by_a_named_source_are_announced_after_commit() {
+        let db = Database::memory().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx = std::sync::Mutex::new(tx);
+        assert!(db.on_file_change(Box::new(move |v, source| {
+            tx.lock()
+                .unwrap()
+                .send((v.path.clone(), v.version, v.deleted, source))
+                .unwrap();
+        })));
+        db.fs().write("quiet", "x").unwrap();
+        let api = db.fs_by("api");
+        api.write("p", "1").unwrap();
+        api.delete("p").unwrap();
+        assert!(api.write_if("p", "2", Precondition::Version(1)).is_err());
+        let got: Vec<_> = rx.try_iter().collect();
+        assert_eq!(
+            got,
+            [
+                ("p".to_owned(), 1, false, "api"),
+                ("p".to_owned(), 2, true, "api")
+            ]
+        );
+        assert!(db.written_here("p", 2));
+        assert!(!db.written_here("p", 3));
+        assert!(!db.written_here("quiet", 1));
+    }
 
     #[test]
     fn reads_are_not_re_prepared() {

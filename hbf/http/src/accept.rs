@@ -100,6 +100,11 @@ pub async fn serve(
         });
     }
     drop(listener);
+    if let Some(api) = &app.dev_api {
+        // Event streams never end by themselves: end them, or every shutdown
+        // with an editor open would wait out the drain timeout.
+        api.end_event_streams();
+    }
     let drain = app.config.drain_timeout;
     if tokio::time::timeout(drain, graceful.shutdown())
         .await

@@ -101,7 +101,7 @@ pub async fn serve(
 /// `config`. A client that pauses longer than the idle timeout, or whose body
 /// takes longer than the overall one, gets `408`: without these, one byte every
 /// few seconds would hold the connection (and a JavaScript permit) forever.
-async fn read_body(
+pub(crate) async fn read_body(
     body: Incoming,
     limit: usize,
     declared: Option<u64>,

@@ -5,14 +5,16 @@
 //! 1. [`accept`]: the accept loop, connection limits, timeouts, graceful shutdown;
 //! 2. [`route`]: which handler a request goes to;
 //! 3. the handlers: `GET /health` (in [`route`]), [`static_files`] (`/static/**`
-//!    from the versioned filesystem) and [`js`] (everything else, to the pod's
-//!    JavaScript through the worker pool);
+//!    from the versioned filesystem), [`dev_api`] (`/__dev/api/**`, the
+//!    authenticated live-editing API, only with `--dev`) and [`js`] (everything
+//!    else, to the pod's JavaScript through the worker pool);
 //! 4. [`respond`]: building responses, including every error as a well-formed
 //!    HTTP response.
 
 #![forbid(unsafe_code)]
 
 pub mod accept;
+pub mod dev_api;
 pub mod js;
 pub mod respond;
 pub mod route;
@@ -50,6 +52,10 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Development mode: error responses carry JavaScript messages and stacks.
     pub dev: bool,
+    /// The dev API's token: with [`ServerConfig::dev`], `/__dev/api/**` is
+    /// served to requests that present it ([`dev_api`]); without one, every
+    /// `/__dev/**` path is `404`.
+    pub dev_token: Option<dev_api::DevToken>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +69,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             drain_timeout: Duration::from_secs(10),
             dev: false,
+            dev_token: None,
         }
     }
 }
@@ -104,6 +111,8 @@ pub struct App {
     pub js: JsPool,
     pub config: ServerConfig,
     pub static_cache: static_files::StaticCache,
+    /// The dev API, when [`ServerConfig::dev`] and a token are set.
+    pub dev_api: Option<dev_api::DevApi>,
     /// Permits for requests to JavaScript routes ([`ServerConfig::js_share`]).
     pub(crate) js_slots: tokio::sync::Semaphore,
     next_request_id: std::sync::atomic::AtomicU64,
@@ -111,7 +120,12 @@ pub struct App {
 
 impl App {
     pub fn new(db: Database, js: JsPool, config: ServerConfig) -> Self {
+        let dev_api = match (&config.dev_token, config.dev) {
+            (Some(token), true) => Some(dev_api::DevApi::start(&db, token.clone())),
+            _ => None,
+        };
         Self {
+            dev_api,
             db,
             js,
             js_slots: tokio::sync::Semaphore::new(config.js_share()),

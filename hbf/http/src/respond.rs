@@ -27,8 +27,9 @@ pub type HttpResponse = Response<Body>;
 
 /// A response body: bytes in memory (almost every response), or a stream that
 /// produces its bytes as the client takes them (large static files, which must
-/// not be held in memory whole). Both report their exact length, so hyper sends
-/// `Content-Length` either way.
+/// not be held in memory whole, and the dev API's event stream). Bytes in memory
+/// and static files report their exact length, so hyper sends `Content-Length`;
+/// the event stream has none and goes out chunked.
 pub struct Body(Kind);
 
 enum Kind {
@@ -90,6 +91,14 @@ impl hyper::body::Body for Body {
     }
 }
 
+/// Locks a mutex, ignoring poisoning: every critical section in this crate
+/// leaves its data consistent even when a panic unwinds through it.
+pub(crate) fn lock_ignoring_poison<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Seconds a client is told to wait (`Retry-After`) when the server is full: long
 /// enough for a burst to pass, short enough that a retry soon succeeds.
 pub const RETRY_AFTER_SECS: u32 = 1;
@@ -103,6 +112,22 @@ pub enum HttpError {
     /// No such route or file (`404`).
     #[error("{0}")]
     NotFound(&'static str),
+    /// No such file or version of the versioned filesystem (`404`; the message
+    /// names it).
+    #[error("{0}")]
+    NoSuchFile(String),
+    /// The dev API needs `Authorization: Bearer <token>` (`401` with
+    /// `WWW-Authenticate: Bearer`).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A conditional write's precondition (`If-Match`, `If-None-Match: *`) did
+    /// not hold (`412`); the body carries `current_version`, the path's latest
+    /// version (`null` if it was never written), so a client can reload.
+    #[error("{message}")]
+    PreconditionFailed {
+        message: String,
+        current: Option<u64>,
+    },
     /// The method is not served here (`405` with `Allow`).
     #[error("{message}")]
     MethodNotAllowed {
@@ -139,7 +164,9 @@ impl HttpError {
     pub fn status(&self) -> StatusCode {
         match self {
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::NotFound(_) | HttpError::NoSuchFile(_) => StatusCode::NOT_FOUND,
+            HttpError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            HttpError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             HttpError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             HttpError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -193,6 +220,10 @@ impl HttpError {
                 body.insert("message".into(), reason.as_str().into());
                 body.insert("requestId".into(), (*request).into());
             }
+            HttpError::PreconditionFailed { message, current } => {
+                body.insert("message".into(), message.as_str().into());
+                body.insert("current_version".into(), (*current).into());
+            }
             other => {
                 body.insert("message".into(), other.to_string().into());
             }
@@ -218,6 +249,10 @@ impl HttpError {
             HttpError::RangeNotSatisfiable { len } => vec![(
                 hyper::header::CONTENT_RANGE,
                 HeaderValue::from_str(&format!("bytes */{len}")).expect("a valid header"),
+            )],
+            HttpError::Unauthorized(_) => vec![(
+                hyper::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
             )],
             HttpError::BodyTimeout(_) => vec![close],
             HttpError::Busy(_) => vec![retry_after(), close],
@@ -385,6 +420,23 @@ mod tests {
         assert_eq!(full.status(), 503);
         assert_eq!(full.headers()[hyper::header::RETRY_AFTER], "1");
         assert_eq!(full.headers()[CONNECTION], "close");
+    }
+
+    #[test]
+    fn dev_api_errors_carry_what_a_client_needs() {
+        let r = HttpError::Unauthorized("no token").into_response(true);
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()[hyper::header::WWW_AUTHENTICATE], "Bearer");
+        let r = HttpError::PreconditionFailed {
+            message: "a has changed".into(),
+            current: Some(4),
+        }
+        .into_response(true);
+        assert_eq!(r.status(), 412);
+        assert_eq!(body(r)["current_version"], 4);
+        let r = HttpError::NoSuchFile("no such file: a".into()).into_response(true);
+        assert_eq!(r.status(), 404);
+        assert_eq!(body(r)["message"], "no such file: a");
     }
 
     #[test]

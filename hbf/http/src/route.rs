@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `/health` | [`health`]: never touches JavaScript or storage |
 //! | `/static/**` | [`crate::static_files`] |
-//! | `/__dev/**` | not found (the dev API is not built yet) |
+//! | `/__dev/**` | [`crate::dev_api`] with `--dev` and a token; `404` otherwise |
 //! | anything else | [`crate::js`]: the pod's JavaScript |
 
 use std::sync::Arc;
@@ -25,7 +25,8 @@ pub enum Route<'a> {
     Health,
     /// A static file; the raw (still percent-encoded) path after `/static/`.
     Static(&'a str),
-    Dev,
+    /// The dev API; the path after `/__dev/` (empty for `/__dev`).
+    Dev(&'a str),
     Js,
 }
 
@@ -35,8 +36,10 @@ pub fn route(path: &str) -> Route<'_> {
         Route::Health
     } else if let Some(rest) = path.strip_prefix("/static/") {
         Route::Static(rest)
-    } else if path == "/__dev" || path.starts_with("/__dev/") {
-        Route::Dev
+    } else if path == "/__dev" {
+        Route::Dev("")
+    } else if let Some(rest) = path.strip_prefix("/__dev/") {
+        Route::Dev(rest)
     } else {
         Route::Js
     }
@@ -52,13 +55,35 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
         Ok(()) => match route(&path) {
             Route::Health => health(&method),
             Route::Static(rest) => crate::static_files::serve(&app, &request, rest),
-            Route::Dev => Err(HttpError::NotFound("no such route")),
-            Route::Js => crate::js::serve(&app, request, id).await,
+            Route::Dev(rest) => match &app.dev_api {
+                Some(api) => crate::dev_api::serve(&app, api, request, rest).await,
+                None => Err(HttpError::NotFound("no such route")),
+            },
+            Route::Js => {
+                let response = crate::js::serve(&app, request, id).await;
+                if let (Some(api), Err(e)) = (&app.dev_api, &response) {
+                    announce_js_error(api, e);
+                }
+                response
+            }
         },
     };
     let response = response.unwrap_or_else(|e| e.into_response(app.config.dev));
     tracing::debug!(request = id, %method, %path, status = response.status().as_u16(), "served");
     response
+}
+
+/// Tells the dev API's event stream of a request's JavaScript failure.
+fn announce_js_error(api: &crate::dev_api::DevApi, error: &HttpError) {
+    match error {
+        HttpError::Js {
+            request,
+            error: hbf_qjs::JsError::Exception { message, stack },
+        } => api.js_error(*request, &format!("{message}\n{stack}")),
+        HttpError::Js { request, error } => api.js_error(*request, &error.to_string()),
+        HttpError::BadResponse { request, reason } => api.js_error(*request, reason),
+        _ => {}
+    }
 }
 
 /// HTTP/1.1 requires exactly one `Host` (HTTP/1.0 and HTTP/2 need none).
@@ -104,7 +129,9 @@ mod tests {
         assert_eq!(route("/healthz"), Route::Js);
         assert_eq!(route("/static/a/b.css"), Route::Static("a/b.css"));
         assert_eq!(route("/static"), Route::Js);
-        assert_eq!(route("/__dev/api/files"), Route::Dev);
+        assert_eq!(route("/__dev/api/files"), Route::Dev("api/files"));
+        assert_eq!(route("/__dev"), Route::Dev(""));
+        assert_eq!(route("/__devx"), Route::Js);
         assert_eq!(route("/"), Route::Js);
         assert_eq!(route("/user/42"), Route::Js);
     }

@@ -87,10 +87,26 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     Ok(())
 }
 
+/// Told of every console line: request id, level, the message as written.
+pub type ConsoleHook = Box<dyn Fn(u64, &str, &str) + Send + Sync>;
+
+static CONSOLE_HOOK: std::sync::OnceLock<ConsoleHook> = std::sync::OnceLock::new();
+
+/// Sets the hook told of every console line of every request in this process,
+/// besides the log (the dev API streams them to an editor). It runs on the
+/// JavaScript worker, so it must be quick (a channel send). Set once, at start:
+/// `false` if a hook was set already.
+pub fn set_console_hook(hook: ConsoleHook) -> bool {
+    CONSOLE_HOOK.set(hook).is_ok()
+}
+
 /// A console line, tagged with the request id: one call, one log line
 /// ([`escape_log`]).
 fn log(level: &str, message: &str) {
     let request = request_id();
+    if let Some(hook) = CONSOLE_HOOK.get() {
+        hook(request, level, message);
+    }
     let message = escape_log(message);
     match level {
         "error" => tracing::error!(target: "hbf::js", request, "{message}"),
@@ -446,7 +462,7 @@ fn fs_write<'js>(ctx: Ctx<'js>, path: String, data: Value<'js>) -> rquickjs::Res
     };
     let v = st
         .db
-        .fs()
+        .fs_by("js")
         .write(&path, bytes)
         .map_err(|e| fs_error(&ctx, e))?;
     version_object(&ctx, &v)
@@ -486,7 +502,7 @@ fn fs_revert<'js>(ctx: Ctx<'js>, path: String, version: f64) -> rquickjs::Result
     }
     let v = st
         .db
-        .fs()
+        .fs_by("js")
         .revert(&path, version as u64)
         .map_err(|e| fs_error(&ctx, e))?;
     version_object(&ctx, &v)
@@ -494,7 +510,11 @@ fn fs_revert<'js>(ctx: Ctx<'js>, path: String, version: f64) -> rquickjs::Result
 
 fn fs_delete<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Object<'js>> {
     let st = state(&ctx)?;
-    let v = st.db.fs().delete(&path).map_err(|e| fs_error(&ctx, e))?;
+    let v = st
+        .db
+        .fs_by("js")
+        .delete(&path)
+        .map_err(|e| fs_error(&ctx, e))?;
     version_object(&ctx, &v)
 }
 

@@ -31,6 +31,7 @@ pub use engine::{
     SERVER_MODULE,
 };
 pub use error::{Error, Result};
+pub use host::{set_console_hook, ConsoleHook};
 pub use import_map::ImportMap;
 pub use loader::{resolve, LoadLog, LoadedFrom, PodModules};
 pub use pool::JsPool;

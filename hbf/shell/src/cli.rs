@@ -42,8 +42,11 @@ pub struct Cli {
     )]
     pub log_level: String,
 
-    /// Development mode: error responses carry the JavaScript message and stack.
-    /// (The dev API and editor of SPEC 6 are not built yet.)
+    /// Development mode: error responses carry the JavaScript message and stack,
+    /// and the live-editing API /__dev/api/** is served to clients that present
+    /// the dev token (HBF_DEV_TOKEN, at least 16 characters, or a random one
+    /// printed once at start). With a --host that is not loopback, HBF_DEV_TOKEN
+    /// must be set.
     #[arg(long)]
     pub dev: bool,
 

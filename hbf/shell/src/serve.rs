@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hbf_db::Database;
+use hbf_http::dev_api::DevToken;
 use hbf_http::{App, ServerConfig};
 use hbf_qjs::{EngineConfig, Isolation, JsPool};
 
@@ -12,6 +13,10 @@ use crate::cli::{Cli, IsolationArg};
 
 /// Runs the server; returns after a graceful shutdown.
 pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
+    let dev_token = match cli.dev {
+        true => Some(dev_token(cli)?),
+        false => None,
+    };
     let workers = cli
         .workers
         .map(|n| n.get())
@@ -42,6 +47,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         body_timeout: Duration::from_millis(cli.body_timeout_ms),
         max_connections: cli.max_connections as usize,
         dev: cli.dev,
+        dev_token: dev_token.as_ref().map(|t| t.token.clone()),
         ..ServerConfig::default()
     };
     fit_connections_to_fd_limit(&mut config, open_files_limit());
@@ -60,8 +66,21 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         let bound = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        if let Some(DevTokenChoice {
+            token,
+            generated: true,
+        }) = &dev_token
+        {
+            // Straight to the terminal, once: never through the log, whose
+            // lines may be shipped and kept elsewhere.
+            eprintln!(
+                "hbf dev API: open the editor at http://{bound}/__dev/#token={} (a token generated for this run; set HBF_DEV_TOKEN to choose one)",
+                token.reveal()
+            );
+        }
         tracing::info!(
             pod = %pod,
+            dev_api = dev_token.is_some(),
             workers,
             isolation =
                 cli.isolation
@@ -82,6 +101,38 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         .map_err(|e| format!("checkpointing the database at shutdown: {e}"))?;
     tracing::info!("hbf stopped");
     Ok(())
+}
+
+/// The dev API's token and whether it was generated now.
+struct DevTokenChoice {
+    token: DevToken,
+    generated: bool,
+}
+
+/// `HBF_DEV_TOKEN`, or a random token when it is unset and the server listens
+/// on loopback only: on any other address, a token nobody chose (and only the
+/// terminal has seen) would be the only lock on the pod's code, so the operator
+/// must choose one.
+fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
+    match std::env::var("HBF_DEV_TOKEN") {
+        Ok(token) => Ok(DevTokenChoice {
+            token: DevToken::new(&token)?,
+            generated: false,
+        }),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("HBF_DEV_TOKEN is not valid UTF-8".to_owned())
+        }
+        Err(std::env::VarError::NotPresent) if !cli.host.is_loopback() => Err(format!(
+            "--dev with --host {} (not loopback) exposes the live-editing API to the network: set HBF_DEV_TOKEN (at least {} characters) to choose its token",
+            cli.host,
+            DevToken::MIN_LEN
+        )),
+        Err(std::env::VarError::NotPresent) => Ok(DevTokenChoice {
+            token: DevToken::generate()
+                .map_err(|e| format!("cannot generate a dev token from /dev/urandom: {e}"))?,
+            generated: true,
+        }),
+    }
 }
 
 /// File descriptors kept aside for everything but connections: the database and

@@ -46,7 +46,16 @@ impl Server {
     }
 
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
+        Self::try_start_with_env(args, &[])
+    }
+
+    /// [`Server::try_start`] with environment variables set for the server
+    /// (`HBF_DEV_TOKEN` is otherwise removed, so a developer's own does not
+    /// leak into tests).
+    pub fn try_start_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hbf"));
+        command.env_remove("HBF_DEV_TOKEN");
+        command.envs(env.iter().copied());
         command.args(["--port", "0"]);
         if !args.iter().any(|a| a.starts_with("--log-level")) {
             command.args(["--log-level", "info"]);
