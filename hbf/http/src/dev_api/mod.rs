@@ -1,0 +1,363 @@
+//! The dev API (`/__dev/api/**`, SPEC 6): the pod's versioned filesystem over
+//! HTTP, for the browser editor and tools, served only with `--dev`.
+//!
+//! Every request needs `Authorization: Bearer <token>` ([`DevToken`], compared
+//! in constant time); otherwise `401` with `WWW-Authenticate: Bearer`. Paths
+//! are query parameters, percent-encoded (`+` is a plus, not a space), and
+//! follow the rules of [`hbf_db::path`] (`400` naming the rule otherwise).
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET files?prefix=P[&deleted=1]` | `[{"path","version","size","sha256","mtime","deleted"}]`, metadata only |
+//! | `GET file?path=P[&version=N]` | the raw bytes, `Content-Type` by extension, `ETag: "N"`, `X-HBF-Version: N` |
+//! | `PUT file?path=P` | stores the body; `If-Match: "N"`, `If-None-Match: *`; `201` (first version) or `200` `{"path","version","size","sha256"[,"warnings"]}` |
+//! | `DELETE file?path=P` | a tombstone; `If-Match`; `{"path","version"}` |
+//! | `GET history?path=P` | `[{"version","size","sha256","mtime","deleted"}]`, oldest first |
+//! | `POST revert?path=P&version=N` | a new version with N's state; `If-Match`; as `PUT` |
+//! | `GET events` | Server-Sent Events: `event: file` and `event: log` (see [`DevApi`]) |
+//!
+//! Preconditions are checked in the writing transaction
+//! ([`hbf_db::VersionedFs::write_if`]), so of many writers sending the same
+//! `If-Match`, exactly one succeeds and the others get `412` with
+//! `current_version`. PUTs go to one writer thread that commits all the PUTs
+//! waiting for it in one transaction (`writer`); deletes and reverts run on
+//! tokio's blocking threads; the server's async threads never wait on the disk. A module under `hbf/` that does not compile
+//! is stored anyway (it is a file; the editor may be mid-edit), and the answer
+//! lists the syntax errors as `warnings`.
+//!
+//! | module | job |
+//! |---|---|
+//! | here | [`DevApi`] (the shared state), the route table ([`serve`]), authorization, the query and precondition parsing |
+//! | `token` | [`DevToken`], the secret |
+//! | `files` | the file routes and their answers |
+//! | `writer` | the thread that commits PUTs |
+//! | `events` | the event stream and the watcher of other processes |
+
+mod events;
+mod files;
+mod token;
+mod writer;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hbf_db::{Database, Precondition};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap};
+use hyper::{Method, Request};
+use percent_encoding::percent_decode_str;
+use tokio::sync::broadcast;
+
+use crate::respond::{HttpError, HttpResponse};
+use crate::App;
+
+pub use events::{CLIENT_BUFFER, EVENT_BACKLOG, HEARTBEAT};
+pub use token::DevToken;
+
+use events::{file_event, log_event, Watcher};
+use files::Listing;
+use writer::{Put, Writer};
+
+/// The dev API's state: its token and the event stream.
+///
+/// Events come from three places: file changes made here through the API or by
+/// the pod (`hbf:fs`), announced by the database's change hook as they commit;
+/// changes made by other processes, found by a watcher thread; and console lines
+/// and uncaught errors of the pod's JavaScript. Each is one JSON text sent to
+/// every subscriber through a broadcast channel, which never blocks a sender.
+pub struct DevApi {
+    token: DevToken,
+    events: broadcast::Sender<Bytes>,
+    /// The last listings answered, valid while the database's generation is
+    /// unchanged: an editor (or a benchmark) lists far more often than it
+    /// writes, and a listing of a large pod is a large JSON text.
+    listings: std::sync::Mutex<Vec<Listing>>,
+    /// Becomes true at shutdown: event streams end.
+    closing: tokio::sync::watch::Sender<bool>,
+    /// PUTs waiting for the writer thread ([`Writer`]).
+    puts: std::sync::mpsc::Sender<Put>,
+    /// The watcher thread runs while this is alive.
+    _alive: Arc<()>,
+}
+
+impl DevApi {
+    /// Sets up the dev API for `db`: installs the database's change hook and the
+    /// engine's console hook (once per process) and starts the watcher.
+    pub fn start(db: &Database, token: DevToken) -> Self {
+        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        let sender = events.clone();
+        if !db.on_file_change(Box::new(move |change, source| {
+            let _ = sender.send(file_event(change, source));
+        })) {
+            tracing::warn!("the dev API's file events are already wired to another server");
+        }
+        let sender = events.clone();
+        if !hbf_qjs::set_console_hook(Box::new(move |request, level, message| {
+            let _ = sender.send(log_event(request, level, message));
+        })) {
+            tracing::warn!("the dev API's console events are already wired to another server");
+        }
+        let alive = Arc::new(());
+        let watcher = Watcher {
+            db: db.clone(),
+            events: events.clone(),
+            alive: Arc::downgrade(&alive),
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("hbf-dev-watch".into())
+            .spawn(move || watcher.run())
+        {
+            tracing::error!("cannot start the dev API's watcher (changes by other processes will not be announced): {e}");
+        }
+        let (puts, queue) = std::sync::mpsc::channel();
+        let writer = Writer {
+            fs: db.fs_by("api"),
+            queue,
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("hbf-dev-write".into())
+            .spawn(move || writer.run())
+        {
+            // Every PUT then fails with a 500 naming this.
+            tracing::error!("cannot start the dev API's writer thread: {e}");
+        }
+        Self {
+            token,
+            events,
+            listings: std::sync::Mutex::new(Vec::new()),
+            closing: tokio::sync::watch::Sender::new(false),
+            puts,
+            _alive: alive,
+        }
+    }
+
+    /// Ends every event stream, now and from now on (the server is shutting
+    /// down; a connected editor reconnects to the next server).
+    pub fn end_event_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Announces an uncaught error of request `request`'s JavaScript.
+    pub fn js_error(&self, request: u64, message: &str) {
+        let _ = self.events.send(log_event(request, "error", message));
+    }
+}
+
+/// Serves `/__dev/**`; `rest` is the path after `/__dev/`. Only with `--dev`
+/// (`route` never calls this otherwise).
+pub async fn serve(
+    app: &App,
+    api: &DevApi,
+    request: Request<Incoming>,
+    rest: &str,
+) -> Result<HttpResponse, HttpError> {
+    let Some(endpoint) = rest.strip_prefix("api/") else {
+        return Err(HttpError::NotFound("no such route"));
+    };
+    authorize(&api.token, request.headers())?;
+    let query = Query::parse(request.uri().query().unwrap_or(""))?;
+    let method = request.method().clone();
+    let fs = app.db.fs_by("api");
+    match (endpoint, &method) {
+        ("files", &Method::GET) => files::list(app, api, &query),
+        ("file", &Method::GET) => files::read(&fs, &query),
+        ("file", &Method::PUT) => files::write(app, api, &query, request).await,
+        ("file", &Method::DELETE) => files::delete(fs, &query, request.headers()).await,
+        ("history", &Method::GET) => files::history(&fs, &query),
+        ("revert", &Method::POST) => files::revert(fs, &query, request.headers()).await,
+        ("events", &Method::GET) => Ok(events::events(api)),
+        ("files" | "history" | "events", _) => Err(HttpError::MethodNotAllowed {
+            allow: "GET",
+            message: "use GET",
+        }),
+        ("file", _) => Err(HttpError::MethodNotAllowed {
+            allow: "GET, PUT, DELETE",
+            message: "use GET, PUT or DELETE",
+        }),
+        ("revert", _) => Err(HttpError::MethodNotAllowed {
+            allow: "POST",
+            message: "use POST",
+        }),
+        _ => Err(HttpError::NotFound("no such dev API route")),
+    }
+}
+
+fn authorize(token: &DevToken, headers: &HeaderMap) -> Result<(), HttpError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(HttpError::Unauthorized(
+            "the dev API needs an Authorization: Bearer <token> header",
+        ));
+    };
+    let presented = value.as_bytes();
+    let scheme = b"bearer ";
+    let ok = presented.len() > scheme.len()
+        && presented[..scheme.len()].eq_ignore_ascii_case(scheme)
+        && token.matches(&presented[scheme.len()..]);
+    if ok {
+        Ok(())
+    } else {
+        Err(HttpError::Unauthorized("the dev API token is not valid"))
+    }
+}
+
+/// The decoded query parameters.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(raw: &str) -> Result<Self, HttpError> {
+        let mut out = Vec::new();
+        for pair in raw.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_decode_str(s)
+                    .decode_utf8()
+                    .map(|c| c.into_owned())
+                    .map_err(|_| {
+                        HttpError::BadRequest(format!(
+                            "query parameter {name:?} is not valid UTF-8 once percent-decoded"
+                        ))
+                    })
+            };
+            out.push((decode(name)?, decode(value)?));
+        }
+        Ok(Self(out))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn required(&self, name: &str) -> Result<String, HttpError> {
+        self.get(name)
+            .map(str::to_owned)
+            .ok_or_else(|| HttpError::BadRequest(format!("the query needs {name}=...")))
+    }
+
+    fn version(&self) -> Result<Option<u64>, HttpError> {
+        self.get("version")
+            .map(|v| {
+                v.parse::<u64>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                    HttpError::BadRequest(format!("version must be a positive integer, not {v:?}"))
+                })
+            })
+            .transpose()
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name), Some("1" | "true" | "yes"))
+    }
+}
+
+/// The precondition of `If-Match: "N"` (or `N`) or `If-None-Match: *`.
+fn precondition(headers: &HeaderMap) -> Result<Precondition, HttpError> {
+    let text = |name: &header::HeaderName| -> Result<Option<&str>, HttpError> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map(str::trim)
+                    .map_err(|_| HttpError::BadRequest(format!("{name} is not ASCII")))
+            })
+            .transpose()
+    };
+    match (text(&header::IF_MATCH)?, text(&header::IF_NONE_MATCH)?) {
+        (Some(_), Some(_)) => Err(HttpError::BadRequest(
+            "send If-Match or If-None-Match, not both".into(),
+        )),
+        (Some(tag), None) => {
+            let n = tag
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(tag);
+            n.parse::<u64>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .map(Precondition::Version)
+                .ok_or_else(|| {
+                    HttpError::BadRequest(format!(
+                        "If-Match must be a version, like \"3\" (the ETag of a read), not {tag:?}"
+                    ))
+                })
+        }
+        (None, Some("*")) => Ok(Precondition::Absent),
+        (None, Some(other)) => Err(HttpError::BadRequest(format!(
+            "If-None-Match must be * (create only), not {other:?}"
+        ))),
+        (None, None) => Ok(Precondition::None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    #[test]
+    fn authorization_needs_the_bearer_token() {
+        let token = DevToken::new("0123456789abcdef").unwrap();
+        let headers = |value: Option<&str>| {
+            let mut h = HeaderMap::new();
+            if let Some(v) = value {
+                h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        assert!(authorize(&token, &headers(Some("Bearer 0123456789abcdef"))).is_ok());
+        assert!(authorize(&token, &headers(Some("bearer 0123456789abcdef"))).is_ok());
+        for bad in [
+            None,
+            Some("Bearer wrong"),
+            Some("Basic 0123456789abcdef"),
+            Some("Bearer "),
+        ] {
+            assert!(
+                matches!(
+                    authorize(&token, &headers(bad)),
+                    Err(HttpError::Unauthorized(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn preconditions_from_headers() {
+        let headers = |pairs: &[(header::HeaderName, &str)]| {
+            let mut h = HeaderMap::new();
+            for (n, v) in pairs {
+                h.insert(n.clone(), HeaderValue::from_str(v).unwrap());
+            }
+            h
+        };
+        assert_eq!(precondition(&headers(&[])).unwrap(), Precondition::None);
+        assert_eq!(
+            precondition(&headers(&[(header::IF_MATCH, "\"3\"")])).unwrap(),
+            Precondition::Version(3)
+        );
+        assert_eq!(
+            precondition(&headers(&[(header::IF_MATCH, "3")])).unwrap(),
+            Precondition::Version(3)
+        );
+        assert_eq!(
+            precondition(&headers(&[(header::IF_NONE_MATCH, "*")])).unwrap(),
+            Precondition::Absent
+        );
+        assert!(precondition(&headers(&[(header::IF_MATCH, "*")])).is_err());
+        assert!(precondition(&headers(&[(header::IF_MATCH, "\"0\"")])).is_err());
+        assert!(precondition(&headers(&[(header::IF_NONE_MATCH, "\"1\"")])).is_err());
+    }
+
+    #[test]
+    fn queries_are_percent_decoded() {
+        let q = Query::parse("path=a%2Fb%20c.js&version=2&deleted=1&x").unwrap();
+        assert_eq!(q.get("path"), Some("a/b c.js"));
+        assert_eq!(q.version().unwrap(), Some(2));
+        assert!(q.flag("deleted"));
+        assert_eq!(q.get("x"), Some(""));
+        assert!(Query::parse("version=0").unwrap().version().is_err());
+        assert!(Query::parse("path=%FF").is_err());
+    }
+}
