@@ -49,16 +49,7 @@ pub async fn serve(
         ));
     };
     let (parts, body) = request.into_parts();
-    let limit = app.config.max_body_bytes;
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(HttpError::BodyTooLarge { limit });
-    }
-    let body = read_body(body, limit, declared, &app.config).await?;
+    let body = read_request_body(app, &parts.headers, body).await?;
 
     let path_raw = parts.uri.path();
     let path = percent_decode_str(path_raw)
@@ -95,6 +86,24 @@ pub async fn serve(
         Ok(response) => to_http(response, id),
         Err(error) => Err(HttpError::Js { request: id, error }),
     }
+}
+
+/// The body of a request with `headers`: at most `--max-body` bytes (`413`, at
+/// once when the declared length is larger), within the body timeouts (`408`).
+pub(crate) async fn read_request_body(
+    app: &App,
+    headers: &hyper::HeaderMap,
+    body: Incoming,
+) -> Result<Vec<u8>, HttpError> {
+    let limit = app.config.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(HttpError::BodyTooLarge { limit });
+    }
+    read_body(body, limit, declared, &app.config).await
 }
 
 /// Reads a request body of at most `limit` bytes, within the body timeouts of

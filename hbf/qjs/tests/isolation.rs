@@ -6,28 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::get;
+use common::{engine, get, json};
 use hbf_db::Database;
 use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodModules, REQUESTS_PER_CONTEXT};
-
-fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
-    let db = Database::memory().unwrap();
-    for (path, source) in files {
-        db.fs().write(path, *source).unwrap();
-    }
-    let modules = PodModules::new(db.clone()).unwrap();
-    let mut engine = Engine::new(db, modules, config).unwrap();
-    engine.warm_up();
-    engine
-}
-
-fn json(engine: &mut Engine, path: &str) -> serde_json::Value {
-    let response = engine
-        .handle(&get(path))
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(response.status, 200, "{path}");
-    serde_json::from_slice(&response.body).unwrap()
-}
 
 /// Each route does something to the shared context; `/look` reports what a
 /// request sees.

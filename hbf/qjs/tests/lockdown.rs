@@ -6,29 +6,15 @@
 
 mod common;
 
-use common::get;
-use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, PodModules};
+use common::json;
+use hbf_qjs::{Engine, EngineConfig, Isolation};
 
 fn engine(server: &str) -> Engine {
     engine_in(server, EngineConfig::default())
 }
 
 fn engine_in(server: &str, config: EngineConfig) -> Engine {
-    let db = Database::memory().unwrap();
-    db.fs().write("hbf/server.js", server).unwrap();
-    let modules = PodModules::new(db.clone()).unwrap();
-    let mut engine = Engine::new(db, modules, config).unwrap();
-    engine.warm_up();
-    engine
-}
-
-fn json(engine: &mut Engine, path: &str) -> serde_json::Value {
-    let response = engine
-        .handle(&get(path))
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(response.status, 200, "{path}");
-    serde_json::from_slice(&response.body).unwrap()
+    common::engine(&[("hbf/server.js", server)], config)
 }
 
 /// Walks everything a request can reach that the next request shares, and

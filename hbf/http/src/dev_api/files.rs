@@ -212,17 +212,8 @@ pub(super) async fn write(
             "too many requests with a body are in progress",
         ));
     };
-    let limit = app.config.max_body_bytes;
     let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(HttpError::BodyTooLarge { limit });
-    }
-    let data = crate::js::read_body(body, limit, declared, &app.config).await?;
+    let data = crate::js::read_request_body(app, &parts.headers, body).await?;
     // Only the pod's server modules are compiled (rarely written, and a
     // compile must not hold up the writer).
     let warnings = if hbf_db::path::normalize(&path).is_ok_and(|p| is_server_module(&p)) {

@@ -1,6 +1,29 @@
 //! Helpers shared by the engine's integration tests.
+#![allow(dead_code)] // each test file uses some of them
 
-use hbf_qjs::JsRequest;
+use hbf_db::Database;
+use hbf_qjs::{Engine, EngineConfig, JsRequest, PodModules};
+
+/// An engine, warmed up, for a pod made of `files` (path, source).
+pub fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
+    let db = Database::memory().unwrap();
+    for (path, source) in files {
+        db.fs().write(path, *source).unwrap();
+    }
+    let modules = PodModules::new(db.clone()).unwrap();
+    let mut engine = Engine::new(db, modules, config).unwrap();
+    engine.warm_up();
+    engine
+}
+
+/// `GET path`, which must answer 200 with JSON.
+pub fn json(engine: &mut Engine, path: &str) -> serde_json::Value {
+    let response = engine
+        .handle(&get(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(response.status, 200, "{path}");
+    serde_json::from_slice(&response.body).unwrap()
+}
 
 /// A `GET` of `path` with no headers and no body.
 pub fn get(path: &str) -> JsRequest {
