@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use arbitrary::{Arbitrary, Unstructured};
 use hbf_db::rusqlite::types::Value;
 use hbf_db::{Database, Params};
+use sha2::{Digest, Sha256};
 
 /// The deadline of one statement.
 pub const DEADLINE: Duration = Duration::from_millis(50);
@@ -281,14 +282,27 @@ fn platform_state(db: &Database) -> Vec<(String, String)> {
                 let mut stmt = conn.prepare(&format!("SELECT * FROM \"{name}\" ORDER BY 1, 2"))?;
                 let columns = stmt.column_count();
                 let mut rows = stmt.query([])?;
-                let mut text = String::new();
+                // A digest of every value, typed and length-prefixed (the
+                // module cache's bytecode is large: printing it is slow).
+                let mut digest = Sha256::new();
+                let mut count = 0u64;
                 while let Some(row) = rows.next()? {
+                    count += 1;
                     for i in 0..columns {
-                        text.push_str(&format!("{:?}|", row.get::<_, Value>(i)?));
+                        let (kind, bytes): (u8, Vec<u8>) = match row.get::<_, Value>(i)? {
+                            Value::Null => (0, Vec::new()),
+                            Value::Integer(n) => (1, n.to_le_bytes().to_vec()),
+                            Value::Real(x) => (2, x.to_le_bytes().to_vec()),
+                            Value::Text(t) => (3, t.into_bytes()),
+                            Value::Blob(b) => (4, b),
+                        };
+                        digest.update([kind]);
+                        digest.update((bytes.len() as u64).to_le_bytes());
+                        digest.update(&bytes);
                     }
-                    text.push('\n');
                 }
-                out.push((format!("rows of {name}"), text));
+                let digest: [u8; 32] = digest.finalize().into();
+                out.push((format!("rows of {name}"), format!("{count} rows, {digest:02x?}")));
             }
         }
         for stat in ["sqlite_stat1", "sqlite_stat4"] {
