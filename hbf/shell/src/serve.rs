@@ -66,6 +66,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         let bound = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        let shutdown = shutdown_signal()?;
         if let Some(DevTokenChoice {
             token,
             generated: true,
@@ -91,7 +92,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
                     }),
             "hbf listening on http://{bound}"
         );
-        hbf_http::serve(listener, Arc::clone(&app), shutdown_signal())
+        hbf_http::serve(listener, Arc::clone(&app), shutdown)
             .await
             .map_err(|e| format!("server error: {e}"))
     })?;
@@ -174,21 +175,23 @@ fn open_files_limit() -> Option<usize> {
         .ok()
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Watches SIGINT and SIGTERM from now on, and resolves on the first. Called
+/// before the server says it is listening: a signal registered only when the
+/// accept loop first polls would leave a moment after that line in which
+/// SIGTERM still has its default action and kills the process unclean.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("cannot watch SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
+    let watch = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| format!("cannot watch {name}: {e}"))
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-    }
+    let mut interrupt = watch(SignalKind::interrupt(), "SIGINT")?;
+    let mut terminate = watch(SignalKind::terminate(), "SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+    })
 }
 
 #[cfg(test)]

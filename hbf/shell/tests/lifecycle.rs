@@ -286,3 +286,15 @@ fn the_start_up_log_names_the_pod_directory_served() {
         .unwrap();
     assert!(listening.contains("pod=test"), "{listening}");
 }
+
+/// SIGTERM is watched before the "listening" line is written: one sent as
+/// soon as that line appears is a graceful shutdown (exit 0), not a kill by
+/// the signal's default action (a race CI once lost).
+#[test]
+fn sigterm_right_after_the_listening_line_exits_cleanly() {
+    for _ in 0..50 {
+        let mut server = Server::start(&["--inmem"]);
+        let status = server.terminate();
+        assert!(status.success(), "{status:?}\n{:#?}", server.log());
+    }
+}
