@@ -165,6 +165,24 @@ fn patterned(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// Writes `data` to `path` of the database file `db` with `hbf fs put` (another
+/// process, as an operator would), through a file beside the database.
+fn put_with_cli(db: &std::path::Path, path: &str, data: &[u8]) {
+    let file = db.with_extension("upload");
+    std::fs::write(&file, data).unwrap();
+    let put = std::process::Command::new(env!("CARGO_BIN_EXE_hbf"))
+        .args(["--db", db.to_str().unwrap(), "fs", "put", path])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    std::fs::remove_file(&file).unwrap();
+}
+
 /// The server's peak resident set so far (`VmHWM`), in bytes.
 fn peak_rss(server: &Server) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
@@ -288,19 +306,7 @@ fn large_static_files_stream_with_bounded_memory() {
     let pod = common::test_pod();
     let server = Server::start(&["--db", db.to_str().unwrap(), "--pod", pod.to_str().unwrap()]);
     let data = patterned(SIZE);
-    let file = dir.path().join("big.bin");
-    std::fs::write(&file, &data).unwrap();
-    let put = std::process::Command::new(env!("CARGO_BIN_EXE_hbf"))
-        .args(["--db", db.to_str().unwrap(), "fs", "put", "static/big.bin"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        put.status.success(),
-        "{}",
-        String::from_utf8_lossy(&put.stderr)
-    );
-    std::fs::remove_file(&file).unwrap();
+    put_with_cli(&db, "static/big.bin", &data);
 
     let head = server.raw(
         b"HEAD /static/big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -365,19 +371,7 @@ fn large_static_files_stream_with_bounded_memory() {
     let mut before = Download::start(&server, "/static/big.bin", "");
     before.expect(&data[..1 << 20]);
     let newer: Vec<u8> = data.iter().map(|b| !b).collect();
-    let file = dir.path().join("newer.bin");
-    std::fs::write(&file, &newer).unwrap();
-    let put = std::process::Command::new(env!("CARGO_BIN_EXE_hbf"))
-        .args(["--db", db.to_str().unwrap(), "fs", "put", "static/big.bin"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        put.status.success(),
-        "{}",
-        String::from_utf8_lossy(&put.stderr)
-    );
-    std::fs::remove_file(&file).unwrap();
+    put_with_cli(&db, "static/big.bin", &newer);
     before.expect(&data[1 << 20..]);
     before.expect_end();
     let mut after = Download::start(&server, "/static/big.bin", "Range: bytes=0-99999\r\n");
