@@ -1,0 +1,1 @@
+// api.js: written in the next commit

@@ -1,0 +1,1 @@
+// main.js: written in the next commit

@@ -1,0 +1,1 @@
+// merge3.js: written in the next commit

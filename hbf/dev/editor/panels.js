@@ -1,0 +1,1 @@
+// panels.js: written in the next commit

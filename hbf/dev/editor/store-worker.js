@@ -1,0 +1,1 @@
+// store-worker.js: written in the next commit

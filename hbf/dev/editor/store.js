@@ -1,0 +1,1 @@
+// store.js: written in the next commit

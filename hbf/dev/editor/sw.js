@@ -1,0 +1,1 @@
+// sw.js: written in the next commit

@@ -1,0 +1,1 @@
+// tree.js: written in the next commit
