@@ -46,7 +46,7 @@ export {
 export {
   MergeView, unifiedMergeView, getChunks, acceptChunk, rejectChunk,
   goToNextChunk, goToPreviousChunk, getOriginalDoc, updateOriginalDoc,
-  originalDocChangeEffect
+  originalDocChangeEffect, diff, Chunk
 } from '@codemirror/merge'
 
 export {
