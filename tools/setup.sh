@@ -4,9 +4,15 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+skip=" ${HBF_TEST_SKIP:-} "
+
 apt_packages=()
 command -v sqlite3 >/dev/null || apt_packages+=(sqlite3)   # the sqlar round-trip tests
 command -v cc >/dev/null || apt_packages+=(build-essential) # bundled SQLite and QuickJS are C
+if [[ $skip != *" browser "* && ! -x /usr/bin/chromium ]]; then
+  apt_packages+=(chromium chromium-driver) # the browser tests (tests/browser)
+fi
 if ((${#apt_packages[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
@@ -20,3 +26,16 @@ for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" ||
     rustup component add "$component"
 done
+
+# The browser tests drive Chromium with playwright-core (pinned in
+# tests/browser/package-lock.json; no browser download): installed when
+# node_modules is missing or older than the lock.
+if [[ $skip != *" browser "* ]]; then
+  if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+    echo "the browser tests need Node.js 20 or later with npm (or HBF_TEST_SKIP=browser)" >&2
+    exit 1
+  fi
+  if [[ ! tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json ]]; then
+    npm ci --prefix tests/browser --no-audit --no-fund
+  fi
+fi

@@ -3,13 +3,15 @@
 #
 #   1. cargo test --workspace (unit, integration, property tests; fuzz corpora
 #      and regressions replayed);
-#   2. the fuzz smoke: every fuzz target for $HBF_FUZZ_SECONDS (default 30) s
+#   2. the browser tests: the dev editor (/__dev/) in real Chromium against
+#      the debug binary, tests/browser (DOCS/TESTING.md);
+#   3. the fuzz smoke: every fuzz target for $HBF_FUZZ_SECONDS (default 30) s
 #      (tools/fuzz.sh installs nightly Rust and cargo-fuzz if missing);
-#   3. Bazel: the static binaries //:hbf and //:hbf_test, every test again under
+#   4. Bazel: the static binaries //:hbf and //:hbf_test, every test again under
 #      Bazel, and the check that Bazel's graph has every Cargo dependency
 #      (tools/bazel sets up its Debian sid chroot on first use; needs root).
 #
-# HBF_TEST_SKIP="fuzz bazel" skips steps (for a quick local run).
+# HBF_TEST_SKIP="browser fuzz bazel" skips steps (for a quick local run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 skip=" ${HBF_TEST_SKIP:-} "
@@ -20,6 +22,11 @@ bash tools/setup.sh
 
 step "cargo test --workspace"
 cargo test --workspace --locked
+
+if [[ $skip != *" browser "* ]]; then
+  step "browser tests (Chromium)"
+  bash tests/browser/run.sh
+fi
 
 if [[ $skip != *" fuzz "* ]]; then
   step "fuzz smoke: every target for ${HBF_FUZZ_SECONDS:-30} s"
