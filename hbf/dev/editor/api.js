@@ -55,8 +55,10 @@ export class Api {
       this.onStatus(false)
       throw new Offline(`the server is not reachable (${e.message})`)
     }
-    // A server that answers is online, whatever it answers.
-    this.onStatus(true)
+    // 502-504 come from a proxy in front of a stopped server; any other
+    // answer is from a server that is up, whatever it says.
+    const gateway = response.status >= 502 && response.status <= 504
+    this.onStatus(!gateway)
     if (response.ok) return response
     let detail = {}
     try {
@@ -67,11 +69,7 @@ export class Api {
     const message = detail.message || `${response.status} ${response.statusText}`
     if (response.status === 401) throw new Unauthorized(message)
     if (response.status === 412) throw new Conflict(message, detail.current_version ?? null)
-    // 502-504 come from a proxy in front of a stopped server.
-    if (response.status >= 502 && response.status <= 504) {
-      this.onStatus(false)
-      throw new Offline(message)
-    }
+    if (gateway) throw new Offline(message)
     throw new ApiError(message, response.status)
   }
 

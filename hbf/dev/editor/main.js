@@ -736,9 +736,12 @@ class Editor {
 
   setOnline(online) {
     if (online === this.online) return
+    const before = this.online
     this.online = online
     $('status-connection').textContent = online ? 'online' : 'offline'
     $('status').classList.toggle('offline', !online)
+    if (!online) this.log.add('warn', 'the server is not reachable: edits are kept here and saves are queued')
+    else if (before === false) this.log.add('info', 'the server is back')
     if (online) {
       this.refreshListing()
       this.sync()

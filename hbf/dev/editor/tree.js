@@ -4,7 +4,10 @@
 // the tree are uploaded (to `static/`, or to the `static/` folder they were
 // dropped on).
 
-const ICONS = { js: 'JS', mjs: 'JS', ts: 'TS', tsx: 'TS', jsx: 'JS', css: '#', html: '<>', json: '{}', md: 'M' }
+const ICONS = {
+  js: 'JS', mjs: 'JS', ts: 'TS', mts: 'TS', tsx: 'TS', jsx: 'JS', css: '#', html: '<>', json: '{}', md: 'M',
+  png: 'IMG', jpg: 'IMG', jpeg: 'IMG', gif: 'IMG', webp: 'IMG', svg: 'SVG', ico: 'ICO',
+}
 
 export class FileTree {
   /**
