@@ -36,7 +36,7 @@ pub struct Asset {
     /// The `Content-Type` it is served with (by extension).
     pub content_type: &'static str,
     /// The embedded content's ETag, hashed on first use rather than at start:
-    /// a server that never serves the editor never hashes its 700 KB.
+    /// a server that never serves the editor never hashes its 650 KB.
     etag: OnceLock<String>,
 }
 

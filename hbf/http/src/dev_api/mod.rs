@@ -32,7 +32,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | here | [`DevApi`] (the shared state), the route table ([`serve`]), authorization, the query and precondition parsing |
+//! | here | [`DevApi`] (the shared state), [`serve`] (the API, or the editor for other paths; the API's headers), the route table, authorization, the query and precondition parsing |
 //! | `token` | [`DevToken`], the secret |
 //! | `files` | the file routes and their answers |
 //! | `writer` | the thread that commits PUTs |
