@@ -45,13 +45,14 @@ def _test_env(data, env):
         dict({"HBF_REPO_CARGO_TOML": "$(rootpath //:Cargo.toml)"}, **env),
     )
 
-def hbf_rust_library(name, crate_name = None, deps = [], test_data = [], test_env = {}, **kwargs):
+def hbf_rust_library(name, crate_name = None, deps = [], extra_compile_data = [], test_data = [], test_env = {}, **kwargs):
     """The package's library (src/lib.rs) and its unit tests (`<name>_unit_test`).
 
     Args:
       name: the target name, usually the crate name (`hbf_db`).
       crate_name: the crate name, when it differs from `name`.
       deps: other workspace crates this one depends on ([dependencies] with a path).
+      extra_compile_data: files of other packages that include_bytes! reads.
       test_data: runtime files of the unit tests.
       test_env: their runtime environment.
       **kwargs: passed to rust_library.
@@ -61,7 +62,7 @@ def hbf_rust_library(name, crate_name = None, deps = [], test_data = [], test_en
         crate_name = crate_name,
         srcs = native.glob(["src/**/*.rs"], exclude = ["src/main.rs", "src/bin/**"]),
         crate_root = "src/lib.rs",
-        compile_data = crate_compile_data(),
+        compile_data = crate_compile_data() + extra_compile_data,
         deps = deps + all_crate_deps(normal = True),
         proc_macro_deps = all_crate_deps(proc_macro = True),
         version = HBF_VERSION,
@@ -171,6 +172,7 @@ def hbf_crate(
         deps = [],
         dev_deps = [],
         binaries = {},
+        extra_compile_data = [],
         test_data = [],
         test_env = {},
         test_rustc_env = {},
@@ -187,13 +189,21 @@ def hbf_crate(
       deps: the package's [dependencies] with a `path` (workspace crates).
       dev_deps: its [dev-dependencies] with a `path`.
       binaries: {"bin name": "src/main.rs"} for each [[bin]].
+      extra_compile_data: files of other packages the library's include_bytes! reads.
       test_data: runtime files of the integration tests (pods, binaries: rules_rust
         sets CARGO_BIN_EXE_<name> for a rust_binary listed here).
       test_env: their runtime environment.
       test_rustc_env: their compile-time environment.
       **kwargs: passed to rust_library.
     """
-    hbf_rust_library(name = name, deps = deps, test_data = test_data, test_env = test_env, **kwargs)
+    hbf_rust_library(
+        name = name,
+        deps = deps,
+        extra_compile_data = extra_compile_data,
+        test_data = test_data,
+        test_env = test_env,
+        **kwargs
+    )
     for bin_name, main in binaries.items():
         hbf_rust_binary(name = bin_name, crate_root = main, deps = [":" + name] + deps)
     hbf_integration_tests(

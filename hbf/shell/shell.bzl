@@ -14,6 +14,7 @@ load("//tools:rust.bzl", "HBF_VERSION")
 # crate_universe). tools/check-bazel-deps.py checks this list against Cargo.toml.
 SHELL_DEPS = [
     "//hbf/db:hbf_db",
+    "//hbf/dev:hbf_dev",
     "//hbf/http:hbf_http",
     "//hbf/qjs:hbf_qjs",
     "//tools/packer:hbf_pack",

@@ -6,8 +6,9 @@
 //! 2. [`route`]: which handler a request goes to;
 //! 3. the handlers: `GET /health` (in [`route`]), [`static_files`] (`/static/**`
 //!    from the versioned filesystem), [`dev_api`] (`/__dev/api/**`, the
-//!    authenticated live-editing API, only with `--dev`) and [`js`] (everything
-//!    else, to the pod's JavaScript through the worker pool);
+//!    authenticated live-editing API, only with `--dev`), [`dev_editor`] (the
+//!    browser editor's files at `/__dev/`, only with `--dev`) and [`js`]
+//!    (everything else, to the pod's JavaScript through the worker pool);
 //! 4. [`respond`]: building responses, including every error as a well-formed
 //!    HTTP response.
 
@@ -15,6 +16,7 @@
 
 pub mod accept;
 pub mod dev_api;
+pub mod dev_editor;
 pub mod js;
 pub mod respond;
 pub mod route;
@@ -56,6 +58,10 @@ pub struct ServerConfig {
     /// served to requests that present it ([`dev_api`]); without one, every
     /// `/__dev/**` path is `404`.
     pub dev_token: Option<dev_api::DevToken>,
+    /// With [`ServerConfig::dev`]: serve the editor's files from this directory
+    /// (read per request) instead of the copy embedded in the binary
+    /// (`--editor-dir`, for working on the editor without rebuilding).
+    pub dev_editor_dir: Option<hbf_dev::EditorDir>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +76,7 @@ impl Default for ServerConfig {
             drain_timeout: Duration::from_secs(10),
             dev: false,
             dev_token: None,
+            dev_editor_dir: None,
         }
     }
 }

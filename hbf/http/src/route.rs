@@ -8,7 +8,8 @@
 //! |---|---|
 //! | `/health` | [`health`]: never touches JavaScript or storage |
 //! | `/static/**` | [`crate::static_files`] |
-//! | `/__dev/**` | [`crate::dev_api`] with `--dev` and a token; `404` otherwise |
+//! | `/__dev` | `308` to `/__dev/` ([`crate::dev_editor::redirect`]) with `--dev`; `404` otherwise |
+//! | `/__dev/**` | [`crate::dev_api`] (the API, and the editor's files through [`crate::dev_editor`]) with `--dev` and a token; `404` otherwise |
 //! | anything else | [`crate::js`]: the pod's JavaScript |
 
 use std::sync::Arc;
@@ -25,7 +26,9 @@ pub enum Route<'a> {
     Health,
     /// A static file; the raw (still percent-encoded) path after `/static/`.
     Static(&'a str),
-    /// The dev API; the path after `/__dev/` (empty for `/__dev`).
+    /// `/__dev` without its slash (redirected to the editor at `/__dev/`).
+    DevRoot,
+    /// The dev API or the editor; the path after `/__dev/`.
     Dev(&'a str),
     Js,
 }
@@ -37,7 +40,7 @@ pub fn route(path: &str) -> Route<'_> {
     } else if let Some(rest) = path.strip_prefix("/static/") {
         Route::Static(rest)
     } else if path == "/__dev" {
-        Route::Dev("")
+        Route::DevRoot
     } else if let Some(rest) = path.strip_prefix("/__dev/") {
         Route::Dev(rest)
     } else {
@@ -55,8 +58,12 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
         Ok(()) => match route(&path) {
             Route::Health => health(&method),
             Route::Static(rest) => crate::static_files::serve(&app, &request, rest),
+            Route::DevRoot => match &app.dev_api {
+                Some(_) => Ok(crate::dev_editor::redirect(request.uri().query())),
+                None => Err(HttpError::NotFound("no such route")),
+            },
             Route::Dev(rest) => match &app.dev_api {
-                Some(api) => crate::dev_api::serve(&app, api, request, rest).await,
+                Some(api) => Ok(crate::dev_api::serve(&app, api, request, rest).await),
                 None => Err(HttpError::NotFound("no such route")),
             },
             Route::Js => {
@@ -130,7 +137,8 @@ mod tests {
         assert_eq!(route("/static/a/b.css"), Route::Static("a/b.css"));
         assert_eq!(route("/static"), Route::Js);
         assert_eq!(route("/__dev/api/files"), Route::Dev("api/files"));
-        assert_eq!(route("/__dev"), Route::Dev(""));
+        assert_eq!(route("/__dev"), Route::DevRoot);
+        assert_eq!(route("/__dev/"), Route::Dev(""));
         assert_eq!(route("/__devx"), Route::Js);
         assert_eq!(route("/"), Route::Js);
         assert_eq!(route("/user/42"), Route::Js);

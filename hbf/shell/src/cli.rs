@@ -43,12 +43,19 @@ pub struct Cli {
     pub log_level: String,
 
     /// Development mode: error responses carry the JavaScript message and stack,
-    /// and the live-editing API /__dev/api/** is served to clients that present
-    /// the dev token (HBF_DEV_TOKEN, at least 16 characters, or a random one
-    /// printed once at start). With a --host that is not loopback, HBF_DEV_TOKEN
-    /// must be set.
+    /// the browser editor is served at /__dev/, and the live-editing API
+    /// /__dev/api/** is served to clients that present the dev token
+    /// (HBF_DEV_TOKEN, at least 16 characters, or a random one printed once at
+    /// start). With a --host that is not loopback, HBF_DEV_TOKEN must be set.
     #[arg(long)]
     pub dev: bool,
+
+    /// With --dev: serve the editor's files (index.html, main.js, ...) from this
+    /// directory, read on every request, instead of the copy built into the
+    /// binary: for working on the editor itself without rebuilding
+    /// (e.g. hbf/dev/editor).
+    #[arg(long = "editor-dir", value_name = "DIR", requires = "dev")]
+    pub editor_dir: Option<PathBuf>,
 
     /// How requests are isolated: `request` gives each request fresh module
     /// instances in a kept context whose built-ins are frozen (globals a request

@@ -17,6 +17,15 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         true => Some(dev_token(cli)?),
         false => None,
     };
+    let dev_editor_dir = cli
+        .editor_dir
+        .as_ref()
+        .map(|dir| {
+            hbf_dev::EditorDir::new(dir).map_err(|e| {
+                format!("--editor-dir must name the directory of the editor's files: {e}")
+            })
+        })
+        .transpose()?;
     let workers = cli
         .workers
         .map(|n| n.get())
@@ -48,6 +57,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         max_connections: cli.max_connections as usize,
         dev: cli.dev,
         dev_token: dev_token.as_ref().map(|t| t.token.clone()),
+        dev_editor_dir,
         ..ServerConfig::default()
     };
     fit_connections_to_fd_limit(&mut config, open_files_limit());
@@ -67,17 +77,29 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         let shutdown = shutdown_signal()?;
-        if let Some(DevTokenChoice {
-            token,
-            generated: true,
-        }) = &dev_token
-        {
-            // Straight to the terminal, once: never through the log, whose
-            // lines may be shipped and kept elsewhere.
-            eprintln!(
-                "hbf dev API: open the editor at http://{bound}/__dev/#token={} (a token generated for this run; set HBF_DEV_TOKEN to choose one)",
-                token.reveal()
-            );
+        match &dev_token {
+            Some(DevTokenChoice {
+                token,
+                generated: true,
+            }) => {
+                // Straight to the terminal, once: never through the log, whose
+                // lines may be shipped and kept elsewhere.
+                eprintln!(
+                    "hbf dev API: open the editor at http://{bound}/__dev/#token={} (a token generated for this run; set HBF_DEV_TOKEN to choose one)",
+                    token.reveal()
+                );
+            }
+            // A token the operator chose is theirs to keep: it is never
+            // printed, and they add it to the URL themselves.
+            Some(DevTokenChoice {
+                generated: false, ..
+            }) => eprintln!(
+                "hbf dev API: open the editor at http://{bound}/__dev/ and add #token=<HBF_DEV_TOKEN> to the URL"
+            ),
+            None => {}
+        }
+        if let Some(dir) = &cli.editor_dir {
+            tracing::info!("the editor's files are read from {}", dir.display());
         }
         tracing::info!(
             pod = %pod,

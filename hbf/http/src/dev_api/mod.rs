@@ -1,6 +1,11 @@
 //! The dev API (`/__dev/api/**`, SPEC 6): the pod's versioned filesystem over
 //! HTTP, for the browser editor and tools, served only with `--dev`.
 //!
+//! Every answer, errors included, carries `X-Content-Type-Options: nosniff`
+//! and `Cache-Control: no-store` (it is the pod's code, for one holder of the
+//! token: no cache may keep it). Other paths under `/__dev/` are the browser
+//! editor's files ([`crate::dev_editor`]), which need no token.
+//!
 //! Every request needs `Authorization: Bearer <token>` ([`DevToken`], compared
 //! in constant time); otherwise `401` with `WWW-Authenticate: Bearer`. Paths
 //! are query parameters, percent-encoded (`+` is a plus, not a space), and
@@ -27,7 +32,7 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | here | [`DevApi`] (the shared state), the route table ([`serve`]), authorization, the query and precondition parsing |
+//! | here | [`DevApi`] (the shared state), [`serve`] (the API, or the editor for other paths; the API's headers), the route table, authorization, the query and precondition parsing |
 //! | `token` | [`DevToken`], the secret |
 //! | `files` | the file routes and their answers |
 //! | `writer` | the thread that commits PUTs |
@@ -43,7 +48,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hbf_db::{Database, Precondition};
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderMap};
+use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request};
 use percent_encoding::percent_decode_str;
 use tokio::sync::broadcast;
@@ -143,17 +148,39 @@ impl DevApi {
     }
 }
 
-/// Serves `/__dev/**`; `rest` is the path after `/__dev/`. Only with `--dev`
-/// (`route` never calls this otherwise).
+/// Serves `/__dev/**`; `rest` is the path after `/__dev/`: `api/**` is the
+/// API, anything else the editor's files. Only with `--dev` (`route` never
+/// calls this otherwise). Errors become their responses here, so that they
+/// carry the API's headers too.
 pub async fn serve(
     app: &App,
     api: &DevApi,
     request: Request<Incoming>,
     rest: &str,
-) -> Result<HttpResponse, HttpError> {
+) -> HttpResponse {
     let Some(endpoint) = rest.strip_prefix("api/") else {
-        return Err(HttpError::NotFound("no such route"));
+        return crate::dev_editor::serve(app, &request, rest).await;
     };
+    let mut response = match endpoint_response(app, api, request, endpoint).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(app.config.dev),
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The API's route table: `endpoint` is the path after `/__dev/api/`.
+async fn endpoint_response(
+    app: &App,
+    api: &DevApi,
+    request: Request<Incoming>,
+    endpoint: &str,
+) -> Result<HttpResponse, HttpError> {
     authorize(&api.token, request.headers())?;
     let query = Query::parse(request.uri().query().unwrap_or(""))?;
     let method = request.method().clone();
@@ -293,7 +320,6 @@ fn precondition(headers: &HeaderMap) -> Result<Precondition, HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::header::HeaderValue;
 
     #[test]
     fn authorization_needs_the_bearer_token() {
