@@ -13,6 +13,7 @@ import { HistoryPanel, LogPane, MergePanel, languageFor } from './panels.js'
 
 const TOKEN_KEY = 'hbf-dev-token'
 const DRAFT_DELAY_MS = 120
+const UNLOAD_DRAFT = 'hbf-editor-unload-draft:'
 const $ = (id) => document.getElementById(id)
 
 // ---- the token: from the URL fragment (never sent to the server) or the form
@@ -153,6 +154,7 @@ class Editor {
         .catch((e) => this.log.add('warn', `offline copy of the editor unavailable: ${e.message}`))
     }
     this.store.kind().then((k) => ($('status-store').textContent = `local copy: ${k === 'opfs' ? 'OPFS' : 'IndexedDB'}`))
+    await this.adoptUnloadDrafts()
     await this.refreshQueue()
     const listed = await this.refreshListing()
     if (listed === 'unauthorized') return
@@ -429,13 +431,47 @@ class Editor {
     clearTimeout(tab.draftTimer)
     tab.draftTimer = 0
     if (!this.tabs.includes(tab)) return Promise.resolve()
-    if (tab.dirty) return this.store.put(`draft:${tab.path}`, { base: tab.base, baseText: tab.baseText, text: tab.text })
+    if (tab.dirty) return this.store.put(`draft:${tab.path}`, this.draftOf(tab))
     return this.store.delete(`draft:${tab.path}`)
   }
 
+  draftOf(tab) {
+    return { base: tab.base, baseText: tab.baseText, text: tab.text, time: Date.now() }
+  }
+
+  /**
+   * The page is going away (reload, closed tab): drafts not yet in the store
+   * go to localStorage too, which is written before the page ends (the
+   * worker's write may not finish); the next start takes them over.
+   */
   flushDrafts() {
     if (this.active?.state) this.active.state = this.view.state
-    for (const tab of this.tabs) if (tab.draftTimer) this.writeDraft(tab)
+    for (const tab of this.tabs) {
+      if (!tab.draftTimer) continue
+      const draft = tab.dirty ? this.draftOf(tab) : { cleared: true, time: Date.now() }
+      localStorage.setItem(`${UNLOAD_DRAFT}${tab.path}`, JSON.stringify(draft))
+      this.writeDraft(tab)
+    }
+  }
+
+  /** Takes over the drafts `flushDrafts` left in localStorage, where newer than the store's. */
+  async adoptUnloadDrafts() {
+    for (const key of Object.keys(localStorage)) {
+      if (!key.startsWith(UNLOAD_DRAFT)) continue
+      const path = key.slice(UNLOAD_DRAFT.length)
+      let draft = null
+      try {
+        draft = JSON.parse(localStorage.getItem(key))
+      } catch {
+        // unreadable: dropped below
+      }
+      const stored = await this.store.get(`draft:${path}`)
+      if (draft && (!stored || (stored.time ?? 0) <= draft.time)) {
+        if (draft.cleared) await this.store.delete(`draft:${path}`)
+        else await this.store.put(`draft:${path}`, draft)
+      }
+      localStorage.removeItem(key)
+    }
   }
 
   // ---- saving and the queue
@@ -539,7 +575,7 @@ class Editor {
       }
       await this.writeDraft(tab)
     } else {
-      await this.store.put(`draft:${entry.path}`, { base: entry.base, baseText: entry.baseText, text: entry.text })
+      await this.store.put(`draft:${entry.path}`, { base: entry.base, baseText: entry.baseText, text: entry.text, time: Date.now() })
     }
     $('status-save').textContent = `not saved: ${entry.path} (${error.status ?? ''} ${error.message})`
     this.renderTabs()
@@ -740,11 +776,13 @@ class Editor {
     this.online = online
     $('status-connection').textContent = online ? 'online' : 'offline'
     $('status').classList.toggle('offline', !online)
+    $('preview-offline').hidden = online
     if (!online) this.log.add('warn', 'the server is not reachable: edits are kept here and saves are queued')
     else if (before === false) this.log.add('info', 'the server is back')
     if (online) {
       this.refreshListing()
       this.sync()
+      if (before === false) this.preview(false)
     }
   }
 
