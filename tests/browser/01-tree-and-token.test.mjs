@@ -25,15 +25,24 @@ browserTest('editor: the tree lists every file and the token leaves the address 
   assert.equal(await page.locator('#login').isVisible(), false, '#login is shown with a valid token')
 })
 
-browserTest('editor: a wrong token (401) shows the login form, the right one opens the editor', async (t) => {
+browserTest('editor: a wrong token (401) shows the login form', async (t) => {
   t.allowConsole(/status of 401/) // the refused API requests
-  const wrong = 'wrong-token-' + 'x'.repeat(20)
-  const page = await t.openEditor({ token: wrong, ready: false })
+  const page = await t.openEditor({ token: 'wrong-token-' + 'x'.repeat(20), ready: false })
   await page.locator('#login').waitFor({ state: 'visible' })
+  assert.ok(await page.locator('#login-token').isVisible(), '#login-token')
+  assert.ok(await page.locator('#login-submit').isVisible(), '#login-submit')
   assert.equal(await page.evaluate(() => document.body.dataset.ready), undefined, 'ready with a refused token')
+})
+
+browserTest('editor: after a 401 the login form takes the right token and opens the editor', async (t) => {
+  t.allowConsole(/status of 401/)
+  const page = await t.openEditor({ token: 'wrong-token-' + 'x'.repeat(20), ready: false })
+  await page.locator('#login').waitFor({ state: 'visible' })
   await page.fill('#login-token', t.server.token)
   await page.click('#login-submit')
-  await waitReady(page)
   await page.locator('#login').waitFor({ state: 'hidden' })
-  assert.equal(await page.locator(treeFile('hbf/server.js')).count(), 1)
+  await page.locator(treeFile('hbf/server.js')).first().waitFor({ state: 'attached' })
+  await waitReady(page, 5000, 'the tree is shown after the login')
+  const stored = await page.evaluate(() => Object.values(sessionStorage))
+  assert.ok(stored.some((v) => v.includes(t.server.token)), 'the token is not in sessionStorage')
 })

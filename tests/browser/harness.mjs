@@ -225,6 +225,7 @@ export class HbfServer {
     this.extraArgs = extraArgs
     this.port = null
     this.child = null
+    this.disposed = false
     this.log = [] // every line of every run, for a failure's artifacts
     this.api = new DevApi(this)
   }
@@ -243,6 +244,7 @@ export class HbfServer {
 
   /** Starts the server (the first time on a free port, later on the same one) and waits for its listening line. */
   async start({ timeout = 30000 } = {}) {
+    assert.ok(!this.disposed, 'the test is over (timed out?): no server is started')
     assert.equal(this.child, null, 'the server is already running')
     const samePort = this.port !== null
     const deadline = Date.now() + timeout
@@ -340,6 +342,7 @@ export class HbfServer {
   }
 
   async dispose() {
+    this.disposed = true
     await this.stop()
     fs.rmSync(this.dir, { recursive: true, force: true })
   }
@@ -376,6 +379,10 @@ export class BrowserTestContext {
     this.page = null
     this.problems = []
     this.allowed = []
+    this.disposed = false
+    // A previous run's artifacts of this test would be mistaken for this run's.
+    const base = path.join(artifactsDir, artifactName(name))
+    for (const ext of ['.png', '.html', '.server.log']) fs.rmSync(base + ext, { force: true })
   }
 
   /** Accept console errors matching `regex` (never a Content Security Policy message). */
@@ -411,6 +418,7 @@ export class BrowserTestContext {
 
   /** Launches Chromium on this test's profile; `t.page` is its first page. */
   async launch() {
+    assert.ok(!this.disposed, 'the test is over (timed out?): no browser is launched')
     assert.equal(this.context, null, 'the browser is already running')
     this.context = await launchChromium(this.profileDir)
     this.#watch(this.context)
@@ -467,6 +475,8 @@ export class BrowserTestContext {
   }
 
   async dispose() {
+    this.disposed = true
+    this.server.disposed = true
     await this.closeBrowser()
     await this.server.stop().catch(() => {})
     fs.rmSync(this.dir, { recursive: true, force: true })
@@ -514,8 +524,17 @@ export function browserTest(name, fn, { timeout = defaultTimeout, startServer = 
 // ---- the editor's UI contract (hbf/dev/editor), as the scenarios use it ----
 
 /** Waits for body[data-ready="1"] (the tree has been shown). */
-export async function waitReady(page, timeout = 20000) {
-  await page.waitForFunction(() => document.body?.dataset.ready === '1', null, { timeout })
+export async function waitReady(page, timeout = 20000, after = 'the page was opened') {
+  try {
+    await page.waitForFunction(() => document.body?.dataset.ready === '1', null, { timeout })
+  } catch (e) {
+    const state = await page.evaluate(() => ({
+      ready: document.body?.dataset.ready ?? null,
+      login: !!document.querySelector('#login') && !document.querySelector('#login').hidden,
+      tree: document.querySelectorAll('#tree [data-path]').length,
+    })).catch(() => null)
+    throw new Error(`body[data-ready="1"] not set ${timeout} ms after ${after} (${JSON.stringify(state)}): ${e.message.split('\n')[0]}`)
+  }
 }
 
 export const cssString = (s) => JSON.stringify(s) // a quoted CSS attribute value
