@@ -159,6 +159,7 @@ class Editor {
     const listed = await this.refreshListing()
     if (listed === 'unauthorized') return
     await this.restoreTabs()
+    this.booted = true
     document.body.dataset.ready = '1'
     this.preview(true)
     this.events()
@@ -167,6 +168,7 @@ class Editor {
 
   /** After a new token was given. */
   resume() {
+    if (!this.booted) return this.start()
     $('app').hidden = false
     this.refreshListing().then((r) => {
       if (r === 'unauthorized') return

@@ -15,7 +15,8 @@
 //!   cheaply and pick up a new binary's editor at once.
 //! * [`EditorDir`]: `hbf --dev --editor-dir DIR` serves the same names from
 //!   `DIR` instead, read on every request, so whoever works on the editor
-//!   edits and reloads without rebuilding the binary.
+//!   edits and reloads without rebuilding the binary (a name the directory
+//!   lacks, such as the CodeMirror bundle, is the embedded copy).
 //!
 //! The HTTP side (routes, headers, `304`) is `hbf_http::dev_editor`.
 
@@ -139,7 +140,8 @@ const fn ends_with(text: &[u8], suffix: &[u8]) -> bool {
 /// the embedded copy (`hbf --dev --editor-dir DIR`): for working on the editor
 /// itself, where a rebuild per edit would be slow. The names and types are the
 /// table's; a name not in [`ASSETS`] is never looked up, so a request cannot
-/// reach any other file under (or outside) the directory.
+/// reach any other file under (or outside) the directory. A table name the
+/// directory lacks is served from the embedded copy (`hbf_http::dev_editor`).
 #[derive(Debug, Clone)]
 pub struct EditorDir(PathBuf);
 

@@ -101,20 +101,25 @@ async fn asset_response<B>(
             let read = tokio::task::spawn_blocking(move || reader.read(asset))
                 .await
                 .map_err(|e| HttpError::Internal(format!("reading an editor file: {e}")))?;
-            let bytes = read.map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => HttpError::NoSuchFile(format!(
-                    "{} is not in --editor-dir {}",
-                    asset.name,
-                    dir.path().display()
-                )),
-                _ => HttpError::Internal(format!(
-                    "reading {} from --editor-dir {}: {e}",
-                    asset.name,
-                    dir.path().display()
-                )),
-            })?;
-            let etag = hbf_dev::etag_of(&bytes);
-            (Bytes::from(bytes), etag)
+            match read {
+                Ok(bytes) => {
+                    let etag = hbf_dev::etag_of(&bytes);
+                    (Bytes::from(bytes), etag)
+                }
+                // A file the directory lacks is the embedded one: pointed at
+                // hbf/dev/editor, the CodeMirror bundle (kept in
+                // third_party/) still loads.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    (Bytes::from_static(asset.bytes), asset.etag().to_owned())
+                }
+                Err(e) => {
+                    return Err(HttpError::Internal(format!(
+                        "reading {} from --editor-dir {}: {e}",
+                        asset.name,
+                        dir.path().display()
+                    )))
+                }
+            }
         }
     };
     let etag = HeaderValue::from_str(&etag).expect("a quoted hex digest is a valid header");

@@ -53,7 +53,8 @@ pub struct Cli {
     /// With --dev: serve the editor's files (index.html, main.js, ...) from this
     /// directory, read on every request, instead of the copy built into the
     /// binary: for working on the editor itself without rebuilding
-    /// (e.g. hbf/dev/editor).
+    /// (e.g. hbf/dev/editor; a file it lacks, like the CodeMirror bundle, is
+    /// the built-in one).
     #[arg(long = "editor-dir", value_name = "DIR", requires = "dev")]
     pub editor_dir: Option<PathBuf>,
 

@@ -253,6 +253,7 @@ fn an_editor_dir_is_read_on_every_request_and_only_by_table_names() {
     }
     std::fs::write(root.path().join("secret.txt"), "secret").unwrap();
     std::fs::write(dir.join("extra.js"), "not in the table").unwrap();
+    let tree_js = std::fs::read(dir.join("tree.js")).unwrap();
     std::fs::remove_file(dir.join("tree.js")).unwrap();
     let server = dev_server(&["--editor-dir", dir.to_str().unwrap()]);
 
@@ -274,12 +275,20 @@ fn an_editor_dir_is_read_on_every_request_and_only_by_table_names() {
     let r = server.request("GET", "/__dev/main.js", &[("if-none-match", &second)], None);
     assert_eq!(r.status, 304);
 
-    // A table name the directory lacks, a file it has but the table does not,
-    // and every way of naming a file outside it: 404.
-    assert_eq!(server.get("/__dev/tree.js").status, 404);
+    // A table name the directory lacks is the embedded copy (the CodeMirror
+    // bundle is never in hbf/dev/editor/).
+    let r = server.get("/__dev/tree.js");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, tree_js);
+    let r = server.get("/__dev/codemirror.mjs");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        std::fs::read(repo().join("third_party/codemirror/codemirror.mjs")).unwrap()
+    );
+    // A file it has but the table does not, and every way of naming a file
+    // outside it: 404.
     assert_eq!(server.get("/__dev/extra.js").status, 404);
-    // The embedded copy is not served in its place.
-    assert_eq!(server.get("/__dev/codemirror.mjs").status, 404);
     for target in [
         "/__dev/../secret.txt",
         "/__dev/..%2Fsecret.txt",
