@@ -68,7 +68,8 @@ class Tab {
     return this.queuedText ?? this.baseText
   }
   get dirty() {
-    return !this.binary && this.text !== this.savedText
+    // A new file is unsaved until its first save, even empty.
+    return !this.binary && (this.text !== this.savedText || (this.base === 0 && this.queuedText === null))
   }
   get stale() {
     return this.remoteVersion > this.base
@@ -204,9 +205,11 @@ class Editor {
       const cached = (await this.store.get('listing')) ?? []
       if (this.files.size === 0) this.files = new Map(cached.map((f) => [f.path, f]))
     }
-    // Files queued but never on the server still show.
-    for (const e of await this.store.queue()) {
-      if (!this.files.has(e.path)) this.files.set(e.path, { path: e.path, version: 0, size: e.text.length })
+    // New files, queued or still drafts, show before they are on the server.
+    const unsent = [...(await this.store.queue()).map((e) => e.path)]
+    for (const key of await this.store.keys('draft:')) unsent.push(key.slice('draft:'.length))
+    for (const path of unsent) {
+      if (!this.files.has(path)) this.files.set(path, { path, version: 0, size: 0 })
     }
     this.renderTree()
     return 'ok'
@@ -694,13 +697,11 @@ class Editor {
       this.open(path)
       return
     }
+    // On the server at its first save; until then a draft, like any edit.
     this.files.set(path, { path, version: 0, size: 0 })
-    await this.store.enqueue({ path, base: 0, baseText: '', text: '' })
-    await this.refreshQueue()
     const tab = await this.open(path)
-    if (tab) tab.queuedText = ''
+    if (tab) await this.writeDraft(tab)
     this.renderTabs()
-    this.sync()
   }
 
   async rename(from, to) {
