@@ -94,24 +94,36 @@ async fn asset_response<B>(
             message: "the editor's files are read with GET or HEAD",
         });
     }
+    let gzip = accepts_gzip(request.headers());
+    let embedded = |gzip: bool| {
+        if gzip {
+            (Bytes::from_static(asset.gzip()), gzip_etag(asset.etag()))
+        } else {
+            (Bytes::from_static(asset.bytes), asset.etag().to_owned())
+        }
+    };
     let (bytes, etag) = match &app.config.dev_editor_dir {
-        None => (Bytes::from_static(asset.bytes), asset.etag().to_owned()),
+        None => embedded(gzip),
         Some(dir) => {
             let reader = dir.clone();
-            let read = tokio::task::spawn_blocking(move || reader.read(asset))
-                .await
-                .map_err(|e| HttpError::Internal(format!("reading an editor file: {e}")))?;
-            match read {
-                Ok(bytes) => {
+            let read = tokio::task::spawn_blocking(move || {
+                reader.read(asset).map(|bytes| {
                     let etag = hbf_dev::etag_of(&bytes);
-                    (Bytes::from(bytes), etag)
-                }
+                    if gzip {
+                        (hbf_dev::gzip(&bytes), gzip_etag(&etag))
+                    } else {
+                        (bytes, etag)
+                    }
+                })
+            })
+            .await
+            .map_err(|e| HttpError::Internal(format!("reading an editor file: {e}")))?;
+            match read {
+                Ok((bytes, etag)) => (Bytes::from(bytes), etag),
                 // A file the directory lacks is the embedded one: pointed at
                 // hbf/dev/editor, the CodeMirror bundle (kept in
                 // third_party/) still loads.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    (Bytes::from_static(asset.bytes), asset.etag().to_owned())
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => embedded(gzip),
                 Err(e) => {
                     return Err(HttpError::Internal(format!(
                         "reading {} from --editor-dir {}: {e}",
@@ -132,6 +144,10 @@ async fn asset_response<B>(
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::ETAG, etag);
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip && status == StatusCode::OK {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     if status == StatusCode::OK {
         headers.insert(
             header::CONTENT_TYPE,
@@ -139,6 +155,33 @@ async fn asset_response<B>(
         );
     }
     Ok(response)
+}
+
+/// The client takes `Content-Encoding: gzip` (`Accept-Encoding` names `gzip`
+/// or `*` without `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.len() > 2
+                    && p[..2].eq_ignore_ascii_case("q=")
+                    && p[2..].trim().parse::<f32>().is_ok_and(|q| q == 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+}
+
+/// The gzip representation's ETag: another representation of the same bytes
+/// needs another strong validator (RFC 9110 8.8.3).
+fn gzip_etag(etag: &str) -> String {
+    format!("{}-gzip\"", etag.trim_end_matches('"'))
 }
 
 /// `If-None-Match` names `etag` (or is `*`); weak comparison, as RFC 9110
@@ -173,6 +216,22 @@ mod tests {
         assert!(not_modified(&with("*"), &etag));
         assert!(!not_modified(&with("\"abc\""), &etag));
         assert!(!not_modified(&HeaderMap::new(), &etag));
+    }
+
+    #[test]
+    fn accept_encoding() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            h
+        };
+        assert!(accepts_gzip(&with("gzip, deflate, br, zstd")));
+        assert!(accepts_gzip(&with("br;q=1.0, GZIP;q=0.5")));
+        assert!(accepts_gzip(&with("*")));
+        assert!(!accepts_gzip(&with("gzip;q=0")));
+        assert!(!accepts_gzip(&with("br, identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+        assert_eq!(gzip_etag("\"ab\""), "\"ab-gzip\"");
     }
 
     #[test]
