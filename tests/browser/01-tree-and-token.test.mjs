@@ -23,6 +23,12 @@ browserTest('editor: the tree lists every file and the token leaves the address 
   assert.ok(!href.includes(t.server.token), `the token is still in the address bar: ${href}`)
   assert.ok(stored.some((v) => v.includes(t.server.token)), 'the token is not in sessionStorage')
   assert.equal(await page.locator('#login').isVisible(), false, '#login is shown with a valid token')
+
+  // The page ran under a Content Security Policy (any violation would have
+  // failed this test through the console).
+  const shell = await t.server.get('/__dev/')
+  assert.equal(shell.status, 200)
+  assert.match(shell.headers['content-security-policy'] ?? '', /script-src/, 'the editor is served without a CSP')
 })
 
 browserTest('editor: a wrong token (401) shows the login form', async (t) => {

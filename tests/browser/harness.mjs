@@ -385,6 +385,11 @@ export class BrowserTestContext {
     for (const ext of ['.png', '.html', '.server.log']) fs.rmSync(base + ext, { force: true })
   }
 
+  /** A line in the test's report (set by browserTest). */
+  note(message) {
+    console.log(`# ${message}`)
+  }
+
   /** Accept console errors matching `regex` (never a Content Security Policy message). */
   allowConsole(regex) {
     this.allowed.push(regex)
@@ -489,8 +494,9 @@ export class BrowserTestContext {
  * seen in the browser; always leaves a screenshot and stops what it started.
  */
 export function browserTest(name, fn, { timeout = defaultTimeout, startServer = true } = {}) {
-  test(name, { timeout: timeout + 30000 }, async () => {
+  test(name, { timeout: timeout + 30000 }, async (nodeTest) => {
     const t = new BrowserTestContext(name)
+    t.note = (message) => nodeTest.diagnostic(message)
     let timer
     let failure = null
     try {
