@@ -203,8 +203,8 @@ cat > "$OUT_DIR/README.md" <<EOF
 
 The code editor of the \`/__dev/\` browser editor (issue 13). One file,
 \`codemirror.mjs\`: minified, \`format=esm\`, \`target=es2020\`, no CDN, no
-dynamic \`import()\`, no other module imported. Not yet embedded in the binary
-(a later slice of issue 13 does that).
+dynamic \`import()\`, no other module imported. Embedded in the binary by \`hbf/dev\`
+(served as \`/__dev/codemirror.mjs\`, gzip-compressed when the browser takes it).
 
 - Source: these packages from the npm registry, exact versions pinned by the
   script (the direct ones as dependencies, the transitive ones through npm
