@@ -1,7 +1,7 @@
 // Issue 13, scenario 2: edit the /hello handler, Control+S; the tab is clean
 // again, the preview and a plain GET /hello show the new message.
 import assert from 'node:assert/strict'
-import { browserTest, editorText, openFile, replaceText, save, tab, waitFor, withHelloMessage } from './harness.mjs'
+import { browserTest, editorText, openFile, replaceText, save, tab, textOf, waitFor, withHelloMessage } from './harness.mjs'
 
 browserTest('editor: edit server.js, save, the preview and GET /hello show it', async (t) => {
   const { server } = t
@@ -21,6 +21,9 @@ browserTest('editor: edit server.js, save, the preview and GET /hello show it', 
   const after = await server.api.read('hbf/server.js')
   assert.equal(after.text, edited, 'the stored file is the editor text')
   assert.equal(after.version, before.version + 1)
+  await waitFor(`#status-version to say v${after.version}`, async () => (await textOf(page, '#status-version')) === `v${after.version}`)
+  await waitFor('a #log line of the events stream naming hbf/server.js', async () =>
+    (await page.locator('#log .log-line', { hasText: 'hbf/server.js' }).count()) > 0)
 
   await page.fill('#preview-path', '/hello')
   await page.locator('#preview-path').press('Enter')
