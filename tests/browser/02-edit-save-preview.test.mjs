@@ -18,7 +18,11 @@ browserTest('editor: edit server.js, save, the preview and GET /hello show it', 
   await save(page)
   await page.waitForSelector(`${tab('hbf/server.js')}.active:not(.dirty)`)
 
-  const after = await server.api.read('hbf/server.js')
+  // The tab is clean once the save is queued; the server has it a moment later.
+  const after = await waitFor('the save to reach the server', async () => {
+    const f = await server.api.read('hbf/server.js')
+    return f.version > before.version && f
+  })
   assert.equal(after.text, edited, 'the stored file is the editor text')
   assert.equal(after.version, before.version + 1)
   await waitFor(`#status-version to say v${after.version}`, async () => (await textOf(page, '#status-version')) === `v${after.version}`)
