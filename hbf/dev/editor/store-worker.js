@@ -82,7 +82,8 @@ function idbBackend() {
   }
 }
 
-const backend = (async () => {
+async function open(choice) {
+  if (choice === 'indexeddb') return idbBackend()
   try {
     const b = await opfsBackend()
     // Probe a write: some browsers expose OPFS but refuse writable streams.
@@ -92,16 +93,46 @@ const backend = (async () => {
     console.warn(`hbf editor: OPFS unavailable (${e.message}); using IndexedDB`)
     return idbBackend()
   }
-})()
+}
+
+// Operations on one record run one after the other, in the order they came:
+// OPFS refuses to remove a file while a writable stream on it is open, and a
+// later write must not be overtaken by an earlier one.
+const chains = new Map()
+function serially(key, work) {
+  const next = (chains.get(key) ?? Promise.resolve()).catch(() => {}).then(work)
+  chains.set(key, next)
+  next.finally(() => chains.get(key) === next && chains.delete(key)).catch(() => {})
+  return next
+}
+
+// Another tab's worker may hold the same record's file for a moment.
+async function retried(work) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work()
+    } catch (e) {
+      if (e.name !== 'NoModificationAllowedError' || attempt >= 20) throw e
+      await new Promise((resolve) => setTimeout(resolve, 10 + attempt * 10))
+    }
+  }
+}
+
+// The page's first message ({op: 'open', backend}) chooses the backend.
+let backend = null
 
 self.onmessage = async ({ data }) => {
   const { id, op, key, value, prefix } = data
+  if (op === 'open') {
+    backend = open(data.backend)
+    return
+  }
   try {
-    const b = await backend
+    const b = await (backend ?? (backend = open('opfs')))
     let result
-    if (op === 'get') result = await b.get(key)
-    else if (op === 'put') result = await b.put(key, value)
-    else if (op === 'delete') result = await b.delete(key)
+    if (op === 'get') result = await serially(key, () => b.get(key))
+    else if (op === 'put') result = await serially(key, () => retried(() => b.put(key, value)))
+    else if (op === 'delete') result = await serially(key, () => retried(() => b.delete(key)))
     else if (op === 'keys') result = await b.keys(prefix ?? '')
     else if (op === 'kind') result = b.kind
     else throw new Error(`unknown store operation ${op}`)

@@ -14,7 +14,13 @@
 
 export class Store {
   constructor() {
+    // `localStorage['hbf-editor-store'] = 'indexeddb'` keeps the copy in
+    // IndexedDB even where OPFS exists (to look at it in the browser's tools,
+    // or to test the fallback).
+    // (A message, not the worker's URL: a worker loaded from the Service
+    // Worker's cache has the cached response's URL, without a query.)
     this.worker = new Worker(new URL('store-worker.js', import.meta.url))
+    this.worker.postMessage({ op: 'open', backend: localStorage.getItem('hbf-editor-store') ?? 'opfs' })
     this.pending = new Map()
     this.next = 1
     this.worker.onmessage = ({ data }) => {
