@@ -141,6 +141,9 @@ pub enum HttpError {
     /// since the rest of the body is never read).
     #[error("{0}")]
     BodyTimeout(String),
+    /// The request has no `Content-Length` where one is needed (`411`).
+    #[error("{0}")]
+    LengthRequired(&'static str),
     /// The request body is over the limit (`413`).
     #[error("the request body is larger than the {limit}-byte limit")]
     BodyTooLarge { limit: usize },
@@ -170,6 +173,7 @@ impl HttpError {
             HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             HttpError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             HttpError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            HttpError::LengthRequired(_) => StatusCode::LENGTH_REQUIRED,
             HttpError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Js { error, .. } => match error {
