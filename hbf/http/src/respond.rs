@@ -438,6 +438,9 @@ mod tests {
         .into_response(true);
         assert_eq!(r.status(), 412);
         assert_eq!(body(r)["current_version"], 4);
+        let r = HttpError::LengthRequired("send a Content-Length").into_response(false);
+        assert_eq!(r.status(), 411);
+        assert_eq!(body(r)["error"], "Length Required");
         let r = HttpError::NoSuchFile("no such file: a".into()).into_response(true);
         assert_eq!(r.status(), 404);
         assert_eq!(body(r)["message"], "no such file: a");
