@@ -350,6 +350,40 @@ fn bazel_cas_and_ac() {
     let answer = server.raw(head.as_bytes(), WAIT);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 
+    // A chunked upload (no length, as a streaming client sends): stored in
+    // pieces as it arrives, verified at its end.
+    let chunked = random_bytes(6, 700_000);
+    let chunked_hash = sha256_hex(&chunked);
+    let mut request = format!(
+        "PUT /cas/{chunked_hash} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for piece in chunked.chunks(100_000) {
+        request.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        request.extend_from_slice(piece);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let answer = server.raw(&request, WAIT);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(server.get(&format!("/cas/{chunked_hash}")).body == chunked);
+    assert_eq!(
+        server
+            .request("HEAD", &format!("/cas/{wrong}"), &[], None)
+            .status,
+        404
+    );
+    // A client's copy is current: 304.
+    let etag = format!("\"{hash}\"");
+    let r = server.request(
+        "GET",
+        &format!("/cas/{hash}"),
+        &[("if-none-match", &etag)],
+        None,
+    );
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+
     // Action cache: any content under any key, replaced by a later PUT.
     let action = sha256_hex(b"an action");
     let ac = format!("/ac/{action}");
@@ -381,8 +415,11 @@ fn bazel_cas_and_ac() {
     );
 
     let status = server.get("/blocks/status").json();
-    assert_eq!(status["cas"]["count"], 2);
-    assert_eq!(status["cas"]["bytes"], (data.len() + big.len()) as u64);
+    assert_eq!(status["cas"]["count"], 3);
+    assert_eq!(
+        status["cas"]["bytes"],
+        (data.len() + big.len() + chunked.len()) as u64
+    );
     assert_eq!(status["ac"]["count"], 1);
     assert_eq!(status["ac"]["bytes"], 8);
     assert_eq!(status["block"]["count"], 0);
@@ -393,9 +430,9 @@ fn bazel_cas_and_ac() {
 #[test]
 fn eviction_keeps_the_cache_under_its_limit_and_every_block() {
     let server = blocks_server(&["--blocks-max-bytes", "250000"], &[]);
+    // A block larger than the whole cache limit: blocks do not count, and stay.
     let block = random_bytes(1, 300_000);
-    let block = &block[..(512 << 10).min(block.len())];
-    let block_hash = put_block(&server, block).text();
+    let block_hash = put_block(&server, &block).text();
     let entry = |seed| random_bytes(seed, 100_000);
     let put_cas = |data: &[u8]| {
         let r = server.request(
