@@ -539,3 +539,88 @@ fn without_blocks_the_paths_are_the_pods() {
     ]);
     assert!(refused.is_err());
 }
+
+/// The pieces of an upload stored so far, read with the `sqlite3` tool
+/// (installed by `.ci/run`, as for `hbf/db/tests/sqlite3_cli.rs`; the test
+/// fails without it).
+fn upload_pieces(db: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT count(*) FROM hbf_block_upload")
+        .output()
+        .expect("the sqlite3 command-line tool must be installed (apt-get install sqlite3)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn an_abandoned_upload_leaves_no_pieces() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hbf.db");
+    let pod = test_pod();
+    let args = [
+        "--db",
+        db.to_str().unwrap(),
+        "--pod",
+        pod.to_str().unwrap(),
+        "--blocks",
+    ];
+    let mut server = Server::try_start(&args).unwrap();
+    let hash = sha256_hex(b"never sent whole");
+    let mut client = std::net::TcpStream::connect(&server.addr).unwrap();
+    write!(
+        client,
+        "PUT /cas/{hash} HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n"
+    )
+    .unwrap();
+    client.write_all(&vec![b'x'; 700_000]).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while upload_pieces(&db) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pieces were stored"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(client); // gone mid-body
+    while upload_pieces(&db) > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an abandoned upload's pieces stay"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.get(&format!("/cas/{hash}")).status, 404);
+
+    // Pieces a killed server left are deleted at the next start.
+    let mut client = std::net::TcpStream::connect(&server.addr).unwrap();
+    write!(
+        client,
+        "PUT /cas/{hash} HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n"
+    )
+    .unwrap();
+    client.write_all(&vec![b'y'; 700_000]).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while upload_pieces(&db) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pieces were stored"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(client);
+    assert!(upload_pieces(&db) >= 2);
+    let _server = Server::try_start(&args).unwrap();
+    assert_eq!(upload_pieces(&db), 0);
+}
