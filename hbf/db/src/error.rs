@@ -73,6 +73,20 @@ pub enum Error {
     #[error("write was not committed: {0}")]
     CommitFailed(String),
 
+    /// A block, CAS or action-cache entry was refused as given (empty, or a
+    /// key that is not what it must be); nothing was stored.
+    #[error("{0}")]
+    InvalidBlock(String),
+
+    /// A block or cache entry is larger than its limit; nothing was stored.
+    #[error("the entry is larger than the {limit}-byte limit")]
+    BlockTooLarge { limit: u64 },
+
+    /// A CAS entry's content does not hash to the key it was stored under;
+    /// nothing was stored.
+    #[error("the content's SHA-256 is {actual}, not the {expected} it was sent as")]
+    DigestMismatch { expected: String, actual: String },
+
     /// An operating-system error on a database file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -98,6 +112,12 @@ impl Error {
     /// layer maps it to 404).
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. } | Error::VersionNotFound { .. })
+    }
+
+    /// True when a block or cache entry was refused for what it is (empty, a
+    /// wrong digest): the client's mistake (an HTTP layer maps it to 400).
+    pub fn is_invalid_block(&self) -> bool {
+        matches!(self, Error::InvalidBlock(_) | Error::DigestMismatch { .. })
     }
 
     /// True when the caller passed an invalid path (an HTTP layer maps it to 400).

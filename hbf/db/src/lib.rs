@@ -9,6 +9,9 @@
 //! * [`Archive`] reads and writes the standard SQLite Archive (`sqlar`) table that
 //!   `sqlite3 -A` understands; [`VersionedFs::import_archive`] migrates an archive
 //!   into the versioned filesystem without clobbering live edits.
+//! * [`BlockStore`] names content by its hash: the block service (`PUT` a
+//!   block, get its SHA-256) and Bazel's remote cache (`cas`, `ac`), on the
+//!   same content rows as the versioned filesystem.
 //! * [`ModuleCache`] keeps compiled JavaScript (QuickJS bytecode) beside the
 //!   sources it was compiled from.
 //! * [`UserDb`] runs a pod's own SQL, which may never write platform tables,
@@ -22,6 +25,7 @@
 
 mod archive;
 mod authorizer;
+mod blocks;
 mod database;
 mod error;
 mod group_commit;
@@ -36,6 +40,7 @@ mod vfs;
 pub use rusqlite;
 
 pub use archive::{Archive, ArchiveEntry, EntryKind};
+pub use blocks::{BlockKind, BlockPut, BlockStatus, BlockStore, KindStatus, Upload, MAX_BLOCK};
 pub use database::{ChangeHook, Database};
 pub use error::{Error, Result};
 pub use module_cache::ModuleCache;

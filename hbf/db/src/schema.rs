@@ -88,6 +88,45 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (module, source_sha256, engine)
     ) WITHOUT ROWID;
     "#,
+    // 3: content-addressed blocks (the block service and Bazel's cache).
+    r#"
+    -- A name for a content row: a block (key = its SHA-256), a Bazel CAS entry
+    -- (key = its SHA-256, verified) or an action-cache entry (key = the action
+    -- digest, any content). The content row is shared with the versioned
+    -- filesystem; it is deleted only when no reference and no file version uses
+    -- it. `used` (milliseconds since the epoch) orders cas/ac entries for
+    -- eviction; blocks are never evicted.
+    CREATE TABLE hbf_block_ref (
+        kind        TEXT NOT NULL CHECK (kind IN ('block', 'cas', 'ac')),
+        key         BLOB NOT NULL CHECK (length(key) = 32),
+        content_id  INTEGER NOT NULL REFERENCES hbf_fs_content(id),
+        size        INTEGER NOT NULL CHECK (size >= 0),
+        used        INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    -- Least recently used cache entries first.
+    CREATE INDEX hbf_block_ref_lru ON hbf_block_ref (used) WHERE kind <> 'block';
+    -- "Does a reference still use this content?" in one lookup.
+    CREATE INDEX hbf_block_ref_content ON hbf_block_ref (content_id);
+    -- "Does a file version still use this content?" in one lookup.
+    CREATE INDEX hbf_fs_version_content ON hbf_fs_version (content_id);
+    -- Entries and bytes per kind, kept in the transaction that changes them.
+    CREATE TABLE hbf_block_stat (
+        kind   TEXT PRIMARY KEY,
+        count  INTEGER NOT NULL,
+        bytes  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO hbf_block_stat (kind, count, bytes) VALUES ('block', 0, 0), ('cas', 0, 0), ('ac', 0, 0);
+    -- The pieces of a large upload, stored in short transactions while it
+    -- arrives, then copied into one content row; an abandoned upload's rows are
+    -- deleted (and all of them when the block service starts).
+    CREATE TABLE hbf_block_upload (
+        upload  INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        data    BLOB NOT NULL,
+        PRIMARY KEY (upload, seq)
+    );
+    "#,
 ];
 
 /// What [`inspect`] learned about a database's identity.

@@ -144,6 +144,16 @@ impl std::fmt::Debug for FileReader {
 }
 
 impl FileReader {
+    /// A reader of content row `content_id`, described by `meta` (a block's
+    /// entry: see [`crate::BlockStore::open`]).
+    pub(crate) fn of_content(db: Database, meta: FileVersion, content_id: i64) -> Self {
+        Self {
+            db,
+            meta,
+            content_id,
+        }
+    }
+
     /// The version that was opened.
     pub fn meta(&self) -> &FileVersion {
         &self.meta
@@ -704,7 +714,7 @@ impl VersionedFs {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -714,7 +724,7 @@ fn to_sql_version(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");

@@ -116,44 +116,78 @@ pub(crate) async fn read_body(
     declared: Option<u64>,
     config: &crate::ServerConfig,
 ) -> Result<Vec<u8>, HttpError> {
-    let (idle, total) = (config.body_idle_timeout, config.body_timeout);
-    let deadline = Instant::now() + total;
-    let mut body = Limited::new(body, limit);
+    let mut body = TimedBody::new(body, limit, config);
     let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
-    loop {
-        let idle_deadline = Instant::now() + idle;
-        let frame = match tokio::time::timeout_at(idle_deadline.min(deadline), body.frame()).await {
-            Ok(frame) => frame,
-            Err(_) if idle_deadline < deadline => {
-                return Err(HttpError::BodyTimeout(format!(
-                    "the request body stalled: nothing arrived for {} ms",
-                    idle.as_millis()
-                )))
-            }
-            Err(_) => {
-                return Err(HttpError::BodyTimeout(format!(
-                    "the request body did not arrive within {} ms",
-                    total.as_millis()
-                )))
-            }
-        };
-        match frame {
-            None => return Ok(out),
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    out.extend_from_slice(data);
+    while let Some(data) = body.next().await? {
+        out.extend_from_slice(&data);
+    }
+    Ok(out)
+}
+
+/// A request body taken piece by piece, at most `limit` bytes (`413`), within
+/// the body idle and overall timeouts (`408`): for handlers that store a body
+/// as it arrives instead of holding it whole.
+pub(crate) struct TimedBody {
+    body: Limited<Incoming>,
+    limit: usize,
+    idle: std::time::Duration,
+    total: std::time::Duration,
+    deadline: Instant,
+}
+
+impl TimedBody {
+    pub(crate) fn new(body: Incoming, limit: usize, config: &crate::ServerConfig) -> Self {
+        Self {
+            body: Limited::new(body, limit),
+            limit,
+            idle: config.body_idle_timeout,
+            total: config.body_timeout,
+            deadline: Instant::now() + config.body_timeout,
+        }
+    }
+
+    /// The next piece of data, or `None` at the end of the body.
+    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, HttpError> {
+        loop {
+            let idle_deadline = Instant::now() + self.idle;
+            let frame =
+                match tokio::time::timeout_at(idle_deadline.min(self.deadline), self.body.frame())
+                    .await
+                {
+                    Ok(frame) => frame,
+                    Err(_) if idle_deadline < self.deadline => {
+                        return Err(HttpError::BodyTimeout(format!(
+                            "the request body stalled: nothing arrived for {} ms",
+                            self.idle.as_millis()
+                        )))
+                    }
+                    Err(_) => {
+                        return Err(HttpError::BodyTimeout(format!(
+                            "the request body did not arrive within {} ms",
+                            self.total.as_millis()
+                        )))
+                    }
+                };
+            match frame {
+                None => return Ok(None),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            return Ok(Some(data));
+                        }
+                    }
                 }
-            }
-            Some(Err(e))
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                return Err(HttpError::BodyTooLarge { limit })
-            }
-            Some(Err(e)) => {
-                return Err(HttpError::BadRequest(format!(
-                    "cannot read the request body: {e}"
-                )))
+                Some(Err(e))
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some() =>
+                {
+                    return Err(HttpError::BodyTooLarge { limit: self.limit })
+                }
+                Some(Err(e)) => {
+                    return Err(HttpError::BadRequest(format!(
+                        "cannot read the request body: {e}"
+                    )))
+                }
             }
         }
     }

@@ -8,13 +8,16 @@
 //!    from the versioned filesystem), [`dev_api`] (`/__dev/api/**`, the
 //!    authenticated live-editing API, only with `--dev`), [`dev_editor`] (the
 //!    browser editor's files at `/__dev/`, only with `--dev`) and [`js`]
-//!    (everything else, to the pod's JavaScript through the worker pool);
+//!    (everything else, to the pod's JavaScript through the worker pool), and
+//!    with `--blocks` [`blocks`] (`/block/**`, `/cas/**`, `/ac/**`,
+//!    `/blocks/status`: the block service and Bazel's remote cache);
 //! 4. [`respond`]: building responses, including every error as a well-formed
 //!    HTTP response.
 
 #![forbid(unsafe_code)]
 
 pub mod accept;
+pub mod blocks;
 pub mod dev_api;
 pub mod dev_editor;
 pub mod js;
@@ -120,6 +123,8 @@ pub struct App {
     pub static_cache: static_files::StaticCache,
     /// The dev API, when [`ServerConfig::dev`] and a token are set.
     pub dev_api: Option<dev_api::DevApi>,
+    /// The block service (`--blocks`), set with [`App::with_blocks`].
+    pub blocks: Option<blocks::BlockService>,
     /// Permits for requests to JavaScript routes ([`ServerConfig::js_share`]).
     pub(crate) js_slots: tokio::sync::Semaphore,
     next_request_id: std::sync::atomic::AtomicU64,
@@ -133,6 +138,7 @@ impl App {
         };
         Self {
             dev_api,
+            blocks: None,
             db,
             js,
             js_slots: tokio::sync::Semaphore::new(config.js_share()),
@@ -140,6 +146,13 @@ impl App {
             static_cache: static_files::StaticCache::default(),
             next_request_id: std::sync::atomic::AtomicU64::new(1),
         }
+    }
+
+    /// Serves the block service's routes too (`--blocks`); without it they
+    /// are the pod's paths like any other.
+    pub fn with_blocks(mut self, service: blocks::BlockService) -> Self {
+        self.blocks = Some(service);
+        self
     }
 
     /// A new request id (for logs and error bodies).

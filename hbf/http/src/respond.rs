@@ -141,6 +141,9 @@ pub enum HttpError {
     /// since the rest of the body is never read).
     #[error("{0}")]
     BodyTimeout(String),
+    /// The request has no `Content-Length` where one is needed (`411`).
+    #[error("{0}")]
+    LengthRequired(&'static str),
     /// The request body is over the limit (`413`).
     #[error("the request body is larger than the {limit}-byte limit")]
     BodyTooLarge { limit: usize },
@@ -170,6 +173,7 @@ impl HttpError {
             HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             HttpError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             HttpError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            HttpError::LengthRequired(_) => StatusCode::LENGTH_REQUIRED,
             HttpError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Js { error, .. } => match error {
@@ -434,6 +438,9 @@ mod tests {
         .into_response(true);
         assert_eq!(r.status(), 412);
         assert_eq!(body(r)["current_version"], 4);
+        let r = HttpError::LengthRequired("send a Content-Length").into_response(false);
+        assert_eq!(r.status(), 411);
+        assert_eq!(body(r)["error"], "Length Required");
         let r = HttpError::NoSuchFile("no such file: a".into()).into_response(true);
         assert_eq!(r.status(), 404);
         assert_eq!(body(r)["message"], "no such file: a");

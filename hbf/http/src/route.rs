@@ -10,6 +10,7 @@
 //! | `/static/**` | [`crate::static_files`] |
 //! | `/__dev` | `308` to `/__dev/` ([`crate::dev_editor::redirect`]) with `--dev`; `404` otherwise |
 //! | `/__dev/**` | [`crate::dev_api`] (the API, and the editor's files through [`crate::dev_editor`]) with `--dev` and a token; `404` otherwise |
+//! | `/block`, `/block/*`, `/blocks/status`, `[/<instance>]/cas/*`, `[/<instance>]/ac/*` | [`crate::blocks`] with `--blocks`; the pod's paths otherwise |
 //! | anything else | [`crate::js`]: the pod's JavaScript |
 
 use std::sync::Arc;
@@ -66,13 +67,22 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
                 Some(api) => Ok(crate::dev_api::serve(&app, api, request, rest).await),
                 None => Err(HttpError::NotFound("no such route")),
             },
-            Route::Js => {
-                let response = crate::js::serve(&app, request, id).await;
-                if let (Some(api), Err(e)) = (&app.dev_api, &response) {
-                    announce_js_error(api, e);
+            Route::Js => match app
+                .blocks
+                .as_ref()
+                .and_then(|service| Some((service, crate::blocks::target(&path)?)))
+            {
+                Some((service, target)) => {
+                    crate::blocks::serve(&app, service, request, target).await
                 }
-                response
-            }
+                None => {
+                    let response = crate::js::serve(&app, request, id).await;
+                    if let (Some(api), Err(e)) = (&app.dev_api, &response) {
+                        announce_js_error(api, e);
+                    }
+                    response
+                }
+            },
         },
     };
     let response = response.unwrap_or_else(|e| e.into_response(app.config.dev));

@@ -213,6 +213,18 @@ pub fn serve<B>(
     respond_with(&file.meta, Content::Memory(&file.data), request.headers())
 }
 
+/// Bytes `start..end` of `reader`'s content as a streamed body, read like a
+/// large static file's (pieces on blocking threads, one ahead of the client,
+/// the same bound on reads at once); never read for `HEAD`. For the block
+/// service's large entries.
+pub(crate) fn stored_body(app: &App, reader: FileReader, start: u64, end: u64) -> Body {
+    Content::Stored {
+        reader,
+        reads: &app.static_cache.stream_reads,
+    }
+    .body(start, end)
+}
+
 /// Where a response's bytes come from.
 enum Content<'a> {
     Memory(&'a Bytes),

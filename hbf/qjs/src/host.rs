@@ -1,6 +1,6 @@
 //! The host side of the JavaScript API: the native bindings the prelude uses
 //! (`globalThis.__hbf`, removed by the prelude) and the host modules `hbf:db`,
-//! `hbf:fs` and `hbf:console`.
+//! `hbf:fs` and `hbf:console` (`hbf:blob` is in `blob.rs`).
 //!
 //! Host functions run on the worker thread that runs the JavaScript, so they
 //! reach the worker's storage handles through a thread-local [`HostState`].
@@ -41,7 +41,7 @@ pub(crate) fn set_state(state: Rc<HostState>) {
     STATE.with(|s| *s.borrow_mut() = Some(state));
 }
 
-fn state<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Rc<HostState>> {
+pub(crate) fn state<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Rc<HostState>> {
     STATE
         .with(|s| s.borrow().clone())
         .ok_or_else(|| Exception::throw_message(ctx, "HBF host functions are not available here"))
@@ -600,6 +600,7 @@ pub(crate) fn load_host_module<'js>(
     Some(match module {
         "hbf:db" => Module::declare_def::<DbModule, _>(ctx.clone(), name),
         "hbf:fs" => Module::declare_def::<FsModule, _>(ctx.clone(), name),
+        "hbf:blob" => Module::declare_def::<crate::blob::BlobModule, _>(ctx.clone(), name),
         "hbf:console" => Module::declare(ctx.clone(), name, CONSOLE_SOURCE),
         _ => return None,
     })

@@ -11,11 +11,12 @@
 //!
 //! * [`JsPool`] runs requests on worker threads, each owning an [`Engine`] (a
 //!   QuickJS runtime with memory, stack and time limits) that calls the pod's
-//!   handler, HBF style or fetch style, with the host modules `hbf:db`, `hbf:fs`
-//!   and `hbf:console`.
+//!   handler, HBF style or fetch style, with the host modules `hbf:db`, `hbf:fs`,
+//!   `hbf:blob` and `hbf:console`.
 //!
 //! This crate knows nothing of HTTP: requests and responses are plain data.
 
+mod blob;
 mod compile;
 mod engine;
 mod error;

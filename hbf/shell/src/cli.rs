@@ -58,6 +58,30 @@ pub struct Cli {
     #[arg(long = "editor-dir", value_name = "DIR", requires = "dev")]
     pub editor_dir: Option<PathBuf>,
 
+    /// Serve the block service on the database's content store: the Buddy
+    /// Blocks API (PUT /block answers the body's SHA-256; GET, HEAD, DELETE
+    /// /block/<sha256>; 1 byte to 512 KiB per block) and Bazel's HTTP remote
+    /// cache (/cas/<sha256>, verified, and /ac/<key>, optionally under an
+    /// /<instance>/ prefix; use it with bazel --remote_cache=http://HOST:PORT),
+    /// with GET /blocks/status. With HBF_BLOCK_TOKEN set (at least 16
+    /// characters), PUT and DELETE need Authorization: Bearer <token>; reads
+    /// are open. Without this flag those paths are the pod's.
+    #[arg(long)]
+    pub blocks: bool,
+
+    /// With --blocks: the largest /cas or /ac entry, in bytes (413 beyond);
+    /// entries are streamed to and from the database, never held whole.
+    #[arg(long = "blocks-max-blob", value_name = "BYTES", default_value_t = 64 << 20,
+          requires = "blocks",
+          value_parser = clap::value_parser!(u64).range(1..=(1 << 40)))]
+    pub blocks_max_blob: u64,
+
+    /// With --blocks: keep the /cas and /ac entries under this many bytes in
+    /// total by deleting the least recently used ones (default: unlimited).
+    /// /block entries are never evicted, only deleted.
+    #[arg(long = "blocks-max-bytes", value_name = "BYTES", requires = "blocks")]
+    pub blocks_max_bytes: Option<u64>,
+
     /// How requests are isolated: `request` gives each request fresh module
     /// instances in a kept context whose built-ins are frozen (globals a request
     /// adds are deleted after it); `context` gives each request a fresh context

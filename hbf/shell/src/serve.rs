@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hbf_db::Database;
+use hbf_http::blocks::{BlockService, BlockToken, BlocksConfig};
 use hbf_http::dev_api::DevToken;
 use hbf_http::{App, ServerConfig};
 use hbf_qjs::{EngineConfig, Isolation, JsPool};
@@ -15,6 +16,14 @@ use crate::cli::{Cli, IsolationArg};
 pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
     let dev_token = match cli.dev {
         true => Some(dev_token(cli)?),
+        false => None,
+    };
+    let blocks = match cli.blocks {
+        true => Some(BlocksConfig {
+            max_blob: cli.blocks_max_blob,
+            max_bytes: cli.blocks_max_bytes,
+            token: block_token()?,
+        }),
         false => None,
     };
     let dev_editor_dir = cli
@@ -68,7 +77,12 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let addr = SocketAddr::new(cli.host, cli.port);
-    let app = Arc::new(App::new(db.clone(), js, config));
+    let mut app = App::new(db.clone(), js, config);
+    let blocks_token = blocks.as_ref().map(|b| b.token.is_some());
+    if let Some(blocks) = blocks {
+        app = app.with_blocks(BlockService::start(&db, blocks)?);
+    }
+    let app = Arc::new(app);
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -104,6 +118,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         tracing::info!(
             pod = %pod,
             dev_api = dev_token.is_some(),
+            blocks = blocks_token.map_or("off", |t| if t { "on, writes need HBF_BLOCK_TOKEN" } else { "on, writes open to all" }),
             workers,
             isolation =
                 cli.isolation
@@ -155,6 +170,19 @@ fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
                 .map_err(|e| format!("cannot generate a dev token from /dev/urandom: {e}"))?,
             generated: true,
         }),
+    }
+}
+
+/// `HBF_BLOCK_TOKEN`, if set: the token block writes need. Unlike the dev
+/// token, none is generated: without one, writes are open (a build cache on
+/// a trusted network), which the start-up line says.
+fn block_token() -> Result<Option<BlockToken>, String> {
+    match std::env::var("HBF_BLOCK_TOKEN") {
+        Ok(token) => BlockToken::new(&token).map(Some),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err("HBF_BLOCK_TOKEN is not valid UTF-8".to_owned())
+        }
+        Err(std::env::VarError::NotPresent) => Ok(None),
     }
 }
 

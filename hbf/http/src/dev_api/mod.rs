@@ -57,6 +57,7 @@ use crate::respond::{HttpError, HttpResponse};
 use crate::App;
 
 pub use events::{CLIENT_BUFFER, EVENT_BACKLOG, HEARTBEAT};
+pub(crate) use token::constant_time_eq;
 pub use token::DevToken;
 
 use events::{file_event, log_event, Watcher};

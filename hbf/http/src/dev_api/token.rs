@@ -54,13 +54,18 @@ impl DevToken {
     /// True when `presented` is the token. The time taken depends only on the
     /// lengths, never on where the first difference is.
     pub fn matches(&self, presented: &[u8]) -> bool {
-        let expected = self.0.as_bytes();
-        let mut diff = expected.len() ^ presented.len();
-        for (i, &e) in expected.iter().enumerate() {
-            diff |= usize::from(e ^ presented.get(i).copied().unwrap_or(!e));
-        }
-        diff == 0
+        constant_time_eq(self.0.as_bytes(), presented)
     }
+}
+
+/// True when `presented` equals `expected`, in a time that depends only on
+/// the lengths (the block service's token is compared the same way).
+pub(crate) fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
+    let mut diff = expected.len() ^ presented.len();
+    for (i, &e) in expected.iter().enumerate() {
+        diff |= usize::from(e ^ presented.get(i).copied().unwrap_or(!e));
+    }
+    diff == 0
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ impl Server {
     pub fn try_start_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hbf"));
         command.env_remove("HBF_DEV_TOKEN");
+        command.env_remove("HBF_BLOCK_TOKEN");
         command.envs(env.iter().copied());
         command.args(["--port", "0"]);
         if !args.iter().any(|a| a.starts_with("--log-level")) {

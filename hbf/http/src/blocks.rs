@@ -1,0 +1,647 @@
+//! The block service (`--blocks`, SPEC 9): the Buddy Blocks API and Bazel's
+//! HTTP remote cache, on the database's content store ([`hbf_db::BlockStore`]).
+//!
+//! | request | answer |
+//! |---|---|
+//! | `PUT /block` | body of 1 byte to 512 KiB (`Content-Length` required: `411`; over: `413` before the body is read); `200 text/plain`, the lowercase hex SHA-256; idempotent |
+//! | `GET /block/<hex64>` | `200 application/octet-stream`, `ETag: "<hash>"`, `Cache-Control: public, max-age=31536000, immutable`; `404`; `400` unless 64 hex digits |
+//! | `HEAD /block/<hex64>` | `200` with `Content-Length`, or `404` |
+//! | `DELETE /block/<hex64>` | `200 Block deleted`, or `404` |
+//! | `GET`/`HEAD`/`PUT [/<instance>]/cas/<sha256>` | a Bazel CAS entry; a `PUT`'s body must hash to the key (`400` otherwise); up to `--blocks-max-blob` (`413`) |
+//! | `GET`/`HEAD`/`PUT [/<instance>]/ac/<sha256>` | a Bazel action-cache entry, stored as given |
+//! | `GET /blocks/status` | `{"block","cas","ac": {"count","bytes"}, "max_bytes", "max_blob", "max_block"}` |
+//!
+//! With a token (`HBF_BLOCK_TOKEN`), `PUT` and `DELETE` need
+//! `Authorization: Bearer <token>` (compared in constant time; `401`
+//! otherwise); reads are open: the hash is the capability.
+//!
+//! Bodies are read under the JavaScript routes' share of connections
+//! ([`crate::ServerConfig::js_share`]) and the body timeouts (`408`). Blocks
+//! and small cache entries (up to [`SMALL_ENTRY`]) are read whole and go to a
+//! writer thread that stores every PUT waiting for it in one transaction (as
+//! the dev API's PUTs: one thread wake-up per commit, not two context switches
+//! per write); larger cache entries are never held whole: each
+//! [`PIECE`] goes to the database in its own short transaction as it arrives
+//! ([`hbf_db::Upload`]), and the entry is assembled in one more. Reads run on
+//! tokio's blocking threads; an entry over [`SMALL_ENTRY`] is streamed as a
+//! large static file is ([`crate::static_files`]). The writer thread also
+//! writes the recorded uses of cache entries when it has been idle for
+//! [`FLUSH_USES_EVERY`].
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hbf_db::{BlockKind, BlockPut, BlockStore, Database};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::respond::{self, Body, HttpError, HttpResponse};
+use crate::App;
+
+/// Cache entries up to this size are read whole and stored by the writer
+/// thread; larger ones are stored piece by piece.
+pub const SMALL_ENTRY: u64 = 1 << 20;
+/// The size of one stored piece of a large upload.
+pub const PIECE: usize = 256 << 10;
+/// How long the writer thread waits, idle, before writing recorded uses.
+pub const FLUSH_USES_EVERY: Duration = Duration::from_secs(5);
+/// Most PUTs committed together.
+const PUTS_PER_COMMIT: usize = 1024;
+
+/// The block service's settings (`--blocks-max-blob`, `--blocks-max-bytes`,
+/// `HBF_BLOCK_TOKEN`).
+#[derive(Debug, Clone)]
+pub struct BlocksConfig {
+    /// Largest `cas`/`ac` entry (`413` beyond).
+    pub max_blob: u64,
+    /// Bound on the `cas` + `ac` bytes (least recently used evicted first).
+    pub max_bytes: Option<u64>,
+    /// The token writes need, if set.
+    pub token: Option<BlockToken>,
+}
+
+impl Default for BlocksConfig {
+    fn default() -> Self {
+        Self {
+            max_blob: 64 << 20,
+            max_bytes: None,
+            token: None,
+        }
+    }
+}
+
+/// The secret of block writes. Its `Debug` does not show it.
+#[derive(Clone)]
+pub struct BlockToken(Arc<str>);
+
+impl std::fmt::Debug for BlockToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlockToken(..)")
+    }
+}
+
+impl BlockToken {
+    /// The shortest token accepted.
+    pub const MIN_LEN: usize = 16;
+
+    /// A token chosen by the operator: at least [`BlockToken::MIN_LEN`]
+    /// visible ASCII characters (it travels in a header).
+    pub fn new(token: &str) -> Result<Self, String> {
+        if token.len() < Self::MIN_LEN {
+            return Err(format!(
+                "HBF_BLOCK_TOKEN is {} characters long; it must have at least {}",
+                token.len(),
+                Self::MIN_LEN
+            ));
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(
+                "HBF_BLOCK_TOKEN may hold only visible ASCII characters (no spaces)".to_owned(),
+            );
+        }
+        Ok(Self(token.into()))
+    }
+
+    fn matches(&self, presented: &[u8]) -> bool {
+        crate::dev_api::constant_time_eq(self.0.as_bytes(), presented)
+    }
+}
+
+/// The running block service: the store, its settings and the writer thread.
+pub struct BlockService {
+    store: BlockStore,
+    config: BlocksConfig,
+    puts: mpsc::Sender<Put>,
+}
+
+/// One PUT for the writer thread.
+struct Put {
+    put: BlockPut,
+    done: tokio::sync::oneshot::Sender<hbf_db::Result<[u8; 32]>>,
+}
+
+impl BlockService {
+    /// Opens the store of `db` (deleting pieces of uploads a killed process
+    /// left) and starts the writer thread, which ends with the service.
+    pub fn start(db: &Database, config: BlocksConfig) -> Result<Self, String> {
+        let store = BlockStore::start(db.clone(), config.max_bytes)
+            .map_err(|e| format!("cannot open the block store: {e}"))?;
+        let (puts, queue) = mpsc::channel();
+        let writer = store.clone();
+        std::thread::Builder::new()
+            .name("hbf-block-write".into())
+            .spawn(move || write_puts(writer, queue))
+            .map_err(|e| format!("cannot start the block writer thread: {e}"))?;
+        Ok(Self {
+            store,
+            config,
+            puts,
+        })
+    }
+
+    async fn put(&self, put: BlockPut) -> Result<[u8; 32], HttpError> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        if self.puts.send(Put { put, done }).is_err() {
+            return Err(HttpError::Internal(
+                "blocks: the writer thread is not running".into(),
+            ));
+        }
+        match answer.await {
+            Ok(outcome) => outcome.map_err(db_error),
+            Err(_) => Err(HttpError::Internal(
+                "blocks: the writer thread stopped before answering".into(),
+            )),
+        }
+    }
+}
+
+/// The writer thread: every PUT waiting is stored in one transaction
+/// ([`BlockStore::put_many`]); when idle, the recorded uses are written.
+fn write_puts(store: BlockStore, queue: mpsc::Receiver<Put>) {
+    loop {
+        let first = match queue.recv_timeout(FLUSH_USES_EVERY) {
+            Ok(put) => put,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = store.flush_used() {
+                    tracing::warn!("blocks: cannot record the uses of cache entries: {e}");
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = store.flush_used();
+                return;
+            }
+        };
+        let mut batch = vec![first];
+        while batch.len() < PUTS_PER_COMMIT {
+            match queue.try_recv() {
+                Ok(put) => batch.push(put),
+                Err(_) => break,
+            }
+        }
+        let (puts, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.put, p.done)).unzip();
+        match store.put_many(puts) {
+            Ok(outcomes) => {
+                for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                    let _ = answer.send(outcome);
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                for answer in answers {
+                    let _ = answer.send(Err(hbf_db::Error::CommitFailed(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// A request of the block service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// `/block`.
+    NewBlock,
+    /// `/block/<hash>` (the hash as sent).
+    Block(&'a str),
+    /// `[/<instance>]/cas/<hash>` or `[/<instance>]/ac/<hash>`.
+    Cache(BlockKind, &'a str),
+    /// `/blocks/status`.
+    Status,
+}
+
+/// The block service's request for `path`, if it is one.
+pub fn target(path: &str) -> Option<Target<'_>> {
+    match path {
+        "/block" => return Some(Target::NewBlock),
+        "/blocks/status" => return Some(Target::Status),
+        _ => {}
+    }
+    if let Some(hash) = path.strip_prefix("/block/") {
+        return Some(Target::Block(hash));
+    }
+    let (rest, hash) = path.rsplit_once('/')?;
+    let (instance, kind) = rest.rsplit_once('/')?;
+    let kind = match kind {
+        "cas" => BlockKind::Cas,
+        "ac" => BlockKind::Ac,
+        _ => return None,
+    };
+    // An instance is `/name` or `/a/b`...: no empty segment.
+    if !instance.is_empty() && instance[1..].split('/').any(str::is_empty) {
+        return None;
+    }
+    Some(Target::Cache(kind, hash))
+}
+
+/// Serves a block service request.
+pub async fn serve(
+    app: &App,
+    service: &BlockService,
+    request: Request<Incoming>,
+    target: Target<'_>,
+) -> Result<HttpResponse, HttpError> {
+    let method = request.method().clone();
+    match (target, &method) {
+        (Target::NewBlock, &Method::PUT) => {
+            authorize(service, request.headers())?;
+            put_block(app, service, request).await
+        }
+        (Target::NewBlock, _) => Err(HttpError::MethodNotAllowed {
+            allow: "PUT",
+            message: "PUT a block to /block",
+        }),
+        (Target::Block(hash), &Method::GET | &Method::HEAD) => {
+            let key = parse_hash(hash)?;
+            read(app, service, BlockKind::Block, key, &request).await
+        }
+        (Target::Block(hash), &Method::DELETE) => {
+            authorize(service, request.headers())?;
+            let key = parse_hash(hash)?;
+            let store = service.store.clone();
+            if blocking(move || store.delete(BlockKind::Block, &key)).await? {
+                Ok(respond::with_body(
+                    StatusCode::OK,
+                    "text/plain",
+                    &b"Block deleted"[..],
+                ))
+            } else {
+                Err(HttpError::NotFound("no such block"))
+            }
+        }
+        (Target::Block(_), _) => Err(HttpError::MethodNotAllowed {
+            allow: "GET, HEAD, DELETE",
+            message: "use GET, HEAD or DELETE",
+        }),
+        (Target::Cache(kind, hash), &Method::GET | &Method::HEAD) => {
+            let key = parse_hash(hash)?;
+            read(app, service, kind, key, &request).await
+        }
+        (Target::Cache(kind, hash), &Method::PUT) => {
+            authorize(service, request.headers())?;
+            let key = parse_hash(hash)?;
+            put_entry(app, service, kind, key, request).await
+        }
+        (Target::Cache(..), _) => Err(HttpError::MethodNotAllowed {
+            allow: "GET, HEAD, PUT",
+            message: "use GET, HEAD or PUT",
+        }),
+        (Target::Status, &Method::GET | &Method::HEAD) => status(service).await,
+        (Target::Status, _) => Err(HttpError::MethodNotAllowed {
+            allow: "GET, HEAD",
+            message: "use GET",
+        }),
+    }
+}
+
+fn authorize(service: &BlockService, headers: &HeaderMap) -> Result<(), HttpError> {
+    let Some(token) = &service.config.token else {
+        return Ok(());
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(HttpError::Unauthorized(
+            "block writes need an Authorization: Bearer <HBF_BLOCK_TOKEN> header",
+        ));
+    };
+    let presented = value.as_bytes();
+    let scheme = b"bearer ";
+    let ok = presented.len() > scheme.len()
+        && presented[..scheme.len()].eq_ignore_ascii_case(scheme)
+        && token.matches(&presented[scheme.len()..]);
+    if ok {
+        Ok(())
+    } else {
+        Err(HttpError::Unauthorized("the block token is not valid"))
+    }
+}
+
+/// 64 hex digits (either case) as the 32 bytes they spell.
+fn parse_hash(text: &str) -> Result<[u8; 32], HttpError> {
+    let bad = || {
+        HttpError::BadRequest(format!(
+            "{:?} is not a SHA-256: 64 hex digits",
+            text.chars().take(80).collect::<String>()
+        ))
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return Err(bad());
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut key = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        key[i] = (digit(pair[0]).ok_or_else(bad)? << 4) | digit(pair[1]).ok_or_else(bad)?;
+    }
+    Ok(key)
+}
+
+fn hex(key: &[u8; 32]) -> String {
+    use std::fmt::Write;
+    key.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The HTTP answer to a storage error.
+fn db_error(e: hbf_db::Error) -> HttpError {
+    match e {
+        e if e.is_invalid_block() => HttpError::BadRequest(e.to_string()),
+        hbf_db::Error::BlockTooLarge { limit } => HttpError::BodyTooLarge {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        },
+        other => HttpError::Internal(format!("blocks: {other}")),
+    }
+}
+
+/// Runs storage work on a blocking thread.
+async fn blocking<R: Send + 'static>(
+    work: impl FnOnce() -> hbf_db::Result<R> + Send + 'static,
+) -> Result<R, HttpError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(db_error),
+        Err(e) => Err(HttpError::Internal(format!(
+            "blocks: a storage task failed: {e}"
+        ))),
+    }
+}
+
+/// The declared `Content-Length`, if any (`400` if it is not a number).
+fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, HttpError> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| HttpError::BadRequest("Content-Length is not a number".into()))
+        })
+        .transpose()
+}
+
+/// `PUT /block`.
+async fn put_block(
+    app: &App,
+    service: &BlockService,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, HttpError> {
+    let limit = hbf_db::MAX_BLOCK;
+    let Some(length) = declared_length(request.headers())? else {
+        return Err(HttpError::LengthRequired(
+            "PUT /block needs a Content-Length (a block is 1 byte to 512 KiB)",
+        ));
+    };
+    if length > limit as u64 {
+        return Err(HttpError::BodyTooLarge { limit });
+    }
+    if length == 0 {
+        return Err(HttpError::BadRequest(
+            "a block has at least one byte".into(),
+        ));
+    }
+    let Ok(_slot) = app.js_slots.try_acquire() else {
+        return Err(HttpError::Busy(
+            "too many requests with a body are in progress",
+        ));
+    };
+    let data = crate::js::read_body(request.into_body(), limit, Some(length), &app.config).await?;
+    let key = service
+        .put(BlockPut {
+            kind: BlockKind::Block,
+            key: None,
+            data,
+        })
+        .await?;
+    Ok(respond::with_body(StatusCode::OK, "text/plain", hex(&key)))
+}
+
+/// `PUT [/<instance>]/cas|ac/<hash>`.
+async fn put_entry(
+    app: &App,
+    service: &BlockService,
+    kind: BlockKind,
+    key: [u8; 32],
+    request: Request<Incoming>,
+) -> Result<HttpResponse, HttpError> {
+    let max = service.config.max_blob;
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let declared = declared_length(request.headers())?;
+    if declared.is_some_and(|n| n > max) {
+        return Err(HttpError::BodyTooLarge { limit });
+    }
+    let Ok(_slot) = app.js_slots.try_acquire() else {
+        return Err(HttpError::Busy(
+            "too many requests with a body are in progress",
+        ));
+    };
+    let done = |key: [u8; 32]| respond::with_body(StatusCode::OK, "text/plain", hex(&key));
+    if let Some(n) = declared.filter(|&n| n <= SMALL_ENTRY) {
+        let data = crate::js::read_body(request.into_body(), limit, Some(n), &app.config).await?;
+        let key = service
+            .put(BlockPut {
+                kind,
+                key: Some(key),
+                data,
+            })
+            .await?;
+        return Ok(done(key));
+    }
+    // Large or of unknown length: stored piece by piece as it arrives.
+    let mut body = crate::js::TimedBody::new(request.into_body(), limit, &app.config);
+    let mut upload = service.store.begin_upload(kind, key, max);
+    let mut piece: Vec<u8> = Vec::with_capacity(PIECE);
+    loop {
+        let data = body.next().await?;
+        let end = data.is_none();
+        if let Some(data) = data {
+            piece.extend_from_slice(&data);
+        }
+        if piece.len() >= PIECE || (end && !piece.is_empty()) {
+            let full = std::mem::replace(&mut piece, Vec::with_capacity(PIECE));
+            upload = blocking(move || {
+                let mut upload = upload;
+                upload.append(full)?;
+                Ok(upload)
+            })
+            .await?;
+        }
+        if end {
+            break;
+        }
+    }
+    let key = blocking(move || upload.finish()).await?;
+    Ok(done(key))
+}
+
+/// `GET`/`HEAD` of an entry.
+async fn read(
+    app: &App,
+    service: &BlockService,
+    kind: BlockKind,
+    key: [u8; 32],
+    request: &Request<Incoming>,
+) -> Result<HttpResponse, HttpError> {
+    let head = request.method() == Method::HEAD;
+    let store = service.store.clone();
+    // A block GET is one statement (its bytes); anything else opens a reader
+    // (HEAD: never read; large: streamed).
+    let found = blocking(move || {
+        if kind == BlockKind::Block && !head {
+            return Ok(store.get(kind, &key)?.map(|data| Found::Bytes(data, key)));
+        }
+        let Some(reader) = store.open(kind, &key)? else {
+            return Ok(None);
+        };
+        if !head && reader.len() <= SMALL_ENTRY {
+            let sha256 = reader.meta().sha256.unwrap_or(key);
+            return Ok(Some(Found::Bytes(reader.read_all()?, sha256)));
+        }
+        Ok(Some(Found::Reader(reader)))
+    })
+    .await?;
+    let Some(found) = found else {
+        return Err(HttpError::NotFound(match kind {
+            BlockKind::Block => "no such block",
+            BlockKind::Cas => "no such CAS entry",
+            BlockKind::Ac => "no such action-cache entry",
+        }));
+    };
+    // The content's hash: the key, but for an action-cache entry.
+    let etag = match &found {
+        Found::Bytes(_, sha256) => hex(sha256),
+        Found::Reader(r) => r.meta().sha256_hex().unwrap_or_else(|| hex(&key)),
+    };
+    let etag = HeaderValue::from_str(&format!("\"{etag}\"")).expect("hex is a valid header");
+    let cache_control = match kind {
+        BlockKind::Ac => "no-cache",
+        BlockKind::Block | BlockKind::Cas => "public, max-age=31536000, immutable",
+    };
+    let fresh = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    let body = if fresh {
+        Body::full(Bytes::new())
+    } else {
+        match found {
+            Found::Bytes(data, _) => Body::full(data),
+            Found::Reader(reader) => {
+                let len = reader.len();
+                crate::static_files::stored_body(app, reader, 0, len)
+            }
+        }
+    };
+    let mut response = Response::new(body);
+    if fresh {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::ETAG, etag);
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    Ok(response)
+}
+
+/// What a read found.
+enum Found {
+    /// The whole content and its SHA-256.
+    Bytes(Vec<u8>, [u8; 32]),
+    Reader(hbf_db::FileReader),
+}
+
+/// `GET /blocks/status`.
+async fn status(service: &BlockService) -> Result<HttpResponse, HttpError> {
+    let store = service.store.clone();
+    let status = blocking(move || store.status()).await?;
+    let kind = |k: hbf_db::KindStatus| serde_json::json!({ "count": k.count, "bytes": k.bytes });
+    let body = serde_json::json!({
+        "block": kind(status.block),
+        "cas": kind(status.cas),
+        "ac": kind(status.ac),
+        "max_bytes": status.max_bytes,
+        "max_blob": service.config.max_blob,
+        "max_block": hbf_db::MAX_BLOCK,
+    });
+    let mut response = respond::json(
+        StatusCode::OK,
+        serde_json::to_vec(&body).expect("a JSON value always serializes"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let h = "ab".repeat(32);
+        assert_eq!(target("/block"), Some(Target::NewBlock));
+        assert_eq!(target(&format!("/block/{h}")), Some(Target::Block(&h)));
+        assert_eq!(target("/block/xyz"), Some(Target::Block("xyz")));
+        assert_eq!(target("/blocks/status"), Some(Target::Status));
+        assert_eq!(
+            target(&format!("/cas/{h}")),
+            Some(Target::Cache(BlockKind::Cas, &h))
+        );
+        assert_eq!(
+            target(&format!("/ac/{h}")),
+            Some(Target::Cache(BlockKind::Ac, &h))
+        );
+        assert_eq!(
+            target(&format!("/main/cas/{h}")),
+            Some(Target::Cache(BlockKind::Cas, &h))
+        );
+        assert_eq!(
+            target(&format!("/a/b/ac/{h}")),
+            Some(Target::Cache(BlockKind::Ac, &h))
+        );
+        assert_eq!(target(&format!("//cas/{h}")), None);
+        assert_eq!(target("/blocks"), None);
+        assert_eq!(target("/hello"), None);
+        assert_eq!(target("/"), None);
+        assert_eq!(target("/x/cas"), None);
+    }
+
+    #[test]
+    fn hashes_are_64_hex_digits() {
+        let lower = "0123456789abcdef".repeat(4);
+        let key = parse_hash(&lower).unwrap();
+        assert_eq!(hex(&key), lower);
+        assert_eq!(parse_hash(&lower.to_uppercase()).unwrap(), key);
+        for bad in [
+            "",
+            "abc",
+            &lower[..63],
+            &format!("{lower}0"),
+            &format!("{}g", &lower[..63]),
+            &format!("{}+", &lower[..63]),
+        ] {
+            assert!(
+                matches!(parse_hash(bad), Err(HttpError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(BlockToken::new("short").is_err());
+        assert!(BlockToken::new("has a space in it, ok").is_err());
+        let token = BlockToken::new("0123456789abcdef").unwrap();
+        assert!(token.matches(b"0123456789abcdef"));
+        assert!(!token.matches(b"0123456789abcde"));
+        assert_eq!(format!("{token:?}"), "BlockToken(..)");
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The block service's load test (issue 14): 4 KiB PUT /block (every body new,
+# every PUT durable), GET /block over known hashes, and 512 KiB PUT/GET, with
+# wrk (50 keep-alive connections, 1 thread) against `hbf --blocks` on a file
+# database, the server pinned to one core and wrk to another.
+#
+#   tools/bench/blocks.sh [DURATION_SECONDS]     (default 10; needs wrk, taskset, curl)
+#
+# HBF is built in release mode first unless HBF_BIN names a binary.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION="${1:-10}"
+PORT="${BLOCKS_PORT:-5409}"
+BIN="${HBF_BIN:-}"
+if [ -z "$BIN" ]; then
+  cargo build --release -p hbf >/dev/null
+  BIN=target/release/hbf
+fi
+WORK="$(mktemp -d)"
+SERVER=""
+cleanup() {
+  if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+taskset -c 1 "$BIN" --blocks --db "$WORK/hbf.db" --port "$PORT" --workers 1 --log-level warn &
+SERVER=$!
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$PORT/blocks/status" >/dev/null && break
+  sleep 0.1
+done
+URL="http://127.0.0.1:$PORT"
+LUA="tools/bench/blocks.lua"
+run() { # label, env..., then wrk's own arguments come from here
+  local label="$1"; shift
+  echo "== $label"
+  env "$@" taskset -c 0 wrk -t1 -c50 -d"${DURATION}s" --latency -s "$LUA" "$URL" | grep -E "Requests/sec|Transfer/sec|Latency|99%|non-200"
+}
+run "4 KiB PUT /block (new content each, durable)" BLOCKS_MODE=put BLOCKS_SIZE=4096
+# Hashes to read: 2,000 4 KiB blocks PUT with curl.
+for i in $(seq 2000); do printf "read block %08d" "$i"; head -c 4076 /dev/zero; echo; done \
+  | split -b 4096 --filter="curl -s -X PUT --data-binary @- $URL/block; echo" >"$WORK/hashes" 2>/dev/null || true
+grep -c . "$WORK/hashes" | sed 's/^/hashes to read: /'
+run "4 KiB GET /block" BLOCKS_MODE=get BLOCKS_HASHES="$WORK/hashes"
+run "512 KiB PUT /block" BLOCKS_MODE=put BLOCKS_SIZE=524288
+for i in $(seq 200); do printf 'large block %08d' "$i"; head -c 524267 /dev/zero; echo; done \
+  | split -b 524288 --filter="curl -s -X PUT --data-binary @- $URL/block; echo" >"$WORK/large" 2>/dev/null || true
+run "512 KiB GET /block" BLOCKS_MODE=get BLOCKS_HASHES="$WORK/large"
+curl -s "$URL/blocks/status"; echo
