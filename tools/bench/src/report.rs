@@ -54,7 +54,9 @@ pub fn category_svg(title: &str, groups: &[&Group], servers: &[String]) -> Resul
         }
     }
     let ymax = groups.iter().map(|g| g.summary().max).fold(1.0, f64::max) * 1.15;
-    let width = (170 * routes.len() as u32 * servers.len().max(1) as u32 / 2).max(640) + 120;
+    // Fits the report page (1200 px wide) whatever the number of bars.
+    let width =
+        (170 * routes.len() as u32 * servers.len().max(1) as u32 / 2).clamp(640, 1040) + 120;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, 420)).into_drawing_area();
