@@ -21,14 +21,10 @@ use hbf_bench::{BenchError, Result};
     about = "HBF's HTTP benchmark: runs wrk against hbf and its peers, keeps every run in SQLite, compares, plots and checks for regressions"
 )]
 struct Cli {
-    /// The results database.
-    #[arg(
-        long,
-        global = true,
-        default_value = ".benchmark/results.db",
-        env = "HBF_BENCH_DB"
-    )]
-    db: PathBuf,
+    /// The results database [default: .benchmark/results.db at the top of the
+    /// checkout, wherever hbf-bench is run from].
+    #[arg(long, global = true, env = "HBF_BENCH_DB")]
+    db: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -204,8 +200,11 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let store = Store::open(&cli.db)?;
-    let dir = cli.db.parent().map(Path::to_path_buf).unwrap_or_default();
+    let db = cli
+        .db
+        .unwrap_or_else(|| repo_root().join(".benchmark/results.db"));
+    let store = Store::open(&db)?;
+    let dir = db.parent().map(Path::to_path_buf).unwrap_or_default();
     match cli.command {
         Cmd::Run(args) => {
             let args = *args;
