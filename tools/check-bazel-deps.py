@@ -118,10 +118,10 @@ def main() -> int:
         if label in rules:
             kind, attrs = rules[label]
             return norm(attrs.get("crate_name") or label.rsplit(":", 1)[1])
-        m = re.match(r"^@@?[^/]*crates__(.+)-\d+\.\d+\.\d+[^/]*//:", label)
+        m = re.match(r"^@@?[^/]*crates__(.+?)-\d+\.\d+\.\d+[^/]*//:", label)
         if m:
             return norm(m.group(1))
-        m = re.match(r"^@@?[^/]*crates//:(.+)-\d+\.\d+\.\d+.*$", label)
+        m = re.match(r"^@@?[^/]*crates//:(.+?)-\d+\.\d+\.\d+.*$", label)
         if m:
             return norm(m.group(1))
         return None

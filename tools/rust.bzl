@@ -176,6 +176,7 @@ def hbf_crate(
         test_data = [],
         test_env = {},
         test_rustc_env = {},
+        test_tags = [],
         **kwargs):
     """A whole Cargo package with a library: what `cargo test` builds and runs.
 
@@ -194,6 +195,8 @@ def hbf_crate(
         sets CARGO_BIN_EXE_<name> for a rust_binary listed here).
       test_env: their runtime environment.
       test_rustc_env: their compile-time environment.
+      test_tags: tags of the integration tests (e.g. "manual" for a test that
+        needs what the Bazel chroot lacks).
       **kwargs: passed to rust_library.
     """
     hbf_rust_library(
@@ -212,5 +215,6 @@ def hbf_crate(
         data = test_data,
         env = test_env,
         rustc_env = test_rustc_env,
+        tags = test_tags,
     )
     hbf_benches(crate = ":" + name, deps = deps + dev_deps)

@@ -10,6 +10,8 @@ skip=" ${HBF_TEST_SKIP:-} "
 apt_packages=()
 command -v sqlite3 >/dev/null || apt_packages+=(sqlite3)   # the sqlar round-trip tests
 command -v cc >/dev/null || apt_packages+=(build-essential) # bundled SQLite and QuickJS are C
+command -v wrk >/dev/null || apt_packages+=(wrk)             # hbf-bench's load generator (its tests too)
+command -v taskset >/dev/null || apt_packages+=(util-linux)  # hbf-bench pins servers and wrk to CPUs
 if [[ $skip != *" browser "* && ! -x /usr/bin/chromium ]]; then
   apt_packages+=(chromium chromium-driver) # the browser tests (tests/browser)
 fi
@@ -37,5 +39,14 @@ if [[ $skip != *" browser "* ]]; then
   fi
   if [[ ! tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json ]]; then
     npm ci --prefix tests/browser --no-audit --no-fund
+  fi
+fi
+
+# hbf-bench --against bun,deno: both from the npm registry (their packages carry
+# the Linux x64 binaries), pinned in tools/bench/peers/package-lock.json, into
+# tools/bench/peers/node_modules (git-ignored). Node.js is the system's.
+if [[ $skip != *" peers "* ]] && command -v npm >/dev/null; then
+  if [[ ! tools/bench/peers/node_modules/.package-lock.json -nt tools/bench/peers/package-lock.json ]]; then
+    npm ci --prefix tools/bench/peers --no-audit --no-fund
   fi
 fi

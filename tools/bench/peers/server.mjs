@@ -1,8 +1,12 @@
-// The Node.js side of the benchmark: the routes HBF's base pod serves, written
-// the way a Node developer would (node:http, static files cached in memory with
-// the same validators HBF sends), so that both servers do the same work.
+// The peers' side of hbf-bench: the routes HBF's base pod serves, written the
+// way a Node developer would (node:http, static files cached in memory with the
+// same validators HBF sends), so that every server does the same work. Node.js,
+// Bun and Deno all run this one file (their node:http), so the runtimes, not
+// three different servers, are compared.
 //
-//   node tools/bench/node-server.mjs PORT POD_STATIC_DIR NOTES_DIR
+//   node tools/bench/peers/server.mjs PORT POD_STATIC_DIR NOTES_DIR
+//   tools/bench/peers/node_modules/bun/bin/bun.exe tools/bench/peers/server.mjs ...
+//   tools/bench/peers/node_modules/deno/deno run --allow-all tools/bench/peers/server.mjs ...
 import http from 'node:http'
 import fs from 'node:fs'
 import path from 'node:path'
