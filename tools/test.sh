@@ -9,9 +9,13 @@
 #      (tools/fuzz.sh installs nightly Rust and cargo-fuzz if missing);
 #   4. Bazel: the static binaries //:hbf and //:hbf_test, every test again under
 #      Bazel, and the check that Bazel's graph has every Cargo dependency
-#      (tools/bazel sets up its Debian sid chroot on first use; needs root).
+#      (tools/bazel sets up its Debian sid chroot on first use; needs root);
+#   5. Bazel as a client of HBF: //... built twice in clean output bases with
+#      `hbf --blocks` as the remote cache, the second from the cache
+#      (tools/bazel-remote-cache.sh, about 7 minutes).
 #
-# HBF_TEST_SKIP="browser fuzz bazel" skips steps (for a quick local run).
+# HBF_TEST_SKIP="browser fuzz bazel remote-cache" skips steps (for a quick
+# local run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 skip=" ${HBF_TEST_SKIP:-} "
@@ -24,7 +28,8 @@ step "cargo test --workspace"
 cargo test --workspace --locked
 
 if [[ $skip != *" browser "* ]]; then
-  step "browser tests (Chromium)"
+  step "browser tests (Chromium), and the editor's merge in Node"
+  node --test hbf/dev/tests/
   bash tests/browser/run.sh
 fi
 
@@ -39,4 +44,9 @@ if [[ $skip != *" bazel "* ]]; then
   tools/bazel test //...
   python3 tools/check-bazel-deps.py
   tools/bazel shutdown # frees the server's memory and unmounts the checkout
+fi
+
+if [[ $skip != *" bazel "* && $skip != *" remote-cache "* ]]; then
+  step "Bazel with hbf --blocks as its remote cache"
+  bash tools/bazel-remote-cache.sh
 fi
