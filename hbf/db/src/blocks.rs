@@ -63,6 +63,26 @@ use crate::{Database, Error, FileReader, FileVersion, Result};
 /// The largest `block` entry (512 KiB, as Buddy Blocks).
 pub const MAX_BLOCK: usize = 512 << 10;
 
+/// A block key as the routes and `hbf:blob` spell it: 64 lowercase hex digits.
+pub fn key_to_hex(key: &[u8; 32]) -> String {
+    to_hex(key)
+}
+
+/// 64 hex digits (either case) as the 32 bytes they spell; `None` for any
+/// other text.
+pub fn key_from_hex(text: &str) -> Option<[u8; 32]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut key = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        key[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(key)
+}
+
 /// Keys whose use is kept in memory before it is written.
 pub const TOUCHES_KEPT: usize = 4096;
 

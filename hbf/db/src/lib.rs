@@ -40,7 +40,10 @@ mod vfs;
 pub use rusqlite;
 
 pub use archive::{Archive, ArchiveEntry, EntryKind};
-pub use blocks::{BlockKind, BlockPut, BlockStatus, BlockStore, KindStatus, Upload, MAX_BLOCK};
+pub use blocks::{
+    key_from_hex, key_to_hex, BlockKind, BlockPut, BlockStatus, BlockStore, KindStatus, Upload,
+    MAX_BLOCK,
+};
 pub use database::{ChangeHook, Database};
 pub use error::{Error, Result};
 pub use module_cache::ModuleCache;

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hbf_db::{BlockKind, BlockPut, BlockStore, Database};
+use hbf_db::{key_to_hex, BlockKind, BlockPut, BlockStore, Database};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -305,12 +305,7 @@ fn authorize(service: &BlockService, headers: &HeaderMap) -> Result<(), HttpErro
             "block writes need an Authorization: Bearer <HBF_BLOCK_TOKEN> header",
         ));
     };
-    let presented = value.as_bytes();
-    let scheme = b"bearer ";
-    let ok = presented.len() > scheme.len()
-        && presented[..scheme.len()].eq_ignore_ascii_case(scheme)
-        && token.matches(&presented[scheme.len()..]);
-    if ok {
+    if crate::dev_api::bearer_credentials(value.as_bytes()).is_some_and(|t| token.matches(t)) {
         Ok(())
     } else {
         Err(HttpError::Unauthorized("the block token is not valid"))
@@ -319,29 +314,11 @@ fn authorize(service: &BlockService, headers: &HeaderMap) -> Result<(), HttpErro
 
 /// 64 hex digits (either case) as the 32 bytes they spell.
 fn parse_hash(text: &str) -> Result<[u8; 32], HttpError> {
-    let bad = || {
+    hbf_db::key_from_hex(text).ok_or_else(|| {
         HttpError::BadRequest(format!(
             "{:?} is not a SHA-256: 64 hex digits",
             text.chars().take(80).collect::<String>()
         ))
-    };
-    let bytes = text.as_bytes();
-    if bytes.len() != 64 {
-        return Err(bad());
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut key = [0u8; 32];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        key[i] = (digit(pair[0]).ok_or_else(bad)? << 4) | digit(pair[1]).ok_or_else(bad)?;
-    }
-    Ok(key)
-}
-
-fn hex(key: &[u8; 32]) -> String {
-    use std::fmt::Write;
-    key.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
     })
 }
 
@@ -414,7 +391,11 @@ async fn put_block(
             data,
         })
         .await?;
-    Ok(respond::with_body(StatusCode::OK, "text/plain", hex(&key)))
+    Ok(respond::with_body(
+        StatusCode::OK,
+        "text/plain",
+        key_to_hex(&key),
+    ))
 }
 
 /// `PUT [/<instance>]/cas|ac/<hash>`.
@@ -436,7 +417,7 @@ async fn put_entry(
             "too many requests with a body are in progress",
         ));
     };
-    let done = |key: [u8; 32]| respond::with_body(StatusCode::OK, "text/plain", hex(&key));
+    let done = |key: [u8; 32]| respond::with_body(StatusCode::OK, "text/plain", key_to_hex(&key));
     if let Some(n) = declared.filter(|&n| n <= SMALL_ENTRY) {
         let data = crate::js::read_body(request.into_body(), limit, Some(n), &app.config).await?;
         let key = service
@@ -510,8 +491,8 @@ async fn read(
     };
     // The content's hash: the key, but for an action-cache entry.
     let etag = match &found {
-        Found::Bytes(_, sha256) => hex(sha256),
-        Found::Reader(r) => r.meta().sha256_hex().unwrap_or_else(|| hex(&key)),
+        Found::Bytes(_, sha256) => key_to_hex(sha256),
+        Found::Reader(r) => r.meta().sha256_hex().unwrap_or_else(|| key_to_hex(&key)),
     };
     let etag = HeaderValue::from_str(&format!("\"{etag}\"")).expect("hex is a valid header");
     let cache_control = match kind {
@@ -618,7 +599,7 @@ mod tests {
     fn hashes_are_64_hex_digits() {
         let lower = "0123456789abcdef".repeat(4);
         let key = parse_hash(&lower).unwrap();
-        assert_eq!(hex(&key), lower);
+        assert_eq!(key_to_hex(&key), lower);
         assert_eq!(parse_hash(&lower.to_uppercase()).unwrap(), key);
         for bad in [
             "",

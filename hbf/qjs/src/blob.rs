@@ -40,29 +40,9 @@ fn blob_error<'js>(ctx: &Ctx<'js>, e: hbf_db::Error) -> rquickjs::Error {
 /// 64 hex digits (either case) as 32 bytes; a `TypeError` otherwise.
 fn parse_hash<'js>(ctx: &Ctx<'js>, hash: &Value<'js>) -> rquickjs::Result<[u8; 32]> {
     let text = hash.as_string().map(|s| s.to_string()).transpose()?;
-    let bad = || Exception::throw_type(ctx, "a block hash is a string of 64 hex digits");
-    let text = text.ok_or_else(bad)?;
-    let bytes = text.as_bytes();
-    if bytes.len() != 64 {
-        return Err(bad());
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut key = [0u8; 32];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        match (digit(pair[0]), digit(pair[1])) {
-            (Some(hi), Some(lo)) => key[i] = (hi << 4) | lo,
-            _ => return Err(bad()),
-        }
-    }
-    Ok(key)
-}
-
-fn hex(key: &[u8; 32]) -> String {
-    use std::fmt::Write;
-    key.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    text.as_deref()
+        .and_then(hbf_db::key_from_hex)
+        .ok_or_else(|| Exception::throw_type(ctx, "a block hash is a string of 64 hex digits"))
 }
 
 fn blob_put<'js>(ctx: Ctx<'js>, data: Value<'js>) -> rquickjs::Result<String> {
@@ -73,7 +53,7 @@ fn blob_put<'js>(ctx: Ctx<'js>, data: Value<'js>) -> rquickjs::Result<String> {
     let key = store(&ctx)?
         .put_block(bytes)
         .map_err(|e| blob_error(&ctx, e))?;
-    Ok(hex(&key))
+    Ok(hbf_db::key_to_hex(&key))
 }
 
 fn blob_get<'js>(ctx: Ctx<'js>, hash: Value<'js>) -> rquickjs::Result<Value<'js>> {

@@ -57,8 +57,8 @@ use crate::respond::{HttpError, HttpResponse};
 use crate::App;
 
 pub use events::{CLIENT_BUFFER, EVENT_BACKLOG, HEARTBEAT};
-pub(crate) use token::constant_time_eq;
 pub use token::DevToken;
+pub(crate) use token::{bearer_credentials, constant_time_eq};
 
 use events::{file_event, log_event, Watcher};
 use files::Listing;
@@ -216,12 +216,7 @@ fn authorize(token: &DevToken, headers: &HeaderMap) -> Result<(), HttpError> {
             "the dev API needs an Authorization: Bearer <token> header",
         ));
     };
-    let presented = value.as_bytes();
-    let scheme = b"bearer ";
-    let ok = presented.len() > scheme.len()
-        && presented[..scheme.len()].eq_ignore_ascii_case(scheme)
-        && token.matches(&presented[scheme.len()..]);
-    if ok {
+    if bearer_credentials(value.as_bytes()).is_some_and(|t| token.matches(t)) {
         Ok(())
     } else {
         Err(HttpError::Unauthorized("the dev API token is not valid"))

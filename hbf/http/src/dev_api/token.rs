@@ -58,6 +58,14 @@ impl DevToken {
     }
 }
 
+/// The credentials of an `Authorization: Bearer <credentials>` value (the
+/// scheme in any case), or `None` for another scheme or none at all.
+pub(crate) fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
+    let scheme = b"bearer ";
+    (value.len() > scheme.len() && value[..scheme.len()].eq_ignore_ascii_case(scheme))
+        .then(|| &value[scheme.len()..])
+}
+
 /// True when `presented` equals `expected`, in a time that depends only on
 /// the lengths (the block service's token is compared the same way).
 pub(crate) fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
