@@ -3,7 +3,7 @@
 //! acknowledged writes across `kill -9`.
 
 mod common;
-use common::{test_pod, Reply, Server};
+use common::{dev_server, test_pod, Reply, Server, DEV_TOKEN as TOKEN};
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -11,17 +11,6 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
-
-const TOKEN: &str = "test-token-0123456789";
-
-/// The test pod in memory with `--dev` and [`TOKEN`].
-fn dev_server(extra: &[&str]) -> Server {
-    let pod = test_pod();
-    let mut args = vec!["--inmem", "--pod", pod.to_str().unwrap(), "--dev"];
-    args.extend_from_slice(extra);
-    Server::try_start_with_env(&args, &[("HBF_DEV_TOKEN", TOKEN)])
-        .unwrap_or_else(|log| panic!("hbf did not start:\n{log}"))
-}
 
 /// A dev API request with the token, `q` percent-encoded into the query.
 fn api(

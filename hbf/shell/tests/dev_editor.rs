@@ -3,20 +3,9 @@
 //! redirect, `--editor-dir`, and the dev API's headers on its errors.
 
 mod common;
-use common::{repo, test_pod, Reply, Server};
+use common::{dev_server, repo, test_pod, Reply, Server, DEV_TOKEN as TOKEN};
 
 use std::time::Duration;
-
-const TOKEN: &str = "test-token-0123456789";
-
-/// The test pod in memory with `--dev` and [`TOKEN`].
-fn dev_server(extra: &[&str]) -> Server {
-    let pod = test_pod();
-    let mut args = vec!["--inmem", "--pod", pod.to_str().unwrap(), "--dev"];
-    args.extend_from_slice(extra);
-    Server::try_start_with_env(&args, &[("HBF_DEV_TOKEN", TOKEN)])
-        .unwrap_or_else(|log| panic!("hbf did not start:\n{log}"))
-}
 
 /// One raw request on its own connection (no client-side URL normalization
 /// or redirect following); the answer's head and body.

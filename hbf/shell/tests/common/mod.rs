@@ -23,6 +23,18 @@ pub fn test_pod() -> PathBuf {
     repo().join("pods/test")
 }
 
+/// The dev API token the `--dev` tests start `hbf` with.
+pub const DEV_TOKEN: &str = "test-token-0123456789";
+
+/// The test pod in memory with `--dev` and [`DEV_TOKEN`], plus `extra` flags.
+pub fn dev_server(extra: &[&str]) -> Server {
+    let pod = test_pod();
+    let mut args = vec!["--inmem", "--pod", pod.to_str().unwrap(), "--dev"];
+    args.extend_from_slice(extra);
+    Server::try_start_with_env(&args, &[("HBF_DEV_TOKEN", DEV_TOKEN)])
+        .unwrap_or_else(|log| panic!("hbf did not start:\n{log}"))
+}
+
 /// A running `hbf`; killed when dropped.
 pub struct Server {
     pub child: Child,
