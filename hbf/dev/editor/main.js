@@ -782,10 +782,13 @@ class Editor {
     $('preview-offline').hidden = online
     if (!online) this.log.add('warn', 'the server is not reachable: edits are kept here and saves are queued')
     else if (before === false) this.log.add('info', 'the server is back')
-    if (online) {
+    // Back after an outage: what changed meanwhile, and the queue. (The
+    // first answer at start-up is start()'s own listing, which goes on to
+    // sync: nothing to do twice.)
+    if (online && before === false) {
       this.refreshListing()
       this.sync()
-      if (before === false) this.preview(false)
+      this.preview(false)
     }
   }
 
