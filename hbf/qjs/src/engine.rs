@@ -56,9 +56,14 @@ use crate::{PodModules, Result};
 mod convert;
 mod jobs;
 mod locked;
+mod snapshot;
 
 use convert::{dispatch_args, response_from};
 use locked::Locked;
+pub use snapshot::RestoreStats;
+use snapshot::Snapshot;
+
+use crate::heap::Region;
 
 /// The module every pod must have.
 pub const SERVER_MODULE: &str = "hbf/server.js";
@@ -67,12 +72,39 @@ pub const SERVER_MODULE: &str = "hbf/server.js";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Isolation {
     /// Fresh module instances for every request in a kept, locked-down context.
-    #[default]
     Request,
     /// A fresh context (globals, built-ins and module instances) for every request.
     Context,
     /// One context per worker, reused while the pod's code is unchanged.
     Worker,
+    /// One context per worker, whose heap is put back after every request as
+    /// it was when the pod had been loaded (`engine/snapshot.rs`).
+    #[default]
+    Snapshot,
+}
+
+impl Isolation {
+    /// The name of the mode, as the CLI and `export const isolation` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::Request => "request",
+            Isolation::Context => "context",
+            Isolation::Worker => "worker",
+            Isolation::Snapshot => "snapshot",
+        }
+    }
+
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Isolation::Request,
+            Isolation::Context,
+            Isolation::Worker,
+            Isolation::Snapshot,
+        ]
+        .into_iter()
+        .find(|mode| mode.name() == name)
+    }
 }
 
 /// Requests served by one locked-down context before it is replaced
@@ -99,7 +131,7 @@ impl Default for EngineConfig {
         Self {
             memory_limit_bytes: 64 << 20,
             timeout: Duration::from_secs(5),
-            isolation: Isolation::Request,
+            isolation: Isolation::Snapshot,
             isolation_from_pod: true,
             dev: false,
         }
@@ -181,8 +213,12 @@ pub struct Engine {
     reused: Option<Reused>,
     /// The locked-down context of [`Isolation::Request`].
     locked: Option<Locked>,
-    // Field order: the runtime must be dropped after every context.
+    /// The saved heap of [`Isolation::Snapshot`].
+    snapshot: Option<Snapshot>,
+    // Field order: the runtime must be dropped after every context, and the
+    // region its heap lives in (snapshot mode) after the runtime.
     runtime: Runtime,
+    region: Option<Region>,
 }
 
 /// A context kept for the next request, with what it was built from.
@@ -224,7 +260,7 @@ impl Engine {
             request_id: Default::default(),
             web_bytecode,
         }));
-        let runtime = Runtime::new()?;
+        let (runtime, region) = snapshot::runtime_for(config.isolation, &config)?;
         let deadline = Arc::new(AtomicU64::new(0));
         let epoch = Instant::now();
         let engine = Self {
@@ -240,7 +276,9 @@ impl Engine {
             prelude_bytecode,
             reused: None,
             locked: None,
+            snapshot: None,
             runtime,
+            region,
         };
         engine.configure_runtime();
         Ok(engine)
@@ -266,22 +304,30 @@ impl Engine {
     /// context again and again; the memory limit still applies.
     fn gc_threshold(&self) -> usize {
         match self.mode {
-            Isolation::Request => self.config.memory_limit_bytes / 2,
+            // Snapshot: until the snapshot sets its own (`take_snapshot`).
+            Isolation::Request | Isolation::Snapshot => self.config.memory_limit_bytes / 2,
             Isolation::Context | Isolation::Worker => 4 << 20,
         }
     }
 
     /// Replaces the runtime (after an error that may have left it in doubt).
     fn rebuild(&mut self) {
+        if let Err(e) = self.replace_runtime(self.mode) {
+            tracing::error!("cannot rebuild the JavaScript runtime: {e}");
+        }
+    }
+
+    /// A new runtime for `mode` (over a new region in snapshot mode); every
+    /// context of the old one goes first, then the old runtime, then its region.
+    fn replace_runtime(&mut self, mode: Isolation) -> rquickjs::Result<()> {
         self.reused = None;
         self.locked = None;
-        match Runtime::new() {
-            Ok(runtime) => {
-                self.runtime = runtime;
-                self.configure_runtime();
-            }
-            Err(e) => tracing::error!("cannot rebuild the JavaScript runtime: {e}"),
-        }
+        self.snapshot = None;
+        let (runtime, region) = snapshot::runtime_for(mode, &self.config)?;
+        drop(std::mem::replace(&mut self.runtime, runtime));
+        self.region = region;
+        self.configure_runtime();
+        Ok(())
     }
 
     fn timed_out(&self) -> bool {
@@ -329,6 +375,7 @@ impl Engine {
         let built = match self.mode {
             Isolation::Worker => self.ensure_reused(),
             Isolation::Request => self.warm_up_locked(),
+            Isolation::Snapshot => self.ensure_snapshot(),
             Isolation::Context => Context::full(&self.runtime)
                 .map_err(|e| self.engine_error(e))
                 .and_then(|context| context.with(|ctx| self.instantiate(&ctx, false).map(drop))),
@@ -370,6 +417,7 @@ impl Engine {
             Isolation::Request => self.handle_locked(request),
             Isolation::Context => self.handle_fresh(request),
             Isolation::Worker => self.handle_reused(request),
+            Isolation::Snapshot => self.handle_snapshot(request),
         };
         // The jobs the request left queued run now, under its deadline (the
         // locked-down context's reset ran them already), not in the next
@@ -383,15 +431,17 @@ impl Engine {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,
         });
+        let snapshot = self.mode == Isolation::Snapshot;
         match &outcome {
-            Err(JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Internal(_)) => {
-                self.rebuild()
-            }
-            _ if !drained => self.rebuild(),
+            Err(JsError::Internal(_)) => self.rebuild(),
+            // The snapshot's heap is put back below, whatever state it is in.
+            Err(JsError::Timeout(_) | JsError::OutOfMemory(_)) if !snapshot => self.rebuild(),
+            _ if !drained && !snapshot => self.rebuild(),
             // The context may hold half-done state of the failed request.
             Err(_) if self.mode == Isolation::Worker => self.reused = None,
             _ => {}
         }
+        self.restore_snapshot();
         self.apply_declared();
         outcome
     }
@@ -399,6 +449,21 @@ impl Engine {
     /// The isolation in effect now.
     pub fn isolation(&self) -> Isolation {
         self.mode
+    }
+
+    /// Bytes of the warm heap that each request's restore copies back
+    /// ([`Isolation::Snapshot`], once the snapshot is taken).
+    pub fn snapshot_bytes(&self) -> Option<usize> {
+        self.snapshot.as_ref().map(|s| s.heap_bytes())
+    }
+
+    /// Measures each restore of the snapshot from now on (it compares the
+    /// heap with the snapshot page by page first: for benchmarks, not for
+    /// serving), and returns what the last measured one found.
+    pub fn measure_restores(&mut self) -> Option<RestoreStats> {
+        let snapshot = self.snapshot.as_mut()?;
+        snapshot.measure();
+        snapshot.last_restore()
     }
 
     /// Switches to the isolation the pod's server module declared, if that is
@@ -421,6 +486,12 @@ impl Engine {
         self.mode = mode;
         self.locked = None;
         self.reused = None;
+        self.snapshot = None;
+        // A snapshot's runtime has a region of its own (and the region's
+        // allocator never gives memory back): none for the other modes.
+        if self.region.is_some() {
+            self.rebuild();
+        }
         self.runtime.run_gc();
         self.runtime.set_gc_threshold(self.gc_threshold());
     }
@@ -442,18 +513,16 @@ impl Engine {
             self.config.isolation
         } else {
             let text = value.as_string().and_then(|s| s.to_string().ok());
-            match text.as_deref() {
-                Some("request") => Isolation::Request,
-                Some("context") => Isolation::Context,
-                Some("worker") => Isolation::Worker,
-                _ => {
+            match text.as_deref().and_then(Isolation::from_name) {
+                Some(mode) => mode,
+                None => {
                     let found = match text {
                         Some(text) => format!("'{}'", text.escape_debug()),
                         None => format!("a value of type {}", value.type_name()),
                     };
                     return Err(JsError::Exception {
                         message: format!(
-                            "{SERVER_MODULE}: `export const isolation` must be 'request', 'context' or 'worker', not {found}"
+                            "{SERVER_MODULE}: `export const isolation` must be 'snapshot', 'request', 'context' or 'worker', not {found}"
                         ),
                         stack: String::new(),
                     });
@@ -638,7 +707,7 @@ impl Engine {
     fn user_text(&self, text: String) -> String {
         match self.mode {
             Isolation::Request => strip_suffixes(&text),
-            Isolation::Context | Isolation::Worker => text,
+            Isolation::Context | Isolation::Worker | Isolation::Snapshot => text,
         }
     }
 
@@ -670,7 +739,7 @@ impl Engine {
         match e {
             rquickjs::Error::Exception => {
                 let thrown = ctx.catch();
-                if thrown.is_null() && self.memory_high.get() {
+                if thrown.is_null() && (self.memory_high.get() || self.snapshot_heap_grew()) {
                     // What QuickJS throws when it cannot make the out-of-memory error.
                     return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
                 }

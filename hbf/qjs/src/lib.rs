@@ -20,6 +20,7 @@ mod blob;
 mod compile;
 mod engine;
 mod error;
+mod heap;
 mod host;
 mod import_map;
 mod instances;
@@ -28,8 +29,8 @@ mod pool;
 
 pub use compile::{engine_fingerprint, Compiler};
 pub use engine::{
-    Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, REQUESTS_PER_CONTEXT,
-    SERVER_MODULE,
+    Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, RestoreStats,
+    REQUESTS_PER_CONTEXT, SERVER_MODULE,
 };
 pub use error::{Error, Result};
 pub use host::{set_console_hook, ConsoleHook};
