@@ -68,12 +68,19 @@ fn isolation(c: &mut Criterion) {
             let req = request(path);
             assert_eq!(engine.handle(&req).unwrap().status, 200);
             if mode == Isolation::Snapshot {
-                engine.measure_restores();
+                for _ in 0..200 {
+                    engine.handle(&req).unwrap();
+                }
+                engine.measure_restores(true);
                 assert_eq!(engine.handle(&req).unwrap().status, 200);
-                let stats = engine.measure_restores().unwrap();
+                let stats = engine.measure_restores(false).unwrap();
                 println!(
-                    "snapshot {path}: heap {} bytes, {} pages changed, {} bytes above, restore {} ns",
-                    stats.heap_bytes, stats.pages_changed, stats.bytes_above, stats.restore_nanos
+                    "snapshot {path}: heap {} bytes, {} pages changed, {} copied, {} bytes above, restore {} ns",
+                    stats.heap_bytes,
+                    stats.pages_changed,
+                    stats.pages_copied,
+                    stats.bytes_above,
+                    stats.restore_nanos
                 );
             }
             group.bench_function(format!("{name}_isolation{path}"), |b| {

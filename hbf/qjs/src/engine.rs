@@ -457,13 +457,13 @@ impl Engine {
         self.snapshot.as_ref().map(|s| s.heap_bytes())
     }
 
-    /// Measures each restore of the snapshot from now on (it compares the
-    /// heap with the snapshot page by page first: for benchmarks, not for
-    /// serving), and returns what the last measured one found.
-    pub fn measure_restores(&mut self) -> Option<RestoreStats> {
+    /// Measures each restore of the snapshot from now on, or no more (a
+    /// measured restore first compares the heap with the snapshot page by
+    /// page: for benchmarks, not for serving); returns what the last measured
+    /// one found.
+    pub fn measure_restores(&mut self, on: bool) -> Option<RestoreStats> {
         let snapshot = self.snapshot.as_mut()?;
-        snapshot.measure();
-        snapshot.last_restore()
+        snapshot.measure(on)
     }
 
     /// Switches to the isolation the pod's server module declared, if that is

@@ -57,6 +57,9 @@ pub struct RestoreStats {
     pub heap_bytes: usize,
     /// Pages of the warm heap the request changed.
     pub pages_changed: usize,
+    /// Pages the restore copied back (the changed ones, and those written
+    /// lately that stay writable).
+    pub pages_copied: usize,
     /// Bytes the request allocated above the warm heap.
     pub bytes_above: usize,
     /// The copy's duration, in nanoseconds.
@@ -69,14 +72,11 @@ impl Snapshot {
         self.saved.len()
     }
 
-    /// Starts measuring restores (the next one records its stats).
-    pub(super) fn measure(&mut self) {
-        self.measure.get_or_insert_with(RestoreStats::default);
-    }
-
-    /// The last measured restore's stats.
-    pub(super) fn last_restore(&self) -> Option<RestoreStats> {
-        self.measure
+    /// Starts or stops measuring restores; the last measured one's stats.
+    pub(super) fn measure(&mut self, on: bool) -> Option<RestoreStats> {
+        let last = self.measure;
+        self.measure = on.then(|| last.unwrap_or_default());
+        last
     }
 }
 
@@ -131,7 +131,7 @@ impl Engine {
     pub(super) fn snapshot_heap_grew(&self) -> bool {
         match (&self.snapshot, &self.region) {
             (Some(snapshot), Some(region)) => {
-                region.used().saturating_sub(snapshot.saved.top())
+                region.used().saturating_sub(snapshot.saved.len())
                     > self.config.memory_limit_bytes / 2
             }
             _ => false,
@@ -148,7 +148,7 @@ impl Engine {
             let before = snapshot.measure.map(|_| {
                 (
                     region.pages_changed(&snapshot.saved),
-                    region.used().saturating_sub(snapshot.saved.top()),
+                    region.used().saturating_sub(snapshot.saved.len()),
                     std::time::Instant::now(),
                 )
             });
@@ -157,13 +157,14 @@ impl Engine {
             // runtime's own thread; `saved` was taken from this region and
             // every value made before it is still as it was then (heap.rs's
             // invariant 3).
-            unsafe { region.restore(&snapshot.saved, KEEP_BYTES) };
+            let restored = unsafe { region.restore(&snapshot.saved, KEEP_BYTES) };
             snapshot.dirty = false;
             if let Some((pages_changed, bytes_above, start)) = before {
                 let restore_nanos = start.elapsed().as_nanos() as u64;
                 snapshot.measure = Some(RestoreStats {
                     heap_bytes: snapshot.saved.len(),
                     pages_changed,
+                    pages_copied: restored.pages,
                     bytes_above,
                     restore_nanos,
                 });
@@ -222,34 +223,16 @@ impl Engine {
             return Err(JsError::Timeout(self.config.timeout));
         }
         self.runtime.run_gc();
+        let used = usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0);
+        self.runtime.set_gc_threshold(used + GC_ROOM);
         let region = self
             .region
-            .as_ref()
+            .as_mut()
             .expect("a snapshot runtime has a region");
-        let used = {
-            let mut usage = self.runtime.memory_usage();
-            usage.malloc_size = usage.malloc_size.max(0);
-            usage.malloc_size as usize
-        };
-        self.runtime.set_gc_threshold(used + GC_ROOM);
         let saved = region.save();
-        let u = self.runtime.memory_usage();
-        tracing::debug!(
-            malloc = u.malloc_size,
-            count = u.malloc_count,
-            atoms = u.atom_size,
-            strs = u.str_size,
-            objs = u.obj_size,
-            props = u.prop_size,
-            shapes = u.shape_size,
-            funcs = u.js_func_size,
-            code = u.js_func_code_size,
-            pc2line = u.js_func_pc2line_size,
-            arrays = u.fast_array_elements,
-            "heap usage"
-        );
         tracing::debug!(
             heap = saved.len(),
+            quickjs = used,
             pinned = pins.len(),
             "took a snapshot of the pod's warm heap"
         );
