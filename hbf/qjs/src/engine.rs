@@ -3,21 +3,25 @@
 //!
 //! # Isolation
 //!
-//! [`Isolation::Request`] (the default) keeps one context per worker, locked
-//! down (every built-in and Web API object frozen, the original globals
-//! read-only; `js/prelude.js`), and gives every request fresh instances of the
-//! pod's modules ([`crate::instances`]). After the request its leftover promise
-//! jobs run, globals it added are deleted and `Error.prepareStackTrace` /
-//! `Error.stackTraceLimit` put back, and so no request sees another's changes
-//! to globals, built-ins or module state (`tests/lockdown.rs` walks all that
-//! is shared). The context is replaced every
-//! [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in it) or
-//! when it cannot be reset. [`Isolation::Context`] gives every request a fresh
-//! context (nothing is frozen; the slowest). [`Isolation::Worker`] keeps one
-//! context and one set of module instances per worker while the pod's code is
-//! unchanged: module state and globals persist between the requests one worker
-//! serves (as on edge runtimes that reuse isolates). `DOCS/PERF.md` has the
-//! measured costs.
+//! [`Isolation::Snapshot`] (the default) keeps one warm context per worker
+//! whose whole heap is saved once the pod has loaded and put back after every
+//! request (`engine/snapshot.rs`, over the region of `heap/`): nothing a
+//! request does to globals, built-ins or module state reaches the next, and
+//! nothing is frozen. [`Isolation::Request`] keeps one context per worker,
+//! locked down (every built-in and Web API object frozen, the original
+//! globals read-only; `js/prelude.js`), and gives every request fresh
+//! instances of the pod's modules ([`crate::instances`]). After the request
+//! its leftover promise jobs run, globals it added are deleted and
+//! `Error.prepareStackTrace` / `Error.stackTraceLimit` put back, and so no
+//! request sees another's changes to globals, built-ins or module state
+//! (`tests/lockdown.rs` walks all that is shared). The context is replaced
+//! every [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in
+//! it) or when it cannot be reset. [`Isolation::Context`] gives every request
+//! a fresh context (nothing is frozen; the slowest). [`Isolation::Worker`]
+//! keeps one context and one set of module instances per worker while the
+//! pod's code is unchanged: module state and globals persist between the
+//! requests one worker serves (as on edge runtimes that reuse isolates).
+//! `DOCS/PERF.md` has the measured costs.
 //!
 //! A pod chooses its isolation by exporting it from `hbf/server.js`
 //! (`export const isolation = 'worker'`: SPEC 4's "unless the pod opts into
@@ -32,10 +36,13 @@
 //! running JavaScript, even an infinite loop) and checked between promise jobs
 //! (a chain that never yields to the host). A request that hits a limit fails
 //! alone; the runtime is rebuilt after anything that may have left it in doubt
-//! (out of memory, an interrupted script, an engine error).
+//! (out of memory, an interrupted script, an engine error), except in snapshot
+//! mode, where putting the heap back is enough (but for an engine error).
 //!
 //! Here: the engine, its isolation modes and dispatch; in `engine/`:
-//! `locked.rs` (the locked-down context of [`Isolation::Request`]), `jobs.rs`
+//! `snapshot.rs` ([`Isolation::Snapshot`]), `locked.rs` (the locked-down
+//! context of [`Isolation::Request`]), `declared.rs` (the pod's `export const
+//! isolation`), `errors.rs` ([`JsError`] and telling failures apart), `jobs.rs`
 //! (promise jobs under the deadline and the memory limit) and `convert.rs`
 //! (the request in, the response out).
 
@@ -48,17 +55,19 @@ use std::time::{Duration, Instant};
 use hbf_db::Database;
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
 
-use crate::compile::{describe, Compiler};
+use crate::compile::Compiler;
 use crate::host::{self, HostState};
-use crate::instances::strip_suffixes;
 use crate::{PodModules, Result};
 
 mod convert;
+mod declared;
+mod errors;
 mod jobs;
 mod locked;
 mod snapshot;
 
 use convert::{dispatch_args, response_from};
+pub use errors::JsError;
 use locked::Locked;
 pub use snapshot::RestoreStats;
 use snapshot::Snapshot;
@@ -161,32 +170,6 @@ pub struct JsResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-}
-
-/// Why a request's JavaScript failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JsError {
-    #[error("the request's JavaScript ran past its {0:?} time limit")]
-    Timeout(Duration),
-    #[error("the request's JavaScript ran out of memory (limit {0} MB)")]
-    OutOfMemory(usize),
-    #[error("stack overflow (too deep recursion)")]
-    StackOverflow,
-    #[error("{message}")]
-    Exception { message: String, stack: String },
-    #[error("the handler's promise never settled")]
-    NeverSettled,
-    #[error("invalid response from JavaScript: {0}")]
-    BadResponse(String),
-    /// Every worker is busy and the queue is full: the request was not run.
-    /// Answered `503` with `Retry-After`, because trying again soon can succeed.
-    #[error("all JavaScript workers are busy")]
-    Busy,
-    /// The engine itself failed (a worker panicked or stopped, QuickJS could not
-    /// build a context, storage failed while loading modules): a fault of the
-    /// server, not of the request or of load, so `500`.
-    #[error("the JavaScript engine failed: {0}")]
-    Internal(String),
 }
 
 /// The engine of one worker thread.
@@ -356,16 +339,6 @@ impl Engine {
         }
     }
 
-    /// False when `hbf/server.js` cannot declare an isolation: its source
-    /// does not even contain the word.
-    fn server_may_declare(&self) -> bool {
-        self.db
-            .fs()
-            .read(SERVER_MODULE)
-            .map(|source| source.windows(9).any(|w| w == b"isolation"))
-            .unwrap_or(true)
-    }
-
     /// One load of the pod, under the same deadline as a request (top-level
     /// code may loop, or await an endless chain).
     fn warm_up_once(&mut self) {
@@ -464,73 +437,6 @@ impl Engine {
     pub fn measure_restores(&mut self, on: bool) -> Option<RestoreStats> {
         let snapshot = self.snapshot.as_mut()?;
         snapshot.measure(on)
-    }
-
-    /// Switches to the isolation the pod's server module declared, if that is
-    /// not the one in effect; true if it switched. Runs between requests.
-    fn apply_declared(&mut self) -> bool {
-        let Some(wanted) = self.declared.take() else {
-            return false;
-        };
-        if wanted == self.mode {
-            return false;
-        }
-        tracing::info!(from = ?self.mode, to = ?wanted, "the pod's {SERVER_MODULE} declares its isolation");
-        self.switch_to(wanted);
-        true
-    }
-
-    /// Puts `mode` in effect: the contexts of the previous one go, and the
-    /// collector's threshold becomes the new mode's.
-    fn switch_to(&mut self, mode: Isolation) {
-        self.mode = mode;
-        self.locked = None;
-        self.reused = None;
-        self.snapshot = None;
-        // A snapshot's runtime has a region of its own (and the region's
-        // allocator never gives memory back): none for the other modes.
-        if self.region.is_some() {
-            self.rebuild();
-        }
-        self.runtime.run_gc();
-        self.runtime.set_gc_threshold(self.gc_threshold());
-    }
-
-    /// Reads the server module's `export const isolation` (when the pod
-    /// decides) and keeps it for [`Self::apply_declared`].
-    fn note_declared<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        namespace: &Object<'js>,
-    ) -> std::result::Result<(), JsError> {
-        if !self.config.isolation_from_pod {
-            return Ok(());
-        }
-        let value: Value = namespace
-            .get("isolation")
-            .map_err(|e| self.js_error(ctx, e))?;
-        let declared = if value.is_undefined() {
-            self.config.isolation
-        } else {
-            let text = value.as_string().and_then(|s| s.to_string().ok());
-            match text.as_deref().and_then(Isolation::from_name) {
-                Some(mode) => mode,
-                None => {
-                    let found = match text {
-                        Some(text) => format!("'{}'", text.escape_debug()),
-                        None => format!("a value of type {}", value.type_name()),
-                    };
-                    return Err(JsError::Exception {
-                        message: format!(
-                            "{SERVER_MODULE}: `export const isolation` must be 'snapshot', 'request', 'context' or 'worker', not {found}"
-                        ),
-                        stack: String::new(),
-                    });
-                }
-            }
-        };
-        self.declared.set(Some(declared));
-        Ok(())
     }
 
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
@@ -700,73 +606,6 @@ impl Engine {
             rquickjs::Error::Exception => self.js_error(ctx, e),
             other => JsError::BadResponse(other.to_string()),
         })
-    }
-
-    /// A message or stack trace as users should see it: their module names,
-    /// without instance suffixes.
-    fn user_text(&self, text: String) -> String {
-        match self.mode {
-            Isolation::Request => strip_suffixes(&text),
-            Isolation::Context | Isolation::Worker | Isolation::Snapshot => text,
-        }
-    }
-
-    fn engine_error(&self, e: rquickjs::Error) -> JsError {
-        JsError::Internal(e.to_string())
-    }
-
-    fn load_error(&self, ctx: &Ctx<'_>, e: crate::Error) -> JsError {
-        if self.timed_out() {
-            return JsError::Timeout(self.config.timeout);
-        }
-        let _ = ctx;
-        JsError::Exception {
-            message: self.user_text(e.to_string()),
-            stack: String::new(),
-        }
-    }
-
-    /// Classifies a failed call into the engine.
-    fn js_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
-        if self.timed_out() {
-            let _ = ctx.catch();
-            return JsError::Timeout(self.config.timeout);
-        }
-        if self.out_of_memory.get() {
-            let _ = ctx.catch();
-            return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
-        }
-        match e {
-            rquickjs::Error::Exception => {
-                let thrown = ctx.catch();
-                if thrown.is_null() && (self.memory_high.get() || self.snapshot_heap_grew()) {
-                    // What QuickJS throws when it cannot make the out-of-memory error.
-                    return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
-                }
-                let (name, message, stack) = describe(&thrown);
-                let (message, stack) = (self.user_text(message), self.user_text(stack));
-                if message.contains("out of memory") {
-                    JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
-                } else if (name == "RangeError" && message.contains("call stack"))
-                    || (name == "InternalError" && message.contains("stack overflow"))
-                {
-                    JsError::StackOverflow
-                } else {
-                    JsError::Exception {
-                        message: if name.is_empty() {
-                            message
-                        } else {
-                            format!("{name}: {message}")
-                        },
-                        stack,
-                    }
-                }
-            }
-            rquickjs::Error::Allocation => {
-                JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
-            }
-            other => JsError::Internal(other.to_string()),
-        }
     }
 }
 
