@@ -87,15 +87,19 @@ extern "C" fn on_fault(
         let map = slot.map.load(Ordering::Acquire);
         // SAFETY: the map covers `len` bytes of pages and lives as long as
         // the slot is registered; the page is inside the region's mapping.
-        unsafe {
+        let writable = unsafe {
             (*map.add(index / 64)).fetch_or(1 << (index % 64), Ordering::Relaxed);
             libc::mprotect(
                 (base + index * page) as *mut libc::c_void,
                 page,
                 libc::PROT_READ | libc::PROT_WRITE,
-            );
+            ) == 0
+        };
+        if writable {
+            return;
         }
-        return;
+        // Returning would fault again forever: fail as without us.
+        break;
     }
     // Not ours: what would have happened without us.
     let previous = FALLBACK.load(Ordering::Acquire);

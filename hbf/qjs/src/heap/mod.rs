@@ -158,28 +158,31 @@ impl Region {
         self.guard = None;
         let guarded = top / page_size() * page_size();
         if let Some(guard) = Guard::new(self.base.as_ptr() as usize, guarded) {
-            // Every page starts cold.
-            for page in 0..guard.pages() {
-                guard.cool(page);
+            // Every page starts cold, if it can be protected.
+            if self.protect(0, guarded) {
+                for page in 0..guard.pages() {
+                    guard.cool(page);
+                }
+                self.guard = Some(guard);
             }
-            self.protect(0, guarded);
-            self.guard = Some(guard);
         }
         saved
     }
 
-    fn protect(&self, from: usize, len: usize) {
+    /// Write-protects `len` bytes from `from`; false if it could not (the
+    /// pages must then stay hot).
+    fn protect(&self, from: usize, len: usize) -> bool {
         if len == 0 {
-            return;
+            return true;
         }
         // SAFETY: a page-aligned range inside the mapping; a later write to
         // it faults into the guard's handler, which makes it writable again.
         let done =
             unsafe { libc::mprotect(self.base.as_ptr().add(from).cast(), len, libc::PROT_READ) };
         if done != 0 {
-            // Without protection the page cannot be told clean: keep it hot.
             tracing::warn!("mprotect failed: {}", std::io::Error::last_os_error());
         }
+        done == 0
     }
 
     /// How many pages of the region differ from `saved` (what a request
@@ -230,9 +233,11 @@ impl Region {
                 let mut run: Option<(usize, usize)> = None;
                 for index in guard.hot() {
                     let (from, to) = (index * page, index * page + page);
-                    if tidy && self.bytes(to)[from..] == saved.bytes[from..to] {
+                    if tidy
+                        && self.bytes(to)[from..] == saved.bytes[from..to]
+                        && self.protect(from, page)
+                    {
                         guard.cool(index);
-                        self.protect(from, page);
                         continue;
                     }
                     run = match run {
@@ -378,5 +383,43 @@ mod tests {
                 unsafe { assert_eq!(block.add(page / 2).read(), i as u8, "round {round}") };
             }
         }
+    }
+
+    /// A fault outside every region still kills the process, as it would
+    /// without the handler (checked in a child process: this test's binary,
+    /// run again with `HBF_HEAP_FAULT_CHILD`).
+    #[test]
+    fn a_fault_elsewhere_still_kills_the_process() {
+        if std::env::var_os("HBF_HEAP_FAULT_CHILD").is_some() {
+            let mut region = Region::new(1 << 20).unwrap();
+            region.allocator().alloc(3 * page_size());
+            let _saved = region.save();
+            // SAFETY: deliberately not: a write to a page that forbids it,
+            // outside the region.
+            unsafe {
+                let other = libc::mmap(
+                    ptr::null_mut(),
+                    page_size(),
+                    libc::PROT_READ,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                ptr::write_volatile(other.cast::<u8>(), 1);
+            }
+            std::process::exit(0);
+        }
+        use std::os::unix::process::ExitStatusExt;
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "heap::tests::a_fault_elsewhere_still_kills_the_process",
+            ])
+            .env("HBF_HEAP_FAULT_CHILD", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
     }
 }
