@@ -382,6 +382,8 @@ impl Engine {
 
     /// Runs the pod's handler for `request`.
     pub fn handle(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        // The last request's heap, unless `finish` put it back already.
+        self.restore_snapshot();
         self.arm_deadline();
         self.out_of_memory.set(false);
         self.memory_high.set(false);
@@ -414,9 +416,16 @@ impl Engine {
             Err(_) if self.mode == Isolation::Worker => self.reused = None,
             _ => {}
         }
-        self.restore_snapshot();
         self.apply_declared();
         outcome
+    }
+
+    /// Puts the heap back as the snapshot has it ([`Isolation::Snapshot`];
+    /// nothing in the other modes). The next [`Self::handle`] does it first
+    /// if this was not called: the pool calls it once the response is on
+    /// its way, so the copy is not in the response's latency.
+    pub fn finish(&mut self) {
+        self.restore_snapshot();
     }
 
     /// The isolation in effect now.
