@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{engine, get, json};
 use hbf_db::Database;
 use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodModules, REQUESTS_PER_CONTEXT};
@@ -54,7 +52,7 @@ fn pod(isolation: Isolation) -> Engine {
     engine(
         &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
         EngineConfig {
-            timeout: Duration::from_millis(300),
+            timeout: common::deadline(300),
             ..in_mode(isolation)
         },
     )

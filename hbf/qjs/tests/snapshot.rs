@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{engine, get, json};
 use hbf_db::Database;
 use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodModules};
@@ -63,7 +61,7 @@ fn pod() -> Engine {
     engine(
         &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
         EngineConfig {
-            timeout: Duration::from_millis(300),
+            timeout: common::deadline(300),
             memory_limit_bytes: 16 << 20,
             ..EngineConfig::default()
         },

@@ -420,6 +420,12 @@ mod tests {
             .stderr(std::process::Stdio::null())
             .status()
             .unwrap();
-        assert_eq!(status.signal(), Some(libc::SIGSEGV), "{status:?}");
+        // Killed by the signal, or (under a sanitizer, whose handler was
+        // there first) its report and exit; not a panic, not a success.
+        assert!(
+            status.signal() == Some(libc::SIGSEGV)
+                || status.code().is_some_and(|c| c != 0 && c != 101),
+            "{status:?}"
+        );
     }
 }

@@ -37,3 +37,14 @@ pub fn get(path: &str) -> JsRequest {
         body: vec![],
     }
 }
+
+/// `millis` of deadline, times `HBF_TEST_SLOWDOWN` (unset: 1): the tests that
+/// run under AddressSanitizer (`tools/asan-tests.sh`, 10) run that much slower.
+pub fn deadline(millis: u64) -> std::time::Duration {
+    let factor = std::env::var("HBF_TEST_SLOWDOWN")
+        .ok()
+        .and_then(|f| f.parse::<u64>().ok())
+        .unwrap_or(1)
+        .max(1);
+    std::time::Duration::from_millis(millis * factor)
+}
