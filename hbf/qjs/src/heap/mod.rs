@@ -157,6 +157,9 @@ impl Region {
         };
         self.guard = None;
         let guarded = top / page_size() * page_size();
+        if !guard_wanted() {
+            return saved;
+        }
         if let Some(guard) = Guard::new(self.base.as_ptr() as usize, guarded) {
             // Every page starts cold, if it can be protected.
             if self.protect(0, guarded) {
@@ -288,6 +291,14 @@ impl Drop for Region {
             libc::munmap(self.base.as_ptr().cast(), self.capacity);
         }
     }
+}
+
+/// False when `HBF_SNAPSHOT_PAGE_GUARD=0`: every restore then copies the
+/// whole saved heap. For CPU emulators that lose a store which faulted into a
+/// signal handler (valgrind does: `tools/bench/instructions.sh` sets it).
+fn guard_wanted() -> bool {
+    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WANTED.get_or_init(|| std::env::var_os("HBF_SNAPSHOT_PAGE_GUARD").is_none_or(|v| v != "0"))
 }
 
 fn page_size() -> usize {
