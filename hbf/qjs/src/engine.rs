@@ -315,7 +315,7 @@ impl Engine {
     fn server_may_declare(&self) -> bool {
         self.db
             .fs()
-            .read(SERVER_MODULE)
+            .read(self.modules.server_module())
             .map(|source| source.windows(9).any(|w| w == b"isolation"))
             .unwrap_or(true)
     }
@@ -536,7 +536,7 @@ impl Engine {
         let err = |e| self.js_error(ctx, e);
         let prelude = self.evaluate_prelude(ctx, kept)?;
         let dispatch: Function = prelude.get("dispatch").map_err(err)?;
-        let namespace = self.evaluate_server(ctx, SERVER_MODULE)?;
+        let namespace = self.evaluate_server(ctx, self.modules.server_module())?;
         Ok((dispatch, namespace))
     }
 
@@ -597,15 +597,7 @@ impl Engine {
     /// The pod modules a context depends on, for change detection: all modules
     /// of the pod under `hbf/` that the loader has compiled.
     fn loaded_modules(&self) -> Result<Vec<(String, [u8; 32])>> {
-        let mut out = Vec::new();
-        for file in self.db.fs().list("hbf/")? {
-            if file.path.ends_with(".js") || file.path.ends_with(".mjs") {
-                if let Some(sha) = file.sha256 {
-                    out.push((file.path, sha));
-                }
-            }
-        }
-        Ok(out)
+        self.modules.module_files()
     }
 
     fn dispatch<'js>(
