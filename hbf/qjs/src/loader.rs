@@ -109,6 +109,9 @@ struct Probed {
     found: HashMap<String, String>,
 }
 
+/// A module's latest transform: its key ([`module_key`]) and its JavaScript.
+type Transformed = ([u8; 32], Arc<str>);
+
 /// A compiled module kept in memory, shared by all workers.
 struct Compiled {
     source_sha256: [u8; 32],
@@ -132,7 +135,7 @@ pub struct PodModules {
     compiled: Arc<Mutex<HashMap<String, Compiled>>>,
     /// The latest transform of each TypeScript/JSX module, by key; its lock is
     /// held while transforming, so that one module is transformed once.
-    transformed: Arc<Mutex<HashMap<String, ([u8; 32], Arc<str>)>>>,
+    transformed: Arc<Mutex<HashMap<String, Transformed>>>,
     /// Transforms done (by this loader and its clones).
     transforms: Arc<AtomicUsize>,
     log: Option<LoadLog>,
