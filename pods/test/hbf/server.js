@@ -12,6 +12,7 @@ import { Router } from './lib/router.js'
 import { renderHome } from './lib/home.js'
 import { greeting } from './lib/esm-static.js'
 import { registerTestRoutes } from './lib/test-routes.js'
+import { tsRoutes } from './lib/ts/routes.ts'
 
 const router = new Router()
 
@@ -41,6 +42,14 @@ router.get('/esm-test', async (req, res) => {
 router.get('/esm-test-static', (req, res) => res.json(greeting), 'a static import')
 
 registerTestRoutes(router)
+
+// The TypeScript and TSX routes (lib/ts/), the same in hbf/fetch-style.ts.
+for (const [path, route] of Object.entries(tsRoutes)) {
+  router.get(path, (req, res) => {
+    const reply = route(new URLSearchParams(req.query))
+    res.status(reply.status).set('Content-Type', reply.type).send(reply.body)
+  }, 'TypeScript: lib/ts/routes.ts')
+}
 
 globalThis.app = {
   handle(req, res) {
