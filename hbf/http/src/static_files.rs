@@ -108,13 +108,16 @@ pub struct StaticFile {
     data: Bytes,
 }
 
+/// A TypeScript or JSX file's JavaScript, and the key it was made for.
+type Transformed = ([u8; 32], Arc<StaticFile>);
+
 /// The in-memory cache of small static files, and the bound on streamed reads.
 pub struct StaticCache {
     state: Mutex<CacheState>,
     stream_reads: Arc<Semaphore>,
     /// TypeScript and JSX files as JavaScript, by path: the latest transform
     /// and its key ([`hbf_qjs::module_key`]).
-    transformed: Mutex<HashMap<String, ([u8; 32], Arc<StaticFile>)>>,
+    transformed: Mutex<HashMap<String, Transformed>>,
     /// `hbf/tsconfig.json`'s settings, and the hash of the text they came from.
     ts_options: Mutex<Option<(Option<[u8; 32]>, hbf_qjs::ts::Options)>>,
 }
