@@ -248,15 +248,17 @@ impl PodModules {
     }
 
     /// The pod's modules and settings, with their source hashes: what a context
-    /// built now depends on (every module under `hbf/`, and `hbf/tsconfig.json`,
-    /// all zeroes when there is none). [`is_current`](Self::is_current) tells
-    /// whether it still holds.
+    /// built now depends on (every module under `hbf/` and `static/`, which the
+    /// server may import too, and `hbf/tsconfig.json`, all zeroes when there is
+    /// none). [`is_current`](Self::is_current) tells whether it still holds.
     pub fn module_files(&self) -> Result<Vec<(String, [u8; 32])>> {
         let mut out = Vec::new();
-        for file in self.db.fs().list("hbf/")? {
-            if is_module_path(&file.path) {
-                if let Some(sha) = file.sha256 {
-                    out.push((file.path, sha));
+        for prefix in ["hbf/", "static/"] {
+            for file in self.db.fs().list(prefix)? {
+                if is_module_path(&file.path) {
+                    if let Some(sha) = file.sha256 {
+                        out.push((file.path, sha));
+                    }
                 }
             }
         }

@@ -322,3 +322,29 @@ fn extension_free_imports_follow_the_documented_order() {
         serde_json::json!(["a.ts", "b.tsx", "c/index.ts", "d.jsx"])
     );
 }
+
+#[test]
+fn an_edit_of_shared_static_code_reaches_the_server_in_every_isolation() {
+    let server = "import { price } from '/static/shared/price.ts';\n\
+        export default { fetch: () => Response.json(price(2)) };\n";
+    for mode in MODES {
+        let (mut engine, _, db) = engine(
+            &[
+                ("hbf/server.ts", server),
+                (
+                    "static/shared/price.ts",
+                    "export const price = (n: number): string => `${n} EUR`;\n",
+                ),
+            ],
+            mode,
+        );
+        assert_eq!(json(&mut engine, "/"), "2 EUR", "{mode:?}");
+        db.fs()
+            .write(
+                "static/shared/price.ts",
+                "export const price = (n: number) => `${n} USD`;\n",
+            )
+            .unwrap();
+        assert_eq!(json(&mut engine, "/"), "2 USD", "{mode:?}");
+    }
+}

@@ -80,15 +80,17 @@ fn fetch_style_typescript_server() {
 }
 
 fn put(server: &Server, path: &str, body: &str) -> u16 {
+    put_reply(server, path, body).status
+}
+
+fn put_reply(server: &Server, path: &str, body: &str) -> common::Reply {
     let auth = format!("Bearer {DEV_TOKEN}");
-    server
-        .request(
-            "PUT",
-            &format!("/__dev/api/file?path={path}"),
-            &[("authorization", &auth)],
-            Some(body.as_bytes()),
-        )
-        .status
+    server.request(
+        "PUT",
+        &format!("/__dev/api/file?path={path}"),
+        &[("authorization", &auth)],
+        Some(body.as_bytes()),
+    )
 }
 
 /// How many times the server logged transforming `module`.
@@ -126,7 +128,19 @@ fn a_live_edit_of_a_ts_module_applies_next_request_and_is_transformed_once() {
 
     // A type-syntax error in a live edit: 500 naming the .ts file, line and column.
     let broken = "export function fail(reason: { code: number }): never {\n  let x: = 1;\n}\n";
-    assert!(matches!(put(&server, fail, broken), 200 | 201));
+    let saved = put_reply(&server, fail, broken);
+    assert_eq!(saved.status, 200);
+    // The dev API saves it and says what is wrong.
+    let warning = &saved.json()["warnings"][0];
+    assert_eq!(
+        (&warning["path"], &warning["line"], &warning["column"]),
+        (
+            &serde_json::json!(fail),
+            &serde_json::json!(2),
+            &serde_json::json!(10)
+        ),
+        "{warning}"
+    );
     let r = server.get("/t/ts-throw");
     assert_eq!(r.status, 500);
     let message = r.json()["message"].as_str().unwrap().to_owned();

@@ -2,8 +2,9 @@
 //! into JavaScript that QuickJS (and a browser) runs.
 //!
 //! The transform is oxc's (parser, semantic checks, transformer, code generator;
-//! pinned to 0.133, the last release that builds with the Bazel toolchain's Rust
-//! 1.93): types are stripped, enums and namespaces become what `tsc` emits,
+//! pinned to 0.128, the last release that builds with the Bazel toolchain's Rust
+//! 1.93: 0.129 to 0.133 declare `rust-version = "1.93"` but their transformer
+//! uses `if let` guards, stable only from 1.95): types are stripped, enums and namespaces become what `tsc` emits,
 //! parameter properties become assignments, and JSX compiles to the automatic
 //! runtime (`jsx`, `jsxs`, `Fragment` imported from `<importSource>/jsx-runtime`).
 //!

@@ -12,7 +12,7 @@ use oxc_transformer::{JsxOptions, JsxRuntime, TransformOptions, Transformer};
 use crate::{layout, Error, Options};
 
 /// The transformer and its version, as it goes into cache keys.
-pub const TRANSFORMER: &str = "oxc 0.133.0";
+pub const TRANSFORMER: &str = "oxc 0.128.0";
 
 /// The file endings of the modules that are transformed (`.d.ts` files are not
 /// modules and are never loaded).
