@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::{dev_server, repo, Server, DEV_TOKEN};
 
-const TS_JSON: &str = r#"{"id":"o-1","items":2,"total":"5.40 EUR","size":3,"sizeName":"Large","first":"tea","fields":["id","discount","items"]}"#;
+const TS_JSON: &str = r#"{"id":"o-1","items":2,"total":"5.40 EUR","size":3,"sizeName":"Large","first":"tea","fields":["items","id","discount"]}"#;
 const TSX_HTML: &str = "<!doctype html><h1>A&lt;b&gt; &amp; &quot;c&quot;</h1><ul>\
     <li class=\"drink\" data-size=\"1\">tea: 2.50 EUR</li>\
     <li class=\"drink\" data-size=\"3\">coffee: 3.50 EUR</li></ul><hr>";
