@@ -31,15 +31,14 @@ use oxc_span::SourceType;
 
 /// `code` (printed by oxc, with its source map `map`) re-laid on its source's lines.
 pub fn keep_lines(code: &str, map: &SourceMap) -> String {
-    let Some(locked) = token_spans(code) else {
-        return code.to_owned();
-    };
+    try_keep_lines(code, map).unwrap_or_else(|| code.to_owned())
+}
+
+/// The re-laid code, or `None` if the check refused it.
+fn try_keep_lines(code: &str, map: &SourceMap) -> Option<String> {
+    let locked = token_spans(code)?;
     let laid = relayout(code, map, &locked);
-    if prints_the_same(&laid, code) {
-        laid
-    } else {
-        code.to_owned()
-    }
+    prints_the_same(&laid, code).then_some(laid)
 }
 
 /// Byte ranges of the tokens that may hold line breaks (template parts and
@@ -103,7 +102,7 @@ fn relayout(code: &str, map: &SourceMap, locked: &[(usize, usize)]) -> String {
         let in_token = i > 0
             && locked
                 .peek()
-                .is_some_and(|&&(start, end)| start < break_at && break_at < end);
+                .is_some_and(|&&(start, end)| start <= break_at && break_at < end);
         offset += line.len() + 1;
         if in_token {
             out.push('\n');
@@ -193,6 +192,59 @@ fn utf16_to_byte(line: &str, column: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use crate::{transform, Options};
+
+    /// Every module here re-lays without falling back to the printed layout:
+    /// the check in `keep_lines` never has to refuse what `relayout` made.
+    #[test]
+    fn the_layout_check_accepts_real_code() {
+        let samples = [
+            "export const f = async (x: number) => {\n  await x;\n  return x\n    ? 1\n    : 2;\n};\n",
+            "let i: number = 0;\ni++\n;[1, 2].forEach((n) => {\n  i += n;\n});\nexport { i };\n",
+            "export function* g(): Generator<number> {\n  yield\n  1;\n  yield* [2,\n 3];\n}\n",
+            "export class A<T> {\n  static s = 1;\n  #p: T | null = null;\n  get p() { return this.#p; }\n  async\n  m() {}\n}\n",
+            "const re = /a\\/b/g;\nconst t = `x\n${`y\n${1}`}\n`;\nexport default { re, t, s: 'a\\\nb' };\n",
+            "label: for (const x of [1]) {\n  if (x) continue label;\n  else break label;\n}\nexport {};\n",
+            "export const o = {\n  a: 1,\n  ['b']: 2,\n  c() {},\n  get d() { return 1 },\n  ...{ e: 3 },\n};\n",
+            "import def, * as ns from './x.ts';\nexport * from './y.ts';\nexport { def as default, ns };\n",
+            "export const x = (a?: { b?: () => number }) => a?.b?.() ?? -1;\nexport const y = 2 ** -1;\n",
+        ];
+        for (i, sample) in samples.iter().enumerate() {
+            let printed = {
+                use oxc_allocator::Allocator;
+                use oxc_codegen::Codegen;
+                use oxc_parser::Parser;
+                use oxc_semantic::SemanticBuilder;
+                use oxc_span::SourceType;
+                use oxc_transformer::{TransformOptions, Transformer};
+                let allocator = Allocator::default();
+                let mut program = Parser::new(&allocator, sample, SourceType::ts())
+                    .parse()
+                    .program;
+                let scoping = SemanticBuilder::new()
+                    .build(&program)
+                    .semantic
+                    .into_scoping();
+                let ret = Transformer::new(
+                    &allocator,
+                    std::path::Path::new("x.ts"),
+                    &TransformOptions::default(),
+                )
+                .build_with_scoping(scoping, &mut program);
+                Codegen::new()
+                    .with_options(crate::transform::codegen_options(Some("x.ts".into())))
+                    .with_scoping(Some(ret.scoping))
+                    .build(&program)
+            };
+            let map = printed.map.unwrap();
+            assert!(
+                super::try_keep_lines(&printed.code, &map).is_some(),
+                "sample {i} fell back:\n{}",
+                printed.code
+            );
+            // And the transform as a whole gives code QuickJS-valid enough to re-parse.
+            transform("hbf/x.ts", sample.as_bytes(), &Options::default()).unwrap();
+        }
+    }
 
     /// The 1-based line of the first line of `js` containing `needle`.
     fn line_of(js: &str, needle: &str) -> usize {
