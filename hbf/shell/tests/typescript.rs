@@ -32,14 +32,14 @@ fn check_ts_routes(server: &Server) {
     assert_eq!(r.text(), PREACT_HTML);
     assert_eq!(r.header("x-powered-by"), Some("HBF"));
     // A throw in a .ts module: 500, and in dev mode a stack naming the .ts
-    // lines (hbf/lib/ts/fail.ts line 9 throws, routes.ts line 38 calls it).
+    // lines (hbf/lib/ts/fail.ts line 9 throws, routes.ts line 44 calls it).
     let r = server.get("/t/ts-throw");
     assert_eq!(r.status, 500);
     let body = r.json();
     assert_eq!(body["message"], "Error: failed with 7: on purpose");
     let stack = body["stack"].as_str().unwrap();
     assert!(stack.contains("(hbf/lib/ts/fail.ts:9:"), "{stack}");
-    assert!(stack.contains("(hbf/lib/ts/routes.ts:38:"), "{stack}");
+    assert!(stack.contains("(hbf/lib/ts/routes.ts:44:"), "{stack}");
 }
 
 #[test]

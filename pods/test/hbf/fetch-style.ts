@@ -3,13 +3,13 @@
 import { tsRoutes, type Reply } from './lib/ts/routes.ts';
 
 export default {
-  fetch(request: Request): Response {
+  async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const route = tsRoutes[url.pathname];
     if (!route) {
       return Response.json({ error: 'Not Found', path: url.pathname }, { status: 404 });
     }
-    const reply: Reply = route(url.searchParams);
+    const reply: Reply = await route(url.searchParams);
     return new Response(reply.body, {
       status: reply.status,
       headers: { 'content-type': reply.type, 'x-powered-by': 'HBF' },

@@ -45,8 +45,8 @@ registerTestRoutes(router)
 
 // The TypeScript and TSX routes (lib/ts/), the same in hbf/fetch-style.ts.
 for (const [path, route] of Object.entries(tsRoutes)) {
-  router.get(path, (req, res) => {
-    const reply = route(new URLSearchParams(req.query))
+  router.get(path, async (req, res) => {
+    const reply = await route(new URLSearchParams(req.query))
     res.status(reply.status).set('Content-Type', reply.type).send(reply.body)
   }, 'TypeScript: lib/ts/routes.ts')
 }

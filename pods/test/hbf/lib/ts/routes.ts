@@ -4,7 +4,6 @@
 
 import { Currency, Order, Size, first, menu, type Drink } from './model';
 import { menuPage } from './page.tsx';
-import { preactPage } from './preact-page.tsx';
 import { fail } from './fail.ts';
 
 export interface Reply {
@@ -20,7 +19,9 @@ const json = (value: unknown): Reply => ({
 });
 const html = (body: string): Reply => ({ status: 200, type: 'text/html; charset=utf-8', body });
 
-export const tsRoutes: Record<string, (query: URLSearchParams) => Reply> = {
+type Route = (query: URLSearchParams) => Reply | Promise<Reply>;
+
+export const tsRoutes: Record<string, Route> = {
   '/t/ts': () => {
     const order = new Order<Drink>('o-1', 0.1).add(menu.tea).add(menu.coffee);
     return json({
@@ -34,6 +35,11 @@ export const tsRoutes: Record<string, (query: URLSearchParams) => Reply> = {
     });
   },
   '/t/tsx': (q) => html(menuPage(q.get('title') ?? 'Menu')),
-  '/t/tsx-preact': (q) => html(preactPage(q.get('title') ?? 'Menu')),
+  // Imported when asked for: preact comes through the import map, and a broken
+  // map must break only the routes that use it (tests/js.rs).
+  '/t/tsx-preact': async (q) => {
+    const { preactPage } = await import('./preact-page.tsx');
+    return html(preactPage(q.get('title') ?? 'Menu'));
+  },
   '/t/ts-throw': () => fail({ code: 7, text: 'on purpose' }),
 };
