@@ -49,6 +49,7 @@ fn isolation(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(4));
     group.throughput(Throughput::Elements(1));
     for (name, mode) in [
+        ("snapshot", Isolation::Snapshot),
         ("request", Isolation::Request),
         ("context", Isolation::Context),
         ("worker", Isolation::Worker),
@@ -66,6 +67,22 @@ fn isolation(c: &mut Criterion) {
         for path in ["/hello", "/user/42"] {
             let req = request(path);
             assert_eq!(engine.handle(&req).unwrap().status, 200);
+            if mode == Isolation::Snapshot {
+                for _ in 0..200 {
+                    engine.handle(&req).unwrap();
+                }
+                engine.measure_restores(true);
+                assert_eq!(engine.handle(&req).unwrap().status, 200);
+                let stats = engine.measure_restores(false).unwrap();
+                println!(
+                    "snapshot {path}: heap {} bytes, {} pages changed, {} copied, {} bytes above, restore {} ns",
+                    stats.heap_bytes,
+                    stats.pages_changed,
+                    stats.pages_copied,
+                    stats.bytes_above,
+                    stats.restore_nanos
+                );
+            }
             group.bench_function(format!("{name}_isolation{path}"), |b| {
                 b.iter(|| engine.handle(&req).unwrap())
             });

@@ -315,6 +315,21 @@ export const keepShapes = () => {
   keptShapes ??= [makeReq(0, '', '', '', '', {}, '', null), makeRes(newState()), newState()].flatMap(prefixes);
 };
 
+// A snapshot (engine/snapshot.rs) is taken once and put back after every
+// request, so what a request would load on first use is loaded before it:
+// the Web APIs, and the shapes of the objects a fetch-style request makes.
+export const warmWebApis = () => {
+  const { Request, Response, Headers, URL } = loadWeb();
+  const headers = new Headers([['content-type', 'text/plain']]);
+  keptShapes.push(
+    headers,
+    new Request('http://localhost/?q=1', { headers }),
+    Response.json({}),
+    new Response(''),
+    new URL('http://localhost/?q=1'),
+  );
+};
+
 // Called by the Rust side with the module namespace of hbf/server.js and the
 // parts of the request (see makeReq; `headerList` is every header in arrival
 // order, `[name, value, ...]`, for the fetch style).

@@ -21,9 +21,9 @@
 
 use hbf_db::{BlockKind, BlockStore};
 use rquickjs::module::{Declarations, Exports, ModuleDef};
-use rquickjs::{Ctx, Exception, Function, Object, TypedArray, Value};
+use rquickjs::{Ctx, Exception, Object, TypedArray, Value};
 
-use crate::host::{bytes_of, state};
+use crate::host::{bytes_of, host_fn, state};
 
 fn store<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<BlockStore> {
     Ok(BlockStore::new(state(ctx)?.db.clone()))
@@ -62,7 +62,7 @@ fn blob_get<'js>(ctx: Ctx<'js>, hash: Value<'js>) -> rquickjs::Result<Value<'js>
         .get(BlockKind::Block, &key)
         .map_err(|e| blob_error(&ctx, e))?
     {
-        Some(data) => Ok(TypedArray::<u8>::new(ctx, data)?.into_value()),
+        Some(data) => Ok(TypedArray::<u8>::new_copy(ctx, data)?.into_value()),
         None => Ok(Value::new_null(ctx)),
     }
 }
@@ -99,10 +99,10 @@ impl ModuleDef for BlobModule {
     fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> rquickjs::Result<()> {
         let all = Object::new(ctx.clone())?;
         let functions = [
-            Function::new(ctx.clone(), blob_put)?,
-            Function::new(ctx.clone(), blob_get)?,
-            Function::new(ctx.clone(), blob_has)?,
-            Function::new(ctx.clone(), blob_delete)?,
+            host_fn(ctx, blob_put)?,
+            host_fn(ctx, blob_get)?,
+            host_fn(ctx, blob_has)?,
+            host_fn(ctx, blob_delete)?,
         ];
         for (name, function) in EXPORTS.iter().zip(functions) {
             let function = function.with_name(*name)?;

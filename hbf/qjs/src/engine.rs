@@ -3,21 +3,25 @@
 //!
 //! # Isolation
 //!
-//! [`Isolation::Request`] (the default) keeps one context per worker, locked
-//! down (every built-in and Web API object frozen, the original globals
-//! read-only; `js/prelude.js`), and gives every request fresh instances of the
-//! pod's modules ([`crate::instances`]). After the request its leftover promise
-//! jobs run, globals it added are deleted and `Error.prepareStackTrace` /
-//! `Error.stackTraceLimit` put back, and so no request sees another's changes
-//! to globals, built-ins or module state (`tests/lockdown.rs` walks all that
-//! is shared). The context is replaced every
-//! [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in it) or
-//! when it cannot be reset. [`Isolation::Context`] gives every request a fresh
-//! context (nothing is frozen; the slowest). [`Isolation::Worker`] keeps one
-//! context and one set of module instances per worker while the pod's code is
-//! unchanged: module state and globals persist between the requests one worker
-//! serves (as on edge runtimes that reuse isolates). `DOCS/PERF.md` has the
-//! measured costs.
+//! [`Isolation::Snapshot`] (the default) keeps one warm context per worker
+//! whose whole heap is saved once the pod has loaded and put back after every
+//! request (`engine/snapshot.rs`, over the region of `heap/`): nothing a
+//! request does to globals, built-ins or module state reaches the next, and
+//! nothing is frozen. [`Isolation::Request`] keeps one context per worker,
+//! locked down (every built-in and Web API object frozen, the original
+//! globals read-only; `js/prelude.js`), and gives every request fresh
+//! instances of the pod's modules ([`crate::instances`]). After the request
+//! its leftover promise jobs run, globals it added are deleted and
+//! `Error.prepareStackTrace` / `Error.stackTraceLimit` put back, and so no
+//! request sees another's changes to globals, built-ins or module state
+//! (`tests/lockdown.rs` walks all that is shared). The context is replaced
+//! every [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in
+//! it) or when it cannot be reset. [`Isolation::Context`] gives every request
+//! a fresh context (nothing is frozen; the slowest). [`Isolation::Worker`]
+//! keeps one context and one set of module instances per worker while the
+//! pod's code is unchanged: module state and globals persist between the
+//! requests one worker serves (as on edge runtimes that reuse isolates).
+//! `DOCS/PERF.md` has the measured costs.
 //!
 //! A pod chooses its isolation by exporting it from `hbf/server.js`
 //! (`export const isolation = 'worker'`: SPEC 4's "unless the pod opts into
@@ -32,10 +36,13 @@
 //! running JavaScript, even an infinite loop) and checked between promise jobs
 //! (a chain that never yields to the host). A request that hits a limit fails
 //! alone; the runtime is rebuilt after anything that may have left it in doubt
-//! (out of memory, an interrupted script, an engine error).
+//! (out of memory, an interrupted script, an engine error), except in snapshot
+//! mode, where putting the heap back is enough (but for an engine error).
 //!
 //! Here: the engine, its isolation modes and dispatch; in `engine/`:
-//! `locked.rs` (the locked-down context of [`Isolation::Request`]), `jobs.rs`
+//! `snapshot.rs` ([`Isolation::Snapshot`]), `locked.rs` (the locked-down
+//! context of [`Isolation::Request`]), `declared.rs` (the pod's `export const
+//! isolation`), `errors.rs` ([`JsError`] and telling failures apart), `jobs.rs`
 //! (promise jobs under the deadline and the memory limit) and `convert.rs`
 //! (the request in, the response out).
 
@@ -48,17 +55,24 @@ use std::time::{Duration, Instant};
 use hbf_db::Database;
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
 
-use crate::compile::{describe, Compiler};
+use crate::compile::Compiler;
 use crate::host::{self, HostState};
-use crate::instances::strip_suffixes;
 use crate::{PodModules, Result};
 
 mod convert;
+mod declared;
+mod errors;
 mod jobs;
 mod locked;
+mod snapshot;
 
 use convert::{dispatch_args, response_from};
+pub use errors::JsError;
 use locked::Locked;
+pub use snapshot::RestoreStats;
+use snapshot::Snapshot;
+
+use crate::heap::Region;
 
 /// The module every pod must have.
 pub const SERVER_MODULE: &str = "hbf/server.js";
@@ -67,12 +81,39 @@ pub const SERVER_MODULE: &str = "hbf/server.js";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Isolation {
     /// Fresh module instances for every request in a kept, locked-down context.
-    #[default]
     Request,
     /// A fresh context (globals, built-ins and module instances) for every request.
     Context,
     /// One context per worker, reused while the pod's code is unchanged.
     Worker,
+    /// One context per worker, whose heap is put back after every request as
+    /// it was when the pod had been loaded (`engine/snapshot.rs`).
+    #[default]
+    Snapshot,
+}
+
+impl Isolation {
+    /// The name of the mode, as the CLI and `export const isolation` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::Request => "request",
+            Isolation::Context => "context",
+            Isolation::Worker => "worker",
+            Isolation::Snapshot => "snapshot",
+        }
+    }
+
+    /// The mode named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Isolation::Request,
+            Isolation::Context,
+            Isolation::Worker,
+            Isolation::Snapshot,
+        ]
+        .into_iter()
+        .find(|mode| mode.name() == name)
+    }
 }
 
 /// Requests served by one locked-down context before it is replaced
@@ -99,7 +140,7 @@ impl Default for EngineConfig {
         Self {
             memory_limit_bytes: 64 << 20,
             timeout: Duration::from_secs(5),
-            isolation: Isolation::Request,
+            isolation: Isolation::Snapshot,
             isolation_from_pod: true,
             dev: false,
         }
@@ -131,32 +172,6 @@ pub struct JsResponse {
     pub body: Vec<u8>,
 }
 
-/// Why a request's JavaScript failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JsError {
-    #[error("the request's JavaScript ran past its {0:?} time limit")]
-    Timeout(Duration),
-    #[error("the request's JavaScript ran out of memory (limit {0} MB)")]
-    OutOfMemory(usize),
-    #[error("stack overflow (too deep recursion)")]
-    StackOverflow,
-    #[error("{message}")]
-    Exception { message: String, stack: String },
-    #[error("the handler's promise never settled")]
-    NeverSettled,
-    #[error("invalid response from JavaScript: {0}")]
-    BadResponse(String),
-    /// Every worker is busy and the queue is full: the request was not run.
-    /// Answered `503` with `Retry-After`, because trying again soon can succeed.
-    #[error("all JavaScript workers are busy")]
-    Busy,
-    /// The engine itself failed (a worker panicked or stopped, QuickJS could not
-    /// build a context, storage failed while loading modules): a fault of the
-    /// server, not of the request or of load, so `500`.
-    #[error("the JavaScript engine failed: {0}")]
-    Internal(String),
-}
-
 /// The engine of one worker thread.
 pub struct Engine {
     db: Database,
@@ -181,8 +196,12 @@ pub struct Engine {
     reused: Option<Reused>,
     /// The locked-down context of [`Isolation::Request`].
     locked: Option<Locked>,
-    // Field order: the runtime must be dropped after every context.
+    /// The saved heap of [`Isolation::Snapshot`].
+    snapshot: Option<Snapshot>,
+    // Field order: the runtime must be dropped after every context, and the
+    // region its heap lives in (snapshot mode) after the runtime.
     runtime: Runtime,
+    region: Option<Region>,
 }
 
 /// A context kept for the next request, with what it was built from.
@@ -224,7 +243,7 @@ impl Engine {
             request_id: Default::default(),
             web_bytecode,
         }));
-        let runtime = Runtime::new()?;
+        let (runtime, region) = snapshot::runtime_for(config.isolation, &config)?;
         let deadline = Arc::new(AtomicU64::new(0));
         let epoch = Instant::now();
         let engine = Self {
@@ -240,7 +259,9 @@ impl Engine {
             prelude_bytecode,
             reused: None,
             locked: None,
+            snapshot: None,
             runtime,
+            region,
         };
         engine.configure_runtime();
         Ok(engine)
@@ -266,22 +287,30 @@ impl Engine {
     /// context again and again; the memory limit still applies.
     fn gc_threshold(&self) -> usize {
         match self.mode {
-            Isolation::Request => self.config.memory_limit_bytes / 2,
+            // Snapshot: until the snapshot sets its own (`take_snapshot`).
+            Isolation::Request | Isolation::Snapshot => self.config.memory_limit_bytes / 2,
             Isolation::Context | Isolation::Worker => 4 << 20,
         }
     }
 
     /// Replaces the runtime (after an error that may have left it in doubt).
     fn rebuild(&mut self) {
+        if let Err(e) = self.replace_runtime(self.mode) {
+            tracing::error!("cannot rebuild the JavaScript runtime: {e}");
+        }
+    }
+
+    /// A new runtime for `mode` (over a new region in snapshot mode); every
+    /// context of the old one goes first, then the old runtime, then its region.
+    fn replace_runtime(&mut self, mode: Isolation) -> rquickjs::Result<()> {
         self.reused = None;
         self.locked = None;
-        match Runtime::new() {
-            Ok(runtime) => {
-                self.runtime = runtime;
-                self.configure_runtime();
-            }
-            Err(e) => tracing::error!("cannot rebuild the JavaScript runtime: {e}"),
-        }
+        self.snapshot = None;
+        let (runtime, region) = snapshot::runtime_for(mode, &self.config)?;
+        drop(std::mem::replace(&mut self.runtime, runtime));
+        self.region = region;
+        self.configure_runtime();
+        Ok(())
     }
 
     fn timed_out(&self) -> bool {
@@ -310,16 +339,6 @@ impl Engine {
         }
     }
 
-    /// False when `hbf/server.js` cannot declare an isolation: its source
-    /// does not even contain the word.
-    fn server_may_declare(&self) -> bool {
-        self.db
-            .fs()
-            .read(self.modules.server_module())
-            .map(|source| source.windows(9).any(|w| w == b"isolation"))
-            .unwrap_or(true)
-    }
-
     /// One load of the pod, under the same deadline as a request (top-level
     /// code may loop, or await an endless chain).
     fn warm_up_once(&mut self) {
@@ -329,6 +348,7 @@ impl Engine {
         let built = match self.mode {
             Isolation::Worker => self.ensure_reused(),
             Isolation::Request => self.warm_up_locked(),
+            Isolation::Snapshot => self.ensure_snapshot(),
             Isolation::Context => Context::full(&self.runtime)
                 .map_err(|e| self.engine_error(e))
                 .and_then(|context| context.with(|ctx| self.instantiate(&ctx, false).map(drop))),
@@ -362,6 +382,8 @@ impl Engine {
 
     /// Runs the pod's handler for `request`.
     pub fn handle(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        // The last request's heap, unless `finish` put it back already.
+        self.restore_snapshot();
         self.arm_deadline();
         self.out_of_memory.set(false);
         self.memory_high.set(false);
@@ -370,6 +392,7 @@ impl Engine {
             Isolation::Request => self.handle_locked(request),
             Isolation::Context => self.handle_fresh(request),
             Isolation::Worker => self.handle_reused(request),
+            Isolation::Snapshot => self.handle_snapshot(request),
         };
         // The jobs the request left queued run now, under its deadline (the
         // locked-down context's reset ran them already), not in the next
@@ -383,11 +406,12 @@ impl Engine {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,
         });
+        let snapshot = self.mode == Isolation::Snapshot;
         match &outcome {
-            Err(JsError::Timeout(_) | JsError::OutOfMemory(_) | JsError::Internal(_)) => {
-                self.rebuild()
-            }
-            _ if !drained => self.rebuild(),
+            Err(JsError::Internal(_)) => self.rebuild(),
+            // The snapshot's heap is put back below, whatever state it is in.
+            Err(JsError::Timeout(_) | JsError::OutOfMemory(_)) if !snapshot => self.rebuild(),
+            _ if !drained && !snapshot => self.rebuild(),
             // The context may hold half-done state of the failed request.
             Err(_) if self.mode == Isolation::Worker => self.reused = None,
             _ => {}
@@ -396,72 +420,32 @@ impl Engine {
         outcome
     }
 
+    /// Puts the heap back as the snapshot has it ([`Isolation::Snapshot`];
+    /// nothing in the other modes). The next [`Self::handle`] does it first
+    /// if this was not called: the pool calls it once the response is on
+    /// its way, so the copy is not in the response's latency.
+    pub fn finish(&mut self) {
+        self.restore_snapshot();
+    }
+
     /// The isolation in effect now.
     pub fn isolation(&self) -> Isolation {
         self.mode
     }
 
-    /// Switches to the isolation the pod's server module declared, if that is
-    /// not the one in effect; true if it switched. Runs between requests.
-    fn apply_declared(&mut self) -> bool {
-        let Some(wanted) = self.declared.take() else {
-            return false;
-        };
-        if wanted == self.mode {
-            return false;
-        }
-        tracing::info!(from = ?self.mode, to = ?wanted, "the pod's {SERVER_MODULE} declares its isolation");
-        self.switch_to(wanted);
-        true
+    /// Bytes of the warm heap that each request's restore copies back
+    /// ([`Isolation::Snapshot`], once the snapshot is taken).
+    pub fn snapshot_bytes(&self) -> Option<usize> {
+        self.snapshot.as_ref().map(|s| s.heap_bytes())
     }
 
-    /// Puts `mode` in effect: the contexts of the previous one go, and the
-    /// collector's threshold becomes the new mode's.
-    fn switch_to(&mut self, mode: Isolation) {
-        self.mode = mode;
-        self.locked = None;
-        self.reused = None;
-        self.runtime.run_gc();
-        self.runtime.set_gc_threshold(self.gc_threshold());
-    }
-
-    /// Reads the server module's `export const isolation` (when the pod
-    /// decides) and keeps it for [`Self::apply_declared`].
-    fn note_declared<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        namespace: &Object<'js>,
-    ) -> std::result::Result<(), JsError> {
-        if !self.config.isolation_from_pod {
-            return Ok(());
-        }
-        let value: Value = namespace
-            .get("isolation")
-            .map_err(|e| self.js_error(ctx, e))?;
-        let declared = if value.is_undefined() {
-            self.config.isolation
-        } else {
-            let text = value.as_string().and_then(|s| s.to_string().ok());
-            match text.as_deref() {
-                Some("request") => Isolation::Request,
-                Some("context") => Isolation::Context,
-                Some("worker") => Isolation::Worker,
-                _ => {
-                    let found = match text {
-                        Some(text) => format!("'{}'", text.escape_debug()),
-                        None => format!("a value of type {}", value.type_name()),
-                    };
-                    return Err(JsError::Exception {
-                        message: format!(
-                            "{SERVER_MODULE}: `export const isolation` must be 'request', 'context' or 'worker', not {found}"
-                        ),
-                        stack: String::new(),
-                    });
-                }
-            }
-        };
-        self.declared.set(Some(declared));
-        Ok(())
+    /// Measures each restore of the snapshot from now on, or no more (a
+    /// measured restore first compares the heap with the snapshot page by
+    /// page: for benchmarks, not for serving); returns what the last measured
+    /// one found.
+    pub fn measure_restores(&mut self, on: bool) -> Option<RestoreStats> {
+        let snapshot = self.snapshot.as_mut()?;
+        snapshot.measure(on)
     }
 
     fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
@@ -623,73 +607,6 @@ impl Engine {
             rquickjs::Error::Exception => self.js_error(ctx, e),
             other => JsError::BadResponse(other.to_string()),
         })
-    }
-
-    /// A message or stack trace as users should see it: their module names,
-    /// without instance suffixes.
-    fn user_text(&self, text: String) -> String {
-        match self.mode {
-            Isolation::Request => strip_suffixes(&text),
-            Isolation::Context | Isolation::Worker => text,
-        }
-    }
-
-    fn engine_error(&self, e: rquickjs::Error) -> JsError {
-        JsError::Internal(e.to_string())
-    }
-
-    fn load_error(&self, ctx: &Ctx<'_>, e: crate::Error) -> JsError {
-        if self.timed_out() {
-            return JsError::Timeout(self.config.timeout);
-        }
-        let _ = ctx;
-        JsError::Exception {
-            message: self.user_text(e.to_string()),
-            stack: String::new(),
-        }
-    }
-
-    /// Classifies a failed call into the engine.
-    fn js_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
-        if self.timed_out() {
-            let _ = ctx.catch();
-            return JsError::Timeout(self.config.timeout);
-        }
-        if self.out_of_memory.get() {
-            let _ = ctx.catch();
-            return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
-        }
-        match e {
-            rquickjs::Error::Exception => {
-                let thrown = ctx.catch();
-                if thrown.is_null() && self.memory_high.get() {
-                    // What QuickJS throws when it cannot make the out-of-memory error.
-                    return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
-                }
-                let (name, message, stack) = describe(&thrown);
-                let (message, stack) = (self.user_text(message), self.user_text(stack));
-                if message.contains("out of memory") {
-                    JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
-                } else if (name == "RangeError" && message.contains("call stack"))
-                    || (name == "InternalError" && message.contains("stack overflow"))
-                {
-                    JsError::StackOverflow
-                } else {
-                    JsError::Exception {
-                        message: if name.is_empty() {
-                            message
-                        } else {
-                            format!("{name}: {message}")
-                        },
-                        stack,
-                    }
-                }
-            }
-            rquickjs::Error::Allocation => {
-                JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
-            }
-            other => JsError::Internal(other.to_string()),
-        }
     }
 }
 

@@ -20,7 +20,8 @@ use hbf_db::{Database, FileVersion, Params, UserDb};
 use rquickjs::function::Opt;
 use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::{
-    Array, ArrayBuffer, BigInt, Ctx, Exception, Function, IntoJs, Module, Object, TypedArray, Value,
+    Array, ArrayBuffer, BigInt, Ctx, Exception, Function, IntoJs, Module, Object, Persistent,
+    TypedArray, Value,
 };
 
 /// What host functions need, per worker thread.
@@ -72,18 +73,56 @@ pub(crate) fn set_sql_deadline(deadline: Option<std::time::Instant>) {
     });
 }
 
+/// Host functions made while pinning is on ([`start_pinning`]).
+type Pins = Vec<Persistent<Function<'static>>>;
+
+thread_local! {
+    static PINS: RefCell<Option<Pins>> = const { RefCell::new(None) };
+}
+
+/// A host function: a JavaScript function whose closure lives on the Rust
+/// heap (rquickjs frees it with the function object). While pinning is on,
+/// it is also kept alive from Rust, so that no request can have it freed:
+/// a restored snapshot would point at freed memory (`heap.rs`, invariant 3).
+pub(crate) fn host_fn<'js, F, P>(ctx: &Ctx<'js>, f: F) -> rquickjs::Result<Function<'js>>
+where
+    F: rquickjs::function::IntoJsFunc<'js, P> + 'js,
+{
+    let function = Function::new(ctx.clone(), f)?;
+    PINS.with(|pins| {
+        if let Some(pins) = pins.borrow_mut().as_mut() {
+            pins.push(Persistent::save(ctx, function.clone()));
+        }
+    });
+    Ok(function)
+}
+
+/// From now on, every host function made on this thread is pinned.
+pub(crate) fn start_pinning() {
+    PINS.with(|pins| *pins.borrow_mut() = Some(Vec::new()));
+}
+
+/// Stops pinning; returns the functions pinned since [`start_pinning`].
+pub(crate) fn stop_pinning() -> Vec<Persistent<Function<'static>>> {
+    PINS.with(|pins| pins.borrow_mut().take().unwrap_or_default())
+}
+
+/// The host modules made of host functions: a snapshot imports them all
+/// before it is taken, so that no request makes host functions.
+pub(crate) const NATIVE_MODULES: [&str; 3] = ["hbf:db", "hbf:fs", "hbf:blob"];
+
 /// Installs `globalThis.__hbf` for the prelude.
 pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     let native = Object::new(ctx.clone())?;
     native.set(
         "log",
-        Function::new(ctx.clone(), |level: String, message: String| {
+        host_fn(ctx, |level: String, message: String| {
             log(&level, &message);
         })?,
     )?;
-    native.set("utf8Encode", Function::new(ctx.clone(), utf8_encode)?)?;
-    native.set("utf8Decode", Function::new(ctx.clone(), utf8_decode)?)?;
-    native.set("webModule", Function::new(ctx.clone(), web_module)?)?;
+    native.set("utf8Encode", host_fn(ctx, utf8_encode)?)?;
+    native.set("utf8Decode", host_fn(ctx, utf8_decode)?)?;
+    native.set("webModule", host_fn(ctx, web_module)?)?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
 }
@@ -143,7 +182,7 @@ pub(crate) fn escape_log(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn utf8_encode<'js>(ctx: Ctx<'js>, text: String) -> rquickjs::Result<TypedArray<'js, u8>> {
-    TypedArray::new(ctx, text.into_bytes())
+    TypedArray::new_copy(ctx, text.as_bytes())
 }
 
 fn utf8_decode<'js>(
@@ -272,7 +311,7 @@ fn from_sql<'js>(ctx: &Ctx<'js>, value: SqlValue) -> rquickjs::Result<Value<'js>
         SqlValue::Integer(i) => BigInt::from_i64(ctx.clone(), i)?.into_value(),
         SqlValue::Real(f) => f.into_js(ctx)?,
         SqlValue::Text(s) => s.into_js(ctx)?,
-        SqlValue::Blob(b) => TypedArray::<u8>::new(ctx.clone(), b)?.into_value(),
+        SqlValue::Blob(b) => TypedArray::<u8>::new_copy(ctx.clone(), b)?.into_value(),
     })
 }
 
@@ -393,9 +432,9 @@ impl ModuleDef for DbModule {
 
     fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> rquickjs::Result<()> {
         let all = Object::new(ctx.clone())?;
-        let query = Function::new(ctx.clone(), db_query)?.with_name("query")?;
-        let execute = Function::new(ctx.clone(), db_execute)?.with_name("execute")?;
-        let transaction = Function::new(ctx.clone(), db_transaction)?.with_name("transaction")?;
+        let query = host_fn(ctx, db_query)?.with_name("query")?;
+        let execute = host_fn(ctx, db_execute)?.with_name("execute")?;
+        let transaction = host_fn(ctx, db_transaction)?.with_name("transaction")?;
         all.set("query", query.clone())?;
         all.set("execute", execute.clone())?;
         all.set("transaction", transaction.clone())?;
@@ -451,7 +490,7 @@ fn fs_read<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Value<'js>> {
 fn fs_read_bytes<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Value<'js>> {
     match fs_read_raw(&ctx, &path)? {
         None => Ok(Value::new_null(ctx)),
-        Some(data) => Ok(TypedArray::<u8>::new(ctx, data)?.into_value()),
+        Some(data) => Ok(TypedArray::<u8>::new_copy(ctx, data)?.into_value()),
     }
 }
 
@@ -548,15 +587,15 @@ impl ModuleDef for FsModule {
     fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> rquickjs::Result<()> {
         let all = Object::new(ctx.clone())?;
         let functions = [
-            Function::new(ctx.clone(), fs_read)?,
-            Function::new(ctx.clone(), fs_read_bytes)?,
-            Function::new(ctx.clone(), fs_write)?,
-            Function::new(ctx.clone(), fs_list)?,
-            Function::new(ctx.clone(), fs_history)?,
-            Function::new(ctx.clone(), fs_revert)?,
-            Function::new(ctx.clone(), fs_delete)?,
-            Function::new(ctx.clone(), fs_stat)?,
-            Function::new(ctx.clone(), fs_exists)?,
+            host_fn(ctx, fs_read)?,
+            host_fn(ctx, fs_read_bytes)?,
+            host_fn(ctx, fs_write)?,
+            host_fn(ctx, fs_list)?,
+            host_fn(ctx, fs_history)?,
+            host_fn(ctx, fs_revert)?,
+            host_fn(ctx, fs_delete)?,
+            host_fn(ctx, fs_stat)?,
+            host_fn(ctx, fs_exists)?,
         ];
         for (name, function) in FS_EXPORTS.iter().zip(functions) {
             let function = function.with_name(*name)?;

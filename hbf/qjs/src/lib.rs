@@ -23,6 +23,7 @@ mod blob;
 mod compile;
 mod engine;
 mod error;
+mod heap;
 mod host;
 mod import_map;
 mod instances;
@@ -31,8 +32,8 @@ mod pool;
 
 pub use compile::{engine_fingerprint, module_key, Compiler};
 pub use engine::{
-    Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, REQUESTS_PER_CONTEXT,
-    SERVER_MODULE,
+    Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, RestoreStats,
+    REQUESTS_PER_CONTEXT, SERVER_MODULE,
 };
 pub use error::{Error, Result};
 /// The TypeScript/JSX transform this engine runs ([`hbf_ts`]).

@@ -148,5 +148,6 @@ fn worker(
             }
         };
         let _ = job.reply.send(outcome);
+        engine.finish();
     }
 }

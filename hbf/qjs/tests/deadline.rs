@@ -96,7 +96,12 @@ fn serve_with(
         .collect()
 }
 
-const MODES: [Isolation; 3] = [Isolation::Request, Isolation::Context, Isolation::Worker];
+const MODES: [Isolation; 4] = [
+    Isolation::Snapshot,
+    Isolation::Request,
+    Isolation::Context,
+    Isolation::Worker,
+];
 
 fn body(outcome: &Result<JsResponse, JsError>) -> Result<&[u8], &JsError> {
     outcome.as_ref().map(|r| r.body.as_slice())

@@ -1,6 +1,7 @@
-//! The default isolation (`Isolation::Request`: a kept, locked-down context and
-//! fresh module instances per request) against pods that try to leave state
-//! behind, break the reset, or fail; and the context being replaced.
+//! The isolating modes that keep a context (`Isolation::Snapshot`, the default:
+//! the heap put back after each request; `Isolation::Request`: a locked-down
+//! context and fresh module instances per request) against pods that try to
+//! leave state behind, break the reset, or fail; and the context being replaced.
 
 mod common;
 
@@ -39,12 +40,22 @@ export default {
 
 const COUNTER: &str = "let n = 0;\nexport const count = () => ++n;\n";
 
-fn pod() -> Engine {
+/// The modes under test here.
+const KEPT: [Isolation; 2] = [Isolation::Snapshot, Isolation::Request];
+
+fn in_mode(isolation: Isolation) -> EngineConfig {
+    EngineConfig {
+        isolation,
+        ..EngineConfig::default()
+    }
+}
+
+fn pod(isolation: Isolation) -> Engine {
     engine(
         &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
         EngineConfig {
             timeout: Duration::from_millis(300),
-            ..EngineConfig::default()
+            ..in_mode(isolation)
         },
     )
 }
@@ -55,7 +66,14 @@ fn clean() -> serde_json::Value {
 
 #[test]
 fn nothing_a_request_does_to_the_global_object_reaches_the_next() {
-    let mut e = pod();
+    for mode in KEPT {
+        nothing_reaches_the_next(mode);
+    }
+}
+
+fn nothing_reaches_the_next(mode: Isolation) {
+    let mut e = pod(mode);
+    assert_eq!(e.isolation(), mode);
     assert_eq!(json(&mut e, "/look"), clean());
     for path in ["/add", "/permanent", "/seal", "/reproto", "/job"] {
         e.handle(&get(path)).unwrap();
@@ -74,17 +92,25 @@ fn nothing_a_request_does_to_the_global_object_reaches_the_next() {
 
 #[test]
 fn the_context_is_replaced_and_every_request_stays_isolated() {
-    let mut e = pod();
-    for i in 0..(REQUESTS_PER_CONTEXT as usize * 2 + 7) {
-        if i % 3 == 0 {
-            e.handle(&get("/add")).unwrap();
+    for mode in KEPT {
+        let mut e = pod(mode);
+        for i in 0..(REQUESTS_PER_CONTEXT as usize * 2 + 7) {
+            if i % 3 == 0 {
+                e.handle(&get("/add")).unwrap();
+            }
+            assert_eq!(json(&mut e, "/look"), clean(), "{mode:?}: request {i}");
         }
-        assert_eq!(json(&mut e, "/look"), clean(), "request {i}");
     }
 }
 
 #[test]
 fn error_messages_and_stacks_name_the_users_files() {
+    for mode in KEPT {
+        stacks_name_the_users_files(mode);
+    }
+}
+
+fn stacks_name_the_users_files(mode: Isolation) {
     let mut e = engine(
         &[
             (
@@ -96,7 +122,7 @@ fn error_messages_and_stacks_name_the_users_files() {
                 "export const fail = () => {\n  throw new TypeError('nope')\n}\n",
             ),
         ],
-        EngineConfig::default(),
+        in_mode(mode),
     );
     for _ in 0..2 {
         match e.handle(&get("/")).unwrap_err() {
@@ -110,7 +136,7 @@ fn error_messages_and_stacks_name_the_users_files() {
     }
     let mut missing = engine(
         &[("hbf/server.js", "import './lib/gone.js'\n")],
-        EngineConfig::default(),
+        in_mode(mode),
     );
     match missing.handle(&get("/")).unwrap_err() {
         JsError::Exception { message, .. } => {
@@ -132,21 +158,23 @@ fn a_pod_with_large_modules_gets_new_contexts_before_the_memory_limit() {
             .collect::<Vec<_>>()
             .join(",")
     );
-    let mut e = engine(
-        &[
-            ("hbf/server.js", "import { data } from './lib/big.js'\nglobalThis.app = { handle(req, res) { res.json({ n: data.length }) } }\n"),
-            ("hbf/lib/big.js", &big),
-        ],
-        EngineConfig {
-            memory_limit_bytes: 32 << 20,
-            ..EngineConfig::default()
-        },
-    );
-    for i in 0..40 {
-        let r = e
-            .handle(&get("/"))
-            .unwrap_or_else(|err| panic!("request {i}: {err}"));
-        assert_eq!(r.body, br#"{"n":60000}"#);
+    for mode in KEPT {
+        let mut e = engine(
+            &[
+                ("hbf/server.js", "import { data } from './lib/big.js'\nglobalThis.app = { handle(req, res) { res.json({ n: data.length }) } }\n"),
+                ("hbf/lib/big.js", &big),
+            ],
+            EngineConfig {
+                memory_limit_bytes: 32 << 20,
+                ..in_mode(mode)
+            },
+        );
+        for i in 0..40 {
+            let r = e
+                .handle(&get("/"))
+                .unwrap_or_else(|err| panic!("{mode:?}: request {i}: {err}"));
+            assert_eq!(r.body, br#"{"n":60000}"#);
+        }
     }
 }
 
@@ -189,7 +217,7 @@ fn a_pod_may_opt_into_sharing_unless_the_operator_chose() {
         ..EngineConfig::default()
     };
     let mut chosen = engine(&files, operator);
-    assert_eq!(chosen.isolation(), Isolation::Request);
+    assert_eq!(chosen.isolation(), Isolation::Snapshot);
     assert_eq!(
         counts(&mut chosen, 3),
         [1, 1, 1],
@@ -209,7 +237,7 @@ fn a_pod_may_opt_into_sharing_unless_the_operator_chose() {
             ],
             EngineConfig::default(),
         );
-        assert_eq!(undeclared.isolation(), Isolation::Request);
+        assert_eq!(undeclared.isolation(), Isolation::Snapshot);
         assert_eq!(
             counts(&mut undeclared, 3),
             [1, 1, 1],
@@ -237,7 +265,7 @@ fn an_edit_to_the_declaration_takes_effect_on_the_next_request() {
     // state, and the ones after it are isolated.
     db.fs().write("hbf/server.js", counting_pod("")).unwrap();
     assert_eq!(counts(&mut e, 3), [1, 1, 1]);
-    assert_eq!(e.isolation(), Isolation::Request);
+    assert_eq!(e.isolation(), Isolation::Snapshot);
 
     // And back: the request that loads the new code is still isolated; the
     // shared context starts after it.
@@ -269,7 +297,7 @@ fn an_unknown_isolation_is_a_clear_error() {
             Err(JsError::Exception { message, .. }) => {
                 assert!(
                     message.contains(
-                        "`export const isolation` must be 'request', 'context' or 'worker'"
+                        "`export const isolation` must be 'snapshot', 'request', 'context' or 'worker'"
                     ) && message.contains(found),
                     "{message}"
                 )

@@ -9,8 +9,15 @@ mod common;
 use common::json;
 use hbf_qjs::{Engine, EngineConfig, Isolation};
 
+/// The locked-down context is `Isolation::Request`'s.
 fn engine(server: &str) -> Engine {
-    engine_in(server, EngineConfig::default())
+    engine_in(
+        server,
+        EngineConfig {
+            isolation: Isolation::Request,
+            ..EngineConfig::default()
+        },
+    )
 }
 
 fn engine_in(server: &str, config: EngineConfig) -> Engine {
@@ -310,7 +317,12 @@ fn error_stack_settings_of_one_request_do_not_reach_the_next() {
 /// passed only numbers on.
 #[test]
 fn an_object_as_stack_trace_limit_does_not_abort_the_process() {
-    for isolation in [Isolation::Request, Isolation::Context, Isolation::Worker] {
+    for isolation in [
+        Isolation::Snapshot,
+        Isolation::Request,
+        Isolation::Context,
+        Isolation::Worker,
+    ] {
         let config = EngineConfig {
             isolation,
             isolation_from_pod: false,

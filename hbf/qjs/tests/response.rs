@@ -79,7 +79,12 @@ fn body(response: &JsResponse) -> &str {
 
 #[test]
 fn res_behaves_the_same_in_every_isolation_mode() {
-    for isolation in [Isolation::Request, Isolation::Context, Isolation::Worker] {
+    for isolation in [
+        Isolation::Snapshot,
+        Isolation::Request,
+        Isolation::Context,
+        Isolation::Worker,
+    ] {
         let mut e = engine(isolation);
         let r = ok(&mut e, "/chain");
         assert_eq!((r.status, body(&r)), (201, r#"{"a":"2"}"#), "{isolation:?}");
@@ -155,7 +160,12 @@ fn res_behaves_the_same_in_every_isolation_mode() {
 /// (`res.status('404')`), garbage is a clear error.
 #[test]
 fn res_status_takes_numeric_strings_and_rejects_garbage() {
-    for isolation in [Isolation::Request, Isolation::Context, Isolation::Worker] {
+    for isolation in [
+        Isolation::Snapshot,
+        Isolation::Request,
+        Isolation::Context,
+        Isolation::Worker,
+    ] {
         let mut e = engine(isolation);
         let r = ok(&mut e, "/status-string");
         assert_eq!((r.status, body(&r)), (404, "not here"), "{isolation:?}");

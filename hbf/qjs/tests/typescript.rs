@@ -26,7 +26,12 @@ fn engine(files: &[(&str, &str)], isolation: Isolation) -> (Engine, PodModules, 
     (engine, modules, db)
 }
 
-const MODES: [Isolation; 3] = [Isolation::Request, Isolation::Context, Isolation::Worker];
+const MODES: [Isolation; 4] = [
+    Isolation::Snapshot,
+    Isolation::Request,
+    Isolation::Context,
+    Isolation::Worker,
+];
 
 /// A fetch-style server in TypeScript using the language's runtime-relevant
 /// features: interfaces, generics, type-only imports, an enum, `satisfies`, a

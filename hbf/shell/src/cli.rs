@@ -82,13 +82,16 @@ pub struct Cli {
     #[arg(long = "blocks-max-bytes", value_name = "BYTES", requires = "blocks")]
     pub blocks_max_bytes: Option<u64>,
 
-    /// How requests are isolated: `request` gives each request fresh module
-    /// instances in a kept context whose built-ins are frozen (globals a request
-    /// adds are deleted after it); `context` gives each request a fresh context
-    /// (nothing frozen; the slowest); `worker` reuses one context and its
-    /// module instances per worker (state persists between the requests a worker
-    /// serves). Without this flag the pod decides (`export const isolation =
-    /// 'worker'` in hbf/server.js), and a pod that declares nothing gets `request`.
+    /// How requests are isolated: `snapshot` runs each request in a warm
+    /// context whose whole heap is put back afterwards as it was when the pod
+    /// had loaded (nothing a request does reaches the next); `request` gives
+    /// each request fresh module instances in a kept context whose built-ins
+    /// are frozen (globals a request adds are deleted after it); `context`
+    /// gives each request a fresh context (nothing frozen; the slowest);
+    /// `worker` reuses one context and its module instances per worker (state
+    /// persists between the requests a worker serves). Without this flag the
+    /// pod decides (`export const isolation = 'worker'` in hbf/server.js), and
+    /// a pod that declares nothing gets `snapshot`.
     #[arg(long, value_enum)]
     pub isolation: Option<IsolationArg>,
 
@@ -159,6 +162,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum IsolationArg {
+    Snapshot,
     Request,
     Context,
     Worker,

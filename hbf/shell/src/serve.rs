@@ -43,7 +43,8 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
         timeout: Duration::from_millis(cli.js_timeout_ms),
         isolation: match cli.isolation {
-            None | Some(IsolationArg::Request) => Isolation::Request,
+            None | Some(IsolationArg::Snapshot) => Isolation::Snapshot,
+            Some(IsolationArg::Request) => Isolation::Request,
             Some(IsolationArg::Context) => Isolation::Context,
             Some(IsolationArg::Worker) => Isolation::Worker,
         },
@@ -122,7 +123,8 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
             workers,
             isolation =
                 cli.isolation
-                    .map_or("as the pod declares (default request)", |i| match i {
+                    .map_or("as the pod declares (default snapshot)", |i| match i {
+                        IsolationArg::Snapshot => "snapshot",
                         IsolationArg::Request => "request",
                         IsolationArg::Context => "context",
                         IsolationArg::Worker => "worker",

@@ -267,13 +267,22 @@ fn modules_resolve_relative_absolute_bare_and_third_party() {
 }
 
 #[test]
-fn request_isolation_by_default_worker_reuse_on_request() {
-    // Default: fresh module instances per request, built-ins frozen, added
-    // globals deleted after each request.
+fn snapshot_isolation_by_default_worker_reuse_on_request() {
+    // Default: every request starts from the warm heap's snapshot; built-ins
+    // are writable, and what a request writes is gone after it.
     let server = Server::test_pod(&["--workers", "1"]);
     for _ in 0..3 {
         assert_eq!(
             server.get("/t/global").json(),
+            serde_json::json!({"module": 1, "global": 1, "polluted": false, "builtins": "writable"})
+        );
+    }
+    // Fresh module instances per request, built-ins frozen, added globals
+    // deleted after each request.
+    let locked = Server::test_pod(&["--workers", "1", "--isolation", "request"]);
+    for _ in 0..3 {
+        assert_eq!(
+            locked.get("/t/global").json(),
             serde_json::json!({"module": 1, "global": 1, "polluted": false, "builtins": "frozen"})
         );
     }
@@ -321,11 +330,13 @@ fn a_pod_opts_into_sharing_unless_the_operator_chose() {
         .is_some());
 }
 
-/// The default isolation against a pod that tries every way to leave state for
+/// The isolating modes against a pod that tries every way to leave state for
 /// the next request, and uses what freezing must not break (Error subclasses
-/// that set `name`, objects that override `toString`).
+/// that set `name`, objects that override `toString`): the default
+/// (`snapshot`) lets a request patch anything and puts it all back after;
+/// `request` refuses the patches.
 #[test]
-fn request_isolation_leaves_nothing_behind() {
+fn isolation_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let pod = dir.path().join("leaky");
     std::fs::create_dir_all(pod.join("hbf/lib")).unwrap();
@@ -356,15 +367,16 @@ export default {
       leakedGlobal: typeof globalThis.leak,
       leakedLater: typeof globalThis.later,
       leakedProto: 'leak' in Object.prototype,
-      jsonPatched: JSON.stringify({}) !== '{}',
+      jsonPatched: JSON.parse('1') !== 1,
+      mathReplaced: typeof Math.max !== 'function',
       consolePatched: typeof console.leak,
     }
     globalThis.leak = 1
     Promise.resolve().then(() => Promise.resolve()).then(() => { globalThis.later = 1 })
     attempt('objectPrototype', () => { Object.prototype.leak = 1 })
-    attempt('jsonStringify', () => { JSON.stringify = () => 'x' })
+    attempt('jsonParse', () => { JSON.parse = () => 'x' })
     attempt('console', () => { console.leak = 1 })
-    attempt('replaceGlobal', () => { globalThis.JSON = {} })
+    attempt('replaceGlobal', () => { globalThis.Math = {} })
     const e = new AppError('boom')
     const legacy = new Legacy()
     const custom = { toString() { return 'custom' } }
@@ -380,7 +392,27 @@ export default {
 "#,
     )
     .unwrap();
-    let server = Server::start(&["--inmem", "--pod", pod.to_str().unwrap(), "--workers", "1"]);
+    let pod = pod.to_str().unwrap();
+    for (mode, refused) in [("snapshot", "allowed"), ("request", "TypeError")] {
+        let flags = [
+            "--inmem",
+            "--pod",
+            pod,
+            "--workers",
+            "1",
+            "--isolation",
+            mode,
+        ];
+        let server = Server::start(if mode == "snapshot" {
+            &flags[..5]
+        } else {
+            &flags
+        });
+        leaves_nothing_behind(&server, refused);
+    }
+}
+
+fn leaves_nothing_behind(server: &Server, refused: &str) {
     for round in 0..3 {
         let body = server.get("/").json();
         assert_eq!(
@@ -388,15 +420,15 @@ export default {
             serde_json::json!({
                 "hits": 1, "sameInstance": true, "leakedGlobal": "undefined",
                 "leakedLater": "undefined", "leakedProto": false,
-                "jsonPatched": false, "consolePatched": "undefined",
+                "jsonPatched": false, "mathReplaced": false, "consolePatched": "undefined",
             }),
             "round {round}: {body}"
         );
         assert_eq!(
             body["attempts"],
             serde_json::json!({
-                "objectPrototype": "TypeError", "jsonStringify": "TypeError",
-                "console": "TypeError", "replaceGlobal": "TypeError",
+                "objectPrototype": refused, "jsonParse": refused,
+                "console": refused, "replaceGlobal": refused,
             }),
             "{body}"
         );

@@ -56,7 +56,7 @@ pub(super) fn dispatch_args<'js>(
     args.push_arg(headers)?;
     args.push_arg(list)?;
     args.push_arg(String::from_utf8_lossy(&r.body).as_ref())?;
-    args.push_arg(TypedArray::<u8>::new(ctx.clone(), r.body.clone())?)?;
+    args.push_arg(TypedArray::<u8>::new_copy(ctx.clone(), &r.body)?)?;
     Ok(args)
 }
 

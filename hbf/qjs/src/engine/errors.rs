@@ -1,0 +1,105 @@
+//! Why a request's JavaScript failed, and how a failure inside QuickJS is
+//! told apart: the deadline, memory, the stack, an exception of the pod's.
+
+use std::time::Duration;
+
+use rquickjs::Ctx;
+
+use super::{Engine, Isolation};
+use crate::compile::describe;
+use crate::instances::strip_suffixes;
+
+/// Why a request's JavaScript failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsError {
+    #[error("the request's JavaScript ran past its {0:?} time limit")]
+    Timeout(Duration),
+    #[error("the request's JavaScript ran out of memory (limit {0} MB)")]
+    OutOfMemory(usize),
+    #[error("stack overflow (too deep recursion)")]
+    StackOverflow,
+    #[error("{message}")]
+    Exception { message: String, stack: String },
+    #[error("the handler's promise never settled")]
+    NeverSettled,
+    #[error("invalid response from JavaScript: {0}")]
+    BadResponse(String),
+    /// Every worker is busy and the queue is full: the request was not run.
+    /// Answered `503` with `Retry-After`, because trying again soon can succeed.
+    #[error("all JavaScript workers are busy")]
+    Busy,
+    /// The engine itself failed (a worker panicked or stopped, QuickJS could not
+    /// build a context, storage failed while loading modules): a fault of the
+    /// server, not of the request or of load, so `500`.
+    #[error("the JavaScript engine failed: {0}")]
+    Internal(String),
+}
+
+impl Engine {
+    /// A message or stack trace as users should see it: their module names,
+    /// without instance suffixes.
+    pub(super) fn user_text(&self, text: String) -> String {
+        match self.mode {
+            Isolation::Request => strip_suffixes(&text),
+            Isolation::Context | Isolation::Worker | Isolation::Snapshot => text,
+        }
+    }
+
+    pub(super) fn engine_error(&self, e: rquickjs::Error) -> JsError {
+        JsError::Internal(e.to_string())
+    }
+
+    pub(super) fn load_error(&self, ctx: &Ctx<'_>, e: crate::Error) -> JsError {
+        if self.timed_out() {
+            return JsError::Timeout(self.config.timeout);
+        }
+        let _ = ctx;
+        JsError::Exception {
+            message: self.user_text(e.to_string()),
+            stack: String::new(),
+        }
+    }
+
+    /// Classifies a failed call into the engine.
+    pub(super) fn js_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
+        if self.timed_out() {
+            let _ = ctx.catch();
+            return JsError::Timeout(self.config.timeout);
+        }
+        if self.out_of_memory.get() {
+            let _ = ctx.catch();
+            return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
+        }
+        match e {
+            rquickjs::Error::Exception => {
+                let thrown = ctx.catch();
+                if thrown.is_null() && (self.memory_high.get() || self.snapshot_heap_grew()) {
+                    // What QuickJS throws when it cannot make the out-of-memory error.
+                    return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
+                }
+                let (name, message, stack) = describe(&thrown);
+                let (message, stack) = (self.user_text(message), self.user_text(stack));
+                if message.contains("out of memory") {
+                    JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
+                } else if (name == "RangeError" && message.contains("call stack"))
+                    || (name == "InternalError" && message.contains("stack overflow"))
+                {
+                    JsError::StackOverflow
+                } else {
+                    JsError::Exception {
+                        message: if name.is_empty() {
+                            message
+                        } else {
+                            format!("{name}: {message}")
+                        },
+                        stack,
+                    }
+                }
+            }
+            rquickjs::Error::Allocation => {
+                JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
+            }
+            other => JsError::Internal(other.to_string()),
+        }
+    }
+}
