@@ -74,7 +74,9 @@ use snapshot::Snapshot;
 
 use crate::heap::Region;
 
-/// The module every pod must have.
+/// The pod's server module, as messages name it: `hbf/server.js`, or the first
+/// of [`crate::SERVER_MODULES`] that exists (`hbf/server.ts`...), which
+/// [`PodModules::server_module`] finds.
 pub const SERVER_MODULE: &str = "hbf/server.js";
 
 /// How requests are isolated from each other.
