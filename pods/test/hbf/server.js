@@ -12,7 +12,6 @@ import { Router } from './lib/router.js'
 import { renderHome } from './lib/home.js'
 import { greeting } from './lib/esm-static.js'
 import { registerTestRoutes } from './lib/test-routes.js'
-import { tsRoutes } from './lib/ts/routes.ts'
 
 const router = new Router()
 
@@ -43,10 +42,13 @@ router.get('/esm-test-static', (req, res) => res.json(greeting), 'a static impor
 
 registerTestRoutes(router)
 
-// The TypeScript and TSX routes (lib/ts/), the same in hbf/fetch-style.ts.
-for (const [path, route] of Object.entries(tsRoutes)) {
+// The TypeScript and TSX routes (lib/ts/routes.ts, also served by
+// hbf/fetch-style.ts), imported when one is asked for: the other routes'
+// requests do not load those modules.
+for (const path of ['/t/ts', '/t/tsx', '/t/tsx-preact', '/t/ts-throw']) {
   router.get(path, async (req, res) => {
-    const reply = await route(new URLSearchParams(req.query))
+    const { tsRoutes } = await import('./lib/ts/routes.ts')
+    const reply = await tsRoutes[path](new URLSearchParams(req.query))
     res.status(reply.status).set('Content-Type', reply.type).send(reply.body)
   }, 'TypeScript: lib/ts/routes.ts')
 }
