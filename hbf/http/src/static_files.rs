@@ -25,6 +25,20 @@
 //!   being read at once across all responses, and no more once the client has
 //!   gone. A `Range` reads only its bytes. The response is pinned to the version
 //!   it started with (see [`hbf_db::FileReader`]).
+//!
+//! TypeScript and JSX (`.ts`, `.mts`, `.tsx`, `.jsx`) are served two ways, told
+//! apart by `Sec-Fetch-Dest`, which browsers send with every request: to a
+//! module script or a worker (`script`, `worker`, `sharedworker`,
+//! `serviceworker`) as JavaScript (`text/javascript`), transformed as the server
+//! transforms its own modules (with `hbf/tsconfig.json`'s settings), so a page
+//! and the server can share code as with Deno's and Bun's dev servers; to
+//! anything else (a `fetch`, a tab, curl) as the source, `text/plain`. Both
+//! answers say `Vary: Sec-Fetch-Dest`, and the JavaScript has its own `ETag`.
+//! The transform is kept per source and settings, so it runs once per edit. A
+//! file that does not transform is a `500` whose text names file, line and
+//! column. The browser resolves its imports itself: name them with their
+//! extension (`./lib.ts`), and give JSX an import source the page's import map
+//! maps (`hbf:jsx` is the server's).
 
 use std::collections::HashMap;
 use std::io;
@@ -65,6 +79,8 @@ struct FileMeta {
     last_modified: Option<HeaderValue>,
     mtime: Option<SystemTime>,
     content_type: &'static str,
+    /// The answer depends on `Sec-Fetch-Dest` (TypeScript and JSX files).
+    vary: bool,
 }
 
 impl FileMeta {
@@ -81,6 +97,7 @@ impl FileMeta {
             }),
             mtime,
             content_type: content_type(path),
+            vary: hbf_qjs::ts::is_transformed(path),
         }
     }
 }
@@ -91,10 +108,18 @@ pub struct StaticFile {
     data: Bytes,
 }
 
+/// A TypeScript or JSX file's JavaScript, and the key it was made for.
+type Transformed = ([u8; 32], Arc<StaticFile>);
+
 /// The in-memory cache of small static files, and the bound on streamed reads.
 pub struct StaticCache {
     state: Mutex<CacheState>,
     stream_reads: Arc<Semaphore>,
+    /// TypeScript and JSX files as JavaScript, by path: the latest transform
+    /// and its key ([`hbf_qjs::module_key`]).
+    transformed: Mutex<HashMap<String, Transformed>>,
+    /// `hbf/tsconfig.json`'s settings, and the hash of the text they came from.
+    ts_options: Mutex<Option<(Option<[u8; 32]>, hbf_qjs::ts::Options)>>,
 }
 
 impl Default for StaticCache {
@@ -102,6 +127,8 @@ impl Default for StaticCache {
         Self {
             state: Mutex::default(),
             stream_reads: Arc::new(Semaphore::new(STREAM_READS_AT_ONCE)),
+            transformed: Mutex::default(),
+            ts_options: Mutex::default(),
         }
     }
 }
@@ -178,6 +205,9 @@ pub fn serve<B>(
         Ok(path) if path.starts_with("static/") => path,
         _ => return Err(HttpError::BadRequest("invalid static file path".into())),
     };
+    if hbf_qjs::ts::is_transformed(&path) && runs_as_script(request.headers()) {
+        return serve_as_javascript(app, &path, request.headers());
+    }
     let generation = app.db.generation();
     if let Some(file) = app.static_cache.get(&path, generation) {
         return respond_with(&file.meta, Content::Memory(&file.data), request.headers());
@@ -211,6 +241,110 @@ pub fn serve<B>(
     app.static_cache
         .put(path.clone(), Arc::clone(&file), generation);
     respond_with(&file.meta, Content::Memory(&file.data), request.headers())
+}
+
+/// True when the request loads a script: the destinations a browser executes
+/// as JavaScript.
+fn runs_as_script(headers: &HeaderMap) -> bool {
+    matches!(
+        headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()),
+        Some("script" | "worker" | "sharedworker" | "serviceworker")
+    )
+}
+
+/// A TypeScript or JSX file for a module script: transformed to JavaScript,
+/// once per source and settings.
+fn serve_as_javascript(
+    app: &App,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<HttpResponse, HttpError> {
+    let fs = app.db.fs();
+    let failed = |e: hbf_db::Error| {
+        if e.is_not_found() {
+            HttpError::NotFound("no such static file")
+        } else {
+            HttpError::Internal(format!("cannot read {path}: {e}"))
+        }
+    };
+    let meta = fs.stat(path).map_err(failed)?;
+    let Some(sha) = meta.sha256 else {
+        return Err(HttpError::NotFound("no such static file"));
+    };
+    let options = match app.static_cache.ts_options(app) {
+        Ok(options) => options,
+        Err(e) => return Ok(untransformable(&e.to_string())),
+    };
+    let key = hbf_qjs::module_key(path, sha, &options);
+    let cached = lock(&app.static_cache.transformed)
+        .get(path)
+        .filter(|(k, _)| *k == key)
+        .map(|(_, file)| Arc::clone(file));
+    let file = match cached {
+        Some(file) => file,
+        None => {
+            let source = fs.read(path).map_err(failed)?;
+            let js = match hbf_qjs::ts::transform(path, &source, &options) {
+                Ok(js) => js,
+                Err(e) => return Ok(untransformable(&e.to_string())),
+            };
+            let mut file_meta = FileMeta::new(path, &meta);
+            file_meta.len = js.len() as u64;
+            file_meta.content_type = "text/javascript; charset=utf-8";
+            let tag: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            file_meta.etag =
+                HeaderValue::from_str(&format!("\"js-{tag}\"")).expect("hex is a valid header");
+            let file = Arc::new(StaticFile {
+                meta: file_meta,
+                data: Bytes::from(js),
+            });
+            lock(&app.static_cache.transformed).insert(path.to_owned(), (key, Arc::clone(&file)));
+            file
+        }
+    };
+    respond_with(&file.meta, Content::Memory(&file.data), headers)
+}
+
+/// The answer for a script that does not transform: `500`, the reason as text
+/// (file, line and column), varying like the file's other answers.
+fn untransformable(reason: &str) -> HttpResponse {
+    let mut r = Response::new(Body::full(Bytes::from(format!("{reason}\n"))));
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Sec-Fetch-Dest"));
+    r
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl StaticCache {
+    /// The pod's transform settings, read again when `hbf/tsconfig.json` changes.
+    fn ts_options(&self, app: &App) -> Result<hbf_qjs::ts::Options, hbf_qjs::Error> {
+        let tsconfig = hbf_qjs::ts::TSCONFIG;
+        let sha = app.db.fs().stat(tsconfig).ok().and_then(|m| m.sha256);
+        let mut current = lock(&self.ts_options);
+        if let Some((known, options)) = &*current {
+            if *known == sha {
+                return Ok(options.clone());
+            }
+        }
+        let options = match sha {
+            None => hbf_qjs::ts::Options::default(),
+            Some(_) => {
+                let text = app.db.fs().read(tsconfig)?;
+                hbf_qjs::ts::Options::from_tsconfig(&text)?
+            }
+        };
+        *current = Some((sha, options.clone()));
+        Ok(options)
+    }
 }
 
 /// Bytes `start..end` of `reader`'s content as a streamed body, read like a
@@ -268,6 +402,9 @@ fn respond_with(
         }
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if file.vary {
+            h.insert(header::VARY, HeaderValue::from_static("Sec-Fetch-Dest"));
+        }
         r
     };
     if not_modified(file, headers) {
@@ -534,6 +671,9 @@ pub fn content_type(path: &str) -> &'static str {
         "json" | "map" => "application/json",
         "webmanifest" => "application/manifest+json",
         "txt" => "text/plain; charset=utf-8",
+        // TypeScript and JSX as source (see the module documentation for the
+        // JavaScript a module script gets).
+        "ts" | "mts" | "tsx" | "jsx" => "text/plain; charset=utf-8",
         "md" => "text/markdown; charset=utf-8",
         "csv" => "text/csv; charset=utf-8",
         "xml" => "application/xml",
@@ -572,6 +712,8 @@ mod tests {
             ("static/a.mjs", "text/javascript; charset=utf-8"),
             ("static/a.map", "application/json"),
             ("static/a.txt", "text/plain; charset=utf-8"),
+            ("static/a.ts", "text/plain; charset=utf-8"),
+            ("static/a.tsx", "text/plain; charset=utf-8"),
             ("static/a.webp", "image/webp"),
             ("static/a.gif", "image/gif"),
             ("static/a.xml", "application/xml"),

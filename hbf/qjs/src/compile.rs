@@ -6,6 +6,12 @@
 //! and its bytecode records only the specifiers, resolved for real at run time. The bytecode embeds
 //! the module's name (its pod path), against which its relative imports resolve
 //! at run time, and keeps debug information so that stack traces show lines.
+//!
+//! TypeScript and JSX modules (`.ts`, `.mts`, `.tsx`, `.jsx`) are transformed to
+//! JavaScript first ([`hbf_ts`]), keeping their lines and their own names, so a
+//! stack trace shows `hbf/lib/x.ts:12`. Their bytecode depends on the transform's
+//! settings as well as on the source, so it is stored under [`module_key`]
+//! instead of the source's hash.
 
 use std::sync::OnceLock;
 
@@ -31,6 +37,24 @@ impl Compiler {
             context,
             _runtime: runtime,
         })
+    }
+
+    /// Compiles the pod module `name`: transformed first if it is TypeScript or
+    /// JSX ([`hbf_ts::is_transformed`]) with the pod's settings `ts`, then
+    /// [`compile_module`](Self::compile_module). Errors name the module as the
+    /// pod wrote it, with line and column.
+    pub fn compile_pod_module(
+        &self,
+        name: &str,
+        source: &[u8],
+        ts: &hbf_ts::Options,
+    ) -> Result<Vec<u8>> {
+        if hbf_ts::is_transformed(name) {
+            let js = hbf_ts::transform(name, source, ts)?;
+            self.compile_module(name, js.as_bytes())
+        } else {
+            self.compile_module(name, source)
+        }
     }
 
     /// Parses `source` as the ES module `name` and returns its bytecode, or a
@@ -88,6 +112,23 @@ pub fn engine_fingerprint() -> &'static [u8; 32] {
         hash.update(&bytecode);
         hash.finalize().into()
     })
+}
+
+/// The key a module's bytecode is stored under in the module cache: the
+/// source's SHA-256 for JavaScript; for a transformed module, a hash of that and
+/// of everything else its JavaScript depends on (the transformer's version and
+/// the pod's settings), so a changed `hbf/tsconfig.json` or a new transformer
+/// never reuses bytecode made from another transform.
+pub fn module_key(module: &str, source_sha256: [u8; 32], ts: &hbf_ts::Options) -> [u8; 32] {
+    if !hbf_ts::is_transformed(module) {
+        return source_sha256;
+    }
+    let mut hash = Sha256::new();
+    hash.update(b"hbf-ts\0");
+    hash.update(ts.cache_tag().as_bytes());
+    hash.update(b"\0");
+    hash.update(source_sha256);
+    hash.finalize().into()
 }
 
 /// Turns a failed evaluation into an error carrying the JavaScript exception.
@@ -177,6 +218,41 @@ mod tests {
         assert!(msg.starts_with("hbf/lib/bad.js:3"), "{msg}");
         // The compiler stays usable after an error.
         c.compile_module("hbf/ok.js", b"export default 1;").unwrap();
+    }
+
+    #[test]
+    fn typescript_compiles_and_its_errors_name_the_ts_file() {
+        let c = Compiler::new().unwrap();
+        let ts = hbf_ts::Options::default();
+        c.compile_pod_module("hbf/a.ts", b"export const a: number = 1;\n", &ts)
+            .unwrap();
+        let err = c
+            .compile_pod_module("hbf/lib/b.ts", b"\nexport const a: = 1;\n", &ts)
+            .unwrap_err();
+        assert!(matches!(err, Error::Syntax { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("hbf/lib/b.ts:2:17: SyntaxError: "),
+            "{err}"
+        );
+        // JavaScript is not transformed: type syntax in a .js file is QuickJS's error.
+        let err = c
+            .compile_pod_module("hbf/c.js", b"export const a: number = 1;\n", &ts)
+            .unwrap_err();
+        assert!(err.to_string().starts_with("hbf/c.js:1"), "{err}");
+    }
+
+    #[test]
+    fn transformed_modules_are_keyed_by_their_settings_too() {
+        let sha = [7; 32];
+        let ts = hbf_ts::Options::default();
+        assert_eq!(module_key("hbf/a.js", sha, &ts), sha);
+        let key = module_key("hbf/a.tsx", sha, &ts);
+        assert_ne!(key, sha);
+        let preact = hbf_ts::Options {
+            jsx_import_source: "preact".into(),
+        };
+        assert_ne!(module_key("hbf/a.tsx", sha, &preact), key);
     }
 
     #[test]

@@ -74,7 +74,9 @@ use snapshot::Snapshot;
 
 use crate::heap::Region;
 
-/// The module every pod must have.
+/// The pod's server module, as messages name it: `hbf/server.js`, or the first
+/// of [`crate::SERVER_MODULES`] that exists (`hbf/server.ts`...), which
+/// [`PodModules::server_module`] finds.
 pub const SERVER_MODULE: &str = "hbf/server.js";
 
 /// How requests are isolated from each other.
@@ -520,7 +522,7 @@ impl Engine {
         let err = |e| self.js_error(ctx, e);
         let prelude = self.evaluate_prelude(ctx, kept)?;
         let dispatch: Function = prelude.get("dispatch").map_err(err)?;
-        let namespace = self.evaluate_server(ctx, SERVER_MODULE)?;
+        let namespace = self.evaluate_server(ctx, self.modules.server_module())?;
         Ok((dispatch, namespace))
     }
 
@@ -581,15 +583,7 @@ impl Engine {
     /// The pod modules a context depends on, for change detection: all modules
     /// of the pod under `hbf/` that the loader has compiled.
     fn loaded_modules(&self) -> Result<Vec<(String, [u8; 32])>> {
-        let mut out = Vec::new();
-        for file in self.db.fs().list("hbf/")? {
-            if file.path.ends_with(".js") || file.path.ends_with(".mjs") {
-                if let Some(sha) = file.sha256 {
-                    out.push((file.path, sha));
-                }
-            }
-        }
-        Ok(out)
+        self.modules.module_files()
     }
 
     fn dispatch<'js>(

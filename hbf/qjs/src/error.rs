@@ -12,6 +12,11 @@ pub enum Error {
     #[error("{module}: {message}")]
     Exception { module: String, message: String },
 
+    /// `hbf/tsconfig.json` cannot be honoured, so no TypeScript or JSX module
+    /// loads until it is fixed.
+    #[error("{0}")]
+    TsConfig(String),
+
     /// `static/importmap.json` is not a valid import map.
     #[error("static/importmap.json: {0}")]
     ImportMap(String),
@@ -39,6 +44,27 @@ pub enum Error {
     /// The engine failed outside JavaScript (out of memory, invalid name...).
     #[error("QuickJS: {0}")]
     Engine(#[from] rquickjs::Error),
+}
+
+impl From<hbf_ts::Error> for Error {
+    fn from(e: hbf_ts::Error) -> Self {
+        match e {
+            hbf_ts::Error::Syntax {
+                path,
+                line,
+                column,
+                message,
+            } => Error::Syntax {
+                location: format!("{path}:{line}:{column}"),
+                message,
+            },
+            hbf_ts::Error::NotUtf8 { path } => Error::Syntax {
+                location: path,
+                message: "the module is not UTF-8 text".into(),
+            },
+            config @ hbf_ts::Error::Config(_) => Error::TsConfig(config.to_string()),
+        }
+    }
 }
 
 /// Short for `std::result::Result<T, hbf_qjs::Error>`.

@@ -1,6 +1,7 @@
 //! The host side of the JavaScript API: the native bindings the prelude uses
 //! (`globalThis.__hbf`, removed by the prelude) and the host modules `hbf:db`,
-//! `hbf:fs` and `hbf:console` (`hbf:blob` is in `blob.rs`).
+//! `hbf:fs`, `hbf:console` and `hbf:jsx` (its JavaScript in `js/jsx.js`;
+//! `hbf:blob` is in `blob.rs`).
 //!
 //! Host functions run on the worker thread that runs the JavaScript, so they
 //! reach the worker's storage handles through a thread-local [`HostState`].
@@ -629,6 +630,10 @@ export const debug = (...a) => c.debug(...a);
 export default { log, info, warn, error, debug };
 ";
 
+/// `hbf:jsx`: the built-in JSX runtime (`jsx`, `jsxs`, `Fragment`,
+/// `renderToString`), plain JavaScript.
+pub(crate) const JSX_SOURCE: &str = include_str!("../js/jsx.js");
+
 /// Loads host module `module` under `name` (the same, or a per-request instance
 /// name), or `None` if there is no such host module.
 pub(crate) fn load_host_module<'js>(
@@ -641,6 +646,10 @@ pub(crate) fn load_host_module<'js>(
         "hbf:fs" => Module::declare_def::<FsModule, _>(ctx.clone(), name),
         "hbf:blob" => Module::declare_def::<crate::blob::BlobModule, _>(ctx.clone(), name),
         "hbf:console" => Module::declare(ctx.clone(), name, CONSOLE_SOURCE),
+        // The JSX runtime, under the names the automatic runtime imports too.
+        "hbf:jsx" | "hbf:jsx/jsx-runtime" | "hbf:jsx/jsx-dev-runtime" => {
+            Module::declare(ctx.clone(), name, JSX_SOURCE)
+        }
         _ => return None,
     })
 }

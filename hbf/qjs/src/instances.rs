@@ -34,7 +34,20 @@ pub fn split_instance(name: &str) -> (&str, &str) {
 /// Removes instance suffixes from a message or stack trace: every `#<digits>`
 /// right after a module file name (`.js`, `.mjs`) or a host module name.
 pub fn strip_suffixes(text: &str) -> String {
-    const ENDINGS: [&str; 6] = [".js", ".mjs", "hbf:db", "hbf:fs", "hbf:blob", "hbf:console"];
+    const ENDINGS: [&str; 12] = [
+        ".js",
+        ".mjs",
+        ".ts",
+        ".mts",
+        ".tsx",
+        ".jsx",
+        "hbf:db",
+        "hbf:fs",
+        "hbf:blob",
+        "hbf:console",
+        "hbf:jsx",
+        "/jsx-runtime",
+    ];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find('#') {

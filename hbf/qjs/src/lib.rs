@@ -7,7 +7,10 @@
 //! * [`PodModules`] is the module loader: it resolves `import` specifiers
 //!   (relative, pod-absolute, bare through `static/importmap.json`) to paths of the
 //!   versioned filesystem and loads each module from its stored bytecode when it
-//!   matches the latest source, or parses the source otherwise.
+//!   matches the latest source, or parses the source otherwise. TypeScript and
+//!   JSX modules (`.ts`, `.mts`, `.tsx`, `.jsx`) are transformed first
+//!   ([`hbf_ts`]) and keep their names and lines; `hbf:jsx` is the default JSX
+//!   runtime.
 //!
 //! * [`JsPool`] runs requests on worker threads, each owning an [`Engine`] (a
 //!   QuickJS runtime with memory, stack and time limits) that calls the pod's
@@ -27,13 +30,17 @@ mod instances;
 mod loader;
 mod pool;
 
-pub use compile::{engine_fingerprint, Compiler};
+pub use compile::{engine_fingerprint, module_key, Compiler};
 pub use engine::{
     Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, RestoreStats,
     REQUESTS_PER_CONTEXT, SERVER_MODULE,
 };
 pub use error::{Error, Result};
+/// The TypeScript/JSX transform this engine runs ([`hbf_ts`]).
+pub use hbf_ts as ts;
 pub use host::{set_console_hook, ConsoleHook};
 pub use import_map::ImportMap;
-pub use loader::{resolve, LoadLog, LoadedFrom, PodModules};
+pub use loader::{
+    is_module_path, resolve, LoadLog, LoadedFrom, PodModules, EXTENSION_ORDER, SERVER_MODULES,
+};
 pub use pool::JsPool;

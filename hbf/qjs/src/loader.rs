@@ -11,10 +11,18 @@
 //! No specifier can name a file outside the pod: every result passes the
 //! versioned filesystem's path rules, and `..` past the root is an error.
 //!
+//! A specifier whose last segment has no module extension (`./lib`, like Deno's
+//! and Bun's extension-free imports) names the first of these that exists:
+//! the path as written, then with `.ts`, `.tsx`, `.mts`, `.js`, `.mjs`, `.jsx`
+//! appended, then `/index` with each of those ([`EXTENSION_ORDER`]). A
+//! specifier ending in one of them (`./lib.ts`) names exactly that file.
+//!
 //! Loading reads the module's latest version. If the module cache holds bytecode
 //! compiled by this engine from exactly that source, the module is loaded from it
 //! and its source is not read or parsed; otherwise the source is parsed (a module
-//! edited after packing, for example).
+//! edited after packing, for example). A TypeScript or JSX module is transformed
+//! to JavaScript first ([`hbf_ts`]), once per source and settings however many
+//! workers want it at the same moment, with `hbf/tsconfig.json`'s settings.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,12 +32,31 @@ use hbf_db::{Database, Error as DbError};
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Ctx, Module, Runtime, WriteOptions};
 
-use crate::compile::engine_fingerprint;
+use crate::compile::{engine_fingerprint, module_key};
 use crate::instances::{rename_module, split_instance};
 use crate::{Error, ImportMap, Result};
 
 /// Where the import map lives.
 const IMPORT_MAP: &str = "static/importmap.json";
+
+/// What an extension-free specifier tries, in order (after the path itself).
+pub const EXTENSION_ORDER: [&str; 6] = [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx"];
+
+/// The pod's server module: the first of these that exists.
+pub const SERVER_MODULES: [&str; 6] = [
+    "hbf/server.js",
+    "hbf/server.mjs",
+    "hbf/server.ts",
+    "hbf/server.mts",
+    "hbf/server.tsx",
+    "hbf/server.jsx",
+];
+
+/// True for a path the loader runs as a module: JavaScript (`.js`, `.mjs`),
+/// TypeScript or JSX.
+pub fn is_module_path(path: &str) -> bool {
+    path.ends_with(".js") || path.ends_with(".mjs") || hbf_ts::is_transformed(path)
+}
 
 /// How a module was loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +93,30 @@ struct CurrentImportMap {
     map: Arc<ImportMap>,
 }
 
+/// `hbf/tsconfig.json` as last read, like [`CurrentImportMap`].
+#[derive(Default)]
+struct CurrentTsConfig {
+    generation: Option<u64>,
+    sha256: Option<[u8; 32]>,
+    options: Option<std::result::Result<Arc<hbf_ts::Options>, String>>,
+}
+
+/// What the path resolution of extension-free specifiers found, valid for one
+/// database generation.
+#[derive(Default)]
+struct Probed {
+    generation: u64,
+    found: HashMap<String, String>,
+}
+
+/// A module's latest transform: its key ([`module_key`]) and its JavaScript.
+type Transformed = ([u8; 32], Arc<str>);
+
 /// A compiled module kept in memory, shared by all workers.
 struct Compiled {
     source_sha256: [u8; 32],
+    /// What the bytecode is keyed by ([`module_key`]).
+    key: [u8; 32],
     bytecode: Arc<[u8]>,
     /// The database generation at which `source_sha256` was last confirmed as
     /// the module's latest version.
@@ -81,7 +129,15 @@ struct Compiled {
 pub struct PodModules {
     db: Database,
     import_map: Arc<Mutex<CurrentImportMap>>,
+    tsconfig: Arc<Mutex<CurrentTsConfig>>,
+    probed: Arc<Mutex<Probed>>,
+    server: Arc<Mutex<Option<(u64, &'static str)>>>,
     compiled: Arc<Mutex<HashMap<String, Compiled>>>,
+    /// The latest transform of each TypeScript/JSX module, by key; its lock is
+    /// held while transforming, so that one module is transformed once.
+    transformed: Arc<Mutex<HashMap<String, Transformed>>>,
+    /// Transforms done (by this loader and its clones).
+    transforms: Arc<AtomicUsize>,
     log: Option<LoadLog>,
     /// Module names carry a per-request instance suffix (`crate::instances`).
     instances: bool,
@@ -97,7 +153,12 @@ impl PodModules {
         Ok(Self {
             db,
             import_map: Arc::default(),
+            tsconfig: Arc::default(),
+            probed: Arc::default(),
+            server: Arc::default(),
             compiled: Arc::default(),
+            transformed: Arc::default(),
+            transforms: Arc::default(),
             log: None,
             instances: false,
             loaded_bytes: Arc::default(),
@@ -126,6 +187,136 @@ impl PodModules {
         }
         current.generation = Some(generation);
         Arc::clone(&current.map)
+    }
+
+    /// The pod's transform settings, from `hbf/tsconfig.json` (defaults when
+    /// there is none), read again after the file changes. A file that cannot be
+    /// honoured is an error for every TypeScript and JSX module, not a silent
+    /// default: the pod asked for something else.
+    pub fn ts_options(&self) -> Result<Arc<hbf_ts::Options>> {
+        let generation = self.db.generation();
+        let mut current = lock(&self.tsconfig);
+        if current.generation != Some(generation) {
+            let sha = self
+                .db
+                .fs()
+                .stat(hbf_ts::TSCONFIG)
+                .ok()
+                .and_then(|m| m.sha256);
+            if current.options.is_none() || sha != current.sha256 {
+                current.options = Some(match sha {
+                    None => Ok(Arc::default()),
+                    Some(_) => {
+                        let text = self.db.fs().read(hbf_ts::TSCONFIG)?;
+                        hbf_ts::Options::from_tsconfig(&text)
+                            .map(Arc::new)
+                            .map_err(|e| e.to_string())
+                    }
+                });
+                current.sha256 = sha;
+            }
+            current.generation = Some(generation);
+        }
+        match current.options.as_ref().expect("read above") {
+            Ok(options) => Ok(Arc::clone(options)),
+            Err(e) => Err(Error::TsConfig(e.clone())),
+        }
+    }
+
+    /// The pod's server module: the first of [`SERVER_MODULES`] that exists
+    /// (`hbf/server.js` if none does, or if storage fails: loading it then
+    /// reports why). Looked up once per database generation.
+    pub fn server_module(&self) -> &'static str {
+        let generation = self.db.generation();
+        let mut server = lock(&self.server);
+        if let Some((g, path)) = *server {
+            if g == generation {
+                return path;
+            }
+        }
+        let path = SERVER_MODULES
+            .into_iter()
+            .find(|candidate| self.exists(candidate).unwrap_or(false))
+            .unwrap_or(SERVER_MODULES[0]);
+        *server = Some((generation, path));
+        path
+    }
+
+    /// TypeScript/JSX transforms this loader (and its clones) did.
+    pub fn transforms(&self) -> usize {
+        self.transforms.load(Ordering::Relaxed)
+    }
+
+    /// The pod's modules and settings, with their source hashes: what a context
+    /// built now depends on (every module under `hbf/` and `static/`, which the
+    /// server may import too, and `hbf/tsconfig.json`, all zeroes when there is
+    /// none). [`is_current`](Self::is_current) tells whether it still holds.
+    pub fn module_files(&self) -> Result<Vec<(String, [u8; 32])>> {
+        let mut out = Vec::new();
+        for prefix in ["hbf/", "static/"] {
+            for file in self.db.fs().list(prefix)? {
+                if is_module_path(&file.path) {
+                    if let Some(sha) = file.sha256 {
+                        out.push((file.path, sha));
+                    }
+                }
+            }
+        }
+        out.push((hbf_ts::TSCONFIG.to_owned(), self.tsconfig_sha()));
+        Ok(out)
+    }
+
+    fn tsconfig_sha(&self) -> [u8; 32] {
+        self.db
+            .fs()
+            .stat(hbf_ts::TSCONFIG)
+            .ok()
+            .and_then(|m| m.sha256)
+            .unwrap_or([0; 32])
+    }
+
+    fn exists(&self, path: &str) -> Result<bool> {
+        match self.db.fs().stat(path) {
+            Ok(meta) => Ok(meta.sha256.is_some()),
+            Err(DbError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `path` with the extension rules applied (see the module documentation):
+    /// as is when its last segment has a module extension, else the first
+    /// candidate that exists (or the path itself, to be reported missing).
+    fn with_extension(&self, path: String) -> Result<String> {
+        let last = path.rsplit('/').next().unwrap_or("");
+        if last.is_empty() || is_module_path(last) || path.starts_with("hbf:") {
+            return Ok(path);
+        }
+        let generation = self.db.generation();
+        {
+            let mut probed = lock(&self.probed);
+            if probed.generation != generation {
+                probed.generation = generation;
+                probed.found.clear();
+            }
+            if let Some(found) = probed.found.get(&path) {
+                return Ok(found.clone());
+            }
+        }
+        let mut found = path.clone();
+        let candidates = std::iter::once(path.clone())
+            .chain(EXTENSION_ORDER.iter().map(|e| format!("{path}{e}")))
+            .chain(EXTENSION_ORDER.iter().map(|e| format!("{path}/index{e}")));
+        for candidate in candidates {
+            if self.exists(&candidate)? {
+                found = candidate;
+                break;
+            }
+        }
+        let mut probed = lock(&self.probed);
+        if probed.generation == generation {
+            probed.found.insert(path, found.clone());
+        }
+        Ok(found)
     }
 
     /// Records every load from now on (for tests and diagnostics).
@@ -164,7 +355,12 @@ impl PodModules {
     /// latest version of its file.
     pub fn is_current(&self, loaded: &[(String, [u8; 32])]) -> Result<bool> {
         for (module, sha) in loaded {
-            if self.latest_sha(module)? != *sha {
+            let latest = if module == hbf_ts::TSCONFIG {
+                self.tsconfig_sha()
+            } else {
+                self.latest_sha(module)?
+            };
+            if latest != *sha {
                 return Ok(false);
             }
         }
@@ -218,16 +414,22 @@ impl PodModules {
         }
         let generation = self.db.generation();
         let sha = self.latest_sha(module)?;
+        let ts = if hbf_ts::is_transformed(module) {
+            Some(self.ts_options()?)
+        } else {
+            None
+        };
+        let key = ts.as_ref().map_or(sha, |ts| module_key(module, sha, ts));
         let in_memory = lock(&self.compiled)
             .get(module)
-            .filter(|c| c.source_sha256 == sha)
+            .filter(|c| c.key == key)
             .map(|c| Arc::clone(&c.bytecode));
         let stored = match in_memory {
             Some(bytecode) => Some(bytecode),
             None => self
                 .db
                 .module_cache()
-                .get(module, sha, engine_fingerprint())?
+                .get(module, key, engine_fingerprint())?
                 .map(Arc::from),
         };
         let (loaded, from) = match stored {
@@ -248,12 +450,19 @@ impl PodModules {
                 self.loaded_bytes.fetch_add(load.len(), Ordering::Relaxed);
                 let loaded = unsafe { Module::load(ctx.clone(), load) }
                     .map_err(|e| crate::compile::exception_error(ctx, module, e))?;
-                self.remember(module, sha, bytecode, generation);
+                self.remember(module, sha, key, bytecode, generation);
                 (loaded, LoadedFrom::Bytecode)
             }
             None => {
                 let source = self.db.fs().read(module)?;
                 self.loaded_bytes.fetch_add(source.len(), Ordering::Relaxed);
+                let source: Vec<u8> = match &ts {
+                    Some(ts) => self
+                        .transform(module, key, &source, ts)?
+                        .as_bytes()
+                        .to_vec(),
+                    None => source,
+                };
                 let loaded = Module::declare(ctx.clone(), name, source)
                     .map_err(|e| crate::compile::exception_error(ctx, module, e))?;
                 let mut bytecode = loaded.write(WriteOptions::default())?;
@@ -262,7 +471,7 @@ impl PodModules {
                     bytecode = rename_module(&bytecode, name, module)?;
                 }
                 let bytecode: Arc<[u8]> = bytecode.into();
-                self.remember(module, sha, bytecode, generation);
+                self.remember(module, sha, key, bytecode, generation);
                 (loaded, LoadedFrom::Source)
             }
         };
@@ -272,11 +481,48 @@ impl PodModules {
         Ok((loaded, from))
     }
 
-    fn remember(&self, module: &str, sha: [u8; 32], bytecode: Arc<[u8]>, generation: u64) {
+    /// The JavaScript of the TypeScript/JSX module `module` (whose source is
+    /// `source`, keyed `key`): transformed now, or by whichever worker got here
+    /// first.
+    fn transform(
+        &self,
+        module: &str,
+        key: [u8; 32],
+        source: &[u8],
+        ts: &hbf_ts::Options,
+    ) -> Result<Arc<str>> {
+        let mut transformed = lock(&self.transformed);
+        if let Some((k, js)) = transformed.get(module) {
+            if *k == key {
+                return Ok(Arc::clone(js));
+            }
+        }
+        let started = std::time::Instant::now();
+        let js: Arc<str> = hbf_ts::transform(module, source, ts)?.into();
+        self.transforms.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            module,
+            bytes = source.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "transformed to JavaScript"
+        );
+        transformed.insert(module.to_owned(), (key, Arc::clone(&js)));
+        Ok(js)
+    }
+
+    fn remember(
+        &self,
+        module: &str,
+        sha: [u8; 32],
+        key: [u8; 32],
+        bytecode: Arc<[u8]>,
+        generation: u64,
+    ) {
         lock(&self.compiled).insert(
             module.to_owned(),
             Compiled {
                 source_sha256: sha,
+                key,
                 bytecode,
                 generation,
             },
@@ -356,6 +602,7 @@ impl Resolver for PodModules {
             (base, "")
         };
         resolve(&self.import_map(), base_path, name)
+            .and_then(|resolved| self.with_extension(resolved))
             .map(|resolved| resolved + suffix)
             .map_err(|e| rquickjs::Error::new_resolving_message(base_path, name, e.to_string()))
     }

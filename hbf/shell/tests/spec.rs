@@ -80,6 +80,26 @@ fn the_base_pod_is_embedded_and_serves_the_same_lines() {
         server.get("/").text().contains("/hello"),
         "the home page lists its routes"
     );
+    // Its TSX page (hbf/lib/about.tsx), rendered by hbf:jsx.
+    let about = server.get("/about");
+    assert_eq!(about.status, 200, "{}", about.text());
+    assert_eq!(
+        about.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = about.text();
+    assert!(
+        html.starts_with("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<li><a href=\"https://oxc.rs\">oxc</a> <span class=\"description\">"),
+        "{html}"
+    );
+    assert!(
+        server.get("/").text().contains("/about"),
+        "listed on the home page"
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ export const isolation = 'worker'
 import { Router } from './lib/router.js'
 import { renderHome } from './lib/home.js'
 import { greeting } from './lib/esm-static.js'
+import { aboutPage } from './lib/about.tsx'
 import * as fs from 'hbf:fs'
 
 const router = new Router()
@@ -43,6 +44,10 @@ router.get('/esm-test', async (req, res) => {
 }, 'a dynamic import()')
 
 router.get('/esm-test-static', (req, res) => res.json(greeting), 'a static import')
+
+router.get('/about', (req, res) => {
+  res.set('Content-Type', 'text/html; charset=utf-8').send(aboutPage())
+}, 'a page in TSX (lib/about.tsx)')
 
 // Notes: a small versioned store on hbf:fs. Every PUT is a new version of
 // static/notes/<name>.txt (also served at /static/notes/<name>.txt).

@@ -42,6 +42,17 @@ router.get('/esm-test-static', (req, res) => res.json(greeting), 'a static impor
 
 registerTestRoutes(router)
 
+// The TypeScript and TSX routes (lib/ts/routes.ts, also served by
+// hbf/fetch-style.ts), imported when one is asked for: the other routes'
+// requests do not load those modules.
+for (const path of ['/t/ts', '/t/tsx', '/t/tsx-preact', '/t/ts-throw']) {
+  router.get(path, async (req, res) => {
+    const { tsRoutes } = await import('./lib/ts/routes.ts')
+    const reply = await tsRoutes[path](new URLSearchParams(req.query))
+    res.status(reply.status).set('Content-Type', reply.type).send(reply.body)
+  }, 'TypeScript: lib/ts/routes.ts')
+}
+
 globalThis.app = {
   handle(req, res) {
     res.set('X-Powered-By', 'HBF')

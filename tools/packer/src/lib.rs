@@ -7,8 +7,11 @@
 //! 1. walks the pod in sorted order, checking every path against the versioned
 //!    filesystem's rules, every size against [`PackOptions::max_file_bytes`], and
 //!    every symlink (followed only if it stays inside the pod);
-//! 2. requires `hbf/server.js` and compiles every `hbf/**/*.js` / `*.mjs` module
-//!    with QuickJS, refusing a syntax error with its file and line;
+//! 2. requires a server module (`hbf/server.js`, or `.mjs`, `.ts`, `.mts`,
+//!    `.tsx`, `.jsx`) and compiles every module under `hbf/` with QuickJS,
+//!    TypeScript and JSX transformed first (with `hbf/tsconfig.json`'s
+//!    settings), refusing a syntax error, type syntax included, with its file,
+//!    line and column;
 //! 3. builds the database in memory: the schema, an SQLite Archive (`sqlar`) of
 //!    every file, the files imported as the first versions of the versioned
 //!    filesystem, and each module's bytecode in the module cache;
@@ -26,7 +29,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use hbf_db::{ArchiveEntry, Database};
-use hbf_qjs::{engine_fingerprint, Compiler};
+use hbf_qjs::{engine_fingerprint, is_module_path, module_key, ts, Compiler, SERVER_MODULES};
 use sha2::{Digest, Sha256};
 
 /// Largest file accepted by default (16 MiB).
@@ -38,7 +41,7 @@ const POD_DIRS: [&str; 2] = ["hbf", "static"];
 /// What can go wrong packing a pod. Each message names the offending file.
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
-    #[error("{}: not a pod: hbf/server.js is missing (every pod needs one)", pod.display())]
+    #[error("{}: not a pod: hbf/server.js is missing (every pod needs one, or hbf/server.ts, .tsx, .mjs, .mts, .jsx)", pod.display())]
     NoServer { pod: PathBuf },
 
     #[error("{}: {source}", file.display())]
@@ -70,6 +73,13 @@ pub enum PackError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+
+    #[error("{}: {source}", file.display())]
+    TsConfig {
+        file: PathBuf,
+        #[source]
+        source: hbf_qjs::ts::Error,
     },
 
     #[error("building the pod database: {0}")]
@@ -154,25 +164,32 @@ struct PodFile {
 /// Packs the pod at `pod` into the database file `output` (replaced if it exists).
 pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackReport, PackError> {
     let files = collect(pod, options)?;
-    if !files.iter().any(|f| f.path == "hbf/server.js") {
+    if !files
+        .iter()
+        .any(|f| SERVER_MODULES.contains(&f.path.as_str()))
+    {
         return Err(PackError::NoServer {
             pod: pod.to_owned(),
         });
     }
+    let ts_options = match files.iter().find(|f| f.path == ts::TSCONFIG) {
+        Some(f) => ts::Options::from_tsconfig(&f.data).map_err(|source| PackError::TsConfig {
+            file: f.source.clone(),
+            source,
+        })?,
+        None => ts::Options::default(),
+    };
     let compiler = Compiler::new().map_err(PackError::Engine)?;
     let mut modules = Vec::new();
     for file in files.iter().filter(|f| is_module(&f.path)) {
         let bytecode = compiler
-            .compile_module(&file.path, &file.data)
+            .compile_pod_module(&file.path, &file.data, &ts_options)
             .map_err(|source| PackError::Syntax {
                 file: file.source.clone(),
                 source,
             })?;
-        modules.push((
-            file.path.clone(),
-            Sha256::digest(&file.data).into(),
-            bytecode,
-        ));
+        let key = module_key(&file.path, Sha256::digest(&file.data).into(), &ts_options);
+        modules.push((file.path.clone(), key, bytecode));
     }
 
     let db = Database::memory()?;
@@ -185,8 +202,8 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
         .import_archive_at(entries, options.mtime.saturating_mul(1000))?;
     let cache = db.module_cache();
     let module_count = modules.len();
-    for (path, source_sha256, bytecode) in modules {
-        cache.put(&path, source_sha256, engine_fingerprint(), bytecode)?;
+    for (path, key, bytecode) in modules {
+        cache.put(&path, key, engine_fingerprint(), bytecode)?;
     }
 
     let output_bytes = write_output(&db, output)?;
@@ -201,7 +218,7 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
 }
 
 fn is_module(path: &str) -> bool {
-    path.starts_with("hbf/") && (path.ends_with(".js") || path.ends_with(".mjs"))
+    path.starts_with("hbf/") && is_module_path(path)
 }
 
 /// `VACUUM INTO` a temporary file beside `output`, then rename it into place.

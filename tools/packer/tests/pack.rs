@@ -237,6 +237,75 @@ fn refuses_a_syntax_error_naming_file_and_line() {
 }
 
 #[test]
+fn refuses_a_type_syntax_error_naming_file_line_and_column() {
+    let pod = tiny_pod();
+    let bad = pod.path().join("hbf/lib/broken.ts");
+    std::fs::write(
+        &bad,
+        "export interface A { x: number }\nexport const b: A = { x: 1 };\nlet c: = 2;\n",
+    )
+    .unwrap();
+    let err = refused(
+        pod.path(),
+        &PackOptions::default(),
+        &bad.display().to_string(),
+    );
+    assert!(matches!(err, PackError::Syntax { .. }));
+    assert!(
+        err.to_string()
+            .contains("hbf/lib/broken.ts:3:8: SyntaxError: "),
+        "{err}"
+    );
+    // Fixed, it packs, and a TypeScript server module is a server module.
+    std::fs::write(&bad, "export const b: number = 1;\n").unwrap();
+    std::fs::rename(
+        pod.path().join("hbf/server.js"),
+        pod.path().join("hbf/server.ts"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report = pack(
+        pod.path(),
+        &out.path().join("fs.db"),
+        &PackOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.modules, 3, "{report}");
+    // A tsconfig.json the transform cannot honour is refused too.
+    let tsconfig = pod.path().join("hbf/tsconfig.json");
+    std::fs::write(&tsconfig, r#"{"compilerOptions": {"jsx": "react"}}"#).unwrap();
+    let err = refused(
+        pod.path(),
+        &PackOptions::default(),
+        &tsconfig.display().to_string(),
+    );
+    assert!(err.to_string().contains("\"react-jsx\""), "{err}");
+}
+
+#[test]
+fn packed_typescript_loads_from_bytecode_without_a_transform() {
+    let pod = tiny_pod();
+    std::fs::remove_file(pod.path().join("hbf/server.js")).unwrap();
+    std::fs::write(
+        pod.path().join("hbf/server.ts"),
+        "import { value } from './lib/value';\nconst n: number = value;\nglobalThis.answer = n;\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fs.db");
+    pack(pod.path(), &out, &PackOptions::default()).unwrap();
+    let db = open_as_template(&out);
+    let modules = PodModules::new(db).unwrap().with_log();
+    let (loads, answer) = run_with(&modules, "hbf/server.ts");
+    assert_eq!(answer, 42);
+    assert!(
+        loads.iter().all(|(_, from)| *from == LoadedFrom::Bytecode),
+        "{loads:?}"
+    );
+    assert_eq!(modules.transforms(), 0);
+}
+
+#[test]
 fn refuses_invalid_paths() {
     for name in ["bad\nname.txt", "back\\slash.txt"] {
         let pod = tiny_pod();

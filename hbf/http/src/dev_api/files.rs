@@ -289,9 +289,10 @@ fn written(status: StatusCode, v: &FileVersion, warnings: Vec<Value>) -> HttpRes
     response
 }
 
-/// True for the pod's server-side modules, which are compiled when saved.
+/// True for the pod's server-side modules (JavaScript, TypeScript, JSX), which
+/// are compiled when saved.
 fn is_server_module(path: &str) -> bool {
-    path.starts_with("hbf/") && (path.ends_with(".js") || path.ends_with(".mjs"))
+    path.starts_with("hbf/") && hbf_qjs::is_module_path(path)
 }
 
 thread_local! {
@@ -328,7 +329,9 @@ fn module_warnings<T>(
             }
         }
         let compiler = cell.as_ref().expect("just set");
-        match compiler.compile_module(&path, &source) {
+        // The pod's JSX import source changes imports, never whether a module
+        // parses: the default settings find the same errors.
+        match compiler.compile_pod_module(&path, &source, &hbf_qjs::ts::Options::default()) {
             Ok(_) => Vec::new(),
             Err(hbf_qjs::Error::Syntax { location, message }) => {
                 let mut parts = location.rsplitn(3, ':');

@@ -12,7 +12,7 @@ impl Engine {
     pub(super) fn server_may_declare(&self) -> bool {
         self.db
             .fs()
-            .read(SERVER_MODULE)
+            .read(self.modules.server_module())
             .map(|source| source.windows(9).any(|w| w == b"isolation"))
             .unwrap_or(true)
     }

@@ -7,7 +7,7 @@
 use rquickjs::object::Filter;
 use rquickjs::{Context, Ctx, Function, Persistent};
 
-use super::{Engine, JsError, JsRequest, JsResponse, REQUESTS_PER_CONTEXT, SERVER_MODULE};
+use super::{Engine, JsError, JsRequest, JsResponse, REQUESTS_PER_CONTEXT};
 use crate::instances::instance_name;
 
 /// A locked-down context is also replaced once the module code loaded into it
@@ -58,7 +58,7 @@ impl Engine {
         locked.served += 1;
         // Instance names need only be unique within their context.
         let served = locked.served;
-        let server = instance_name(SERVER_MODULE, u64::from(served));
+        let server = instance_name(self.modules.server_module(), u64::from(served));
         let (context, dispatch) = (locked.context.clone(), locked.dispatch.clone());
         let result = context.with(|ctx| {
             let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;

@@ -19,7 +19,7 @@
 
 use rquickjs::{Context, Function, Module, Object, Persistent, Runtime};
 
-use super::{Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, SERVER_MODULE};
+use super::{Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse};
 use crate::heap::{Region, Saved};
 use crate::host;
 
@@ -207,7 +207,7 @@ impl Engine {
             let dispatch: Function = prelude.get("dispatch").map_err(err)?;
             let warm: Function = prelude.get("warmWebApis").map_err(err)?;
             warm.call::<_, ()>(()).map_err(err)?;
-            let namespace = self.evaluate_server(&ctx, SERVER_MODULE)?;
+            let namespace = self.evaluate_server(&ctx, self.modules.server_module())?;
             for name in host::NATIVE_MODULES {
                 let promise = Module::import(&ctx, name).map_err(|e| self.js_error(&ctx, e))?;
                 self.settle::<Object>(&ctx, &promise)?;
