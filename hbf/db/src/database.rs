@@ -42,6 +42,7 @@ use rusqlite::backup::Backup;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
 
+use crate::checkpoint::Checkpointer;
 use crate::group_commit::{Output, WriteQueue};
 use crate::module_cache::{self, EntryDigest};
 use crate::pod_schema;
@@ -65,6 +66,9 @@ pub struct Database {
 }
 
 struct Shared {
+    /// A file database's checkpointer ([`crate::checkpoint`]); first, so that it
+    /// stops before the other connections close.
+    _checkpointer: Option<Checkpointer>,
     location: Location,
     writer: Mutex<Connection>,
     queue: WriteQueue,
@@ -367,7 +371,13 @@ impl Database {
             path: path.to_owned(),
             objects,
         })?;
-        let db = Self::from_writer(Location::File(path.to_owned()), writer);
+        let checkpoints = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&checkpoints, Role::Platform)?;
+        let checkpointer = Checkpointer::start(&mut writer, checkpoints)?;
+        let db = Self::from_writer(Location::File(path.to_owned()), writer, Some(checkpointer));
         if let Some(bytes) = template {
             // The template is the caller's own code (the pod embedded in the
             // binary, or packed by this process): its compiled modules are
@@ -405,14 +415,19 @@ impl Database {
                 "it holds pod schema objects that refer to the platform's tables: {objects}"
             ))
         })?;
-        let db = Self::from_writer(Location::Memory(name), writer);
+        let db = Self::from_writer(Location::Memory(name), writer, None);
         db.trust(trusted);
         Ok(db)
     }
 
-    fn from_writer(location: Location, writer: Connection) -> Self {
+    fn from_writer(
+        location: Location,
+        writer: Connection,
+        checkpointer: Option<Checkpointer>,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
+                _checkpointer: checkpointer,
                 location,
                 writer: Mutex::new(writer),
                 queue: WriteQueue::default(),
