@@ -88,6 +88,9 @@ struct Shared {
     /// Told of every file change made through a [`crate::VersionedFs`] that names
     /// its source ([`Database::fs_by`]), once committed (the dev API's events).
     change_hook: OnceLock<ChangeHook>,
+    /// Small blocks kept in memory for reads, shared by every
+    /// [`crate::BlockStore`] of this database.
+    block_cache: crate::blocks::BlockCache,
     /// The latest version of each path written here by a named source, recorded
     /// inside the writing transaction (so before anyone can read the row): a
     /// watcher diffing the files table tells these, already announced through the
@@ -316,6 +319,18 @@ impl Database {
         Ok(())
     }
 
+    /// The in-memory cache of blocks ([`crate::blocks`]).
+    pub(crate) fn block_cache(&self) -> &crate::blocks::BlockCache {
+        &self.shared.block_cache
+    }
+
+    /// Runs `f` on the writer connection if no one is using it now (outside
+    /// any transaction), else `None`.
+    pub(crate) fn try_with_writer<R>(&self, f: impl FnOnce(&Connection) -> R) -> Option<R> {
+        let conn = self.shared.writer.try_lock().ok()?;
+        Some(f(&conn))
+    }
+
     /// Moves the WAL's content into the main file and truncates the WAL (at
     /// shutdown, or to bound the WAL's size).
     pub fn checkpoint(&self) -> Result<()> {
@@ -425,6 +440,11 @@ impl Database {
         writer: Connection,
         checkpointer: Option<Checkpointer>,
     ) -> Self {
+        // The block cache's baseline: later changes of the writer's
+        // data_version are other connections' commits.
+        let data_version = writer
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .ok();
         Self {
             shared: Arc::new(Shared {
                 _checkpointer: checkpointer,
@@ -438,6 +458,7 @@ impl Database {
                 epoch: Instant::now(),
                 trusted_modules: Mutex::new(HashSet::new()),
                 change_hook: OnceLock::new(),
+                block_cache: crate::blocks::BlockCache::new(data_version),
                 own_writes: Mutex::new(HashMap::new()),
             }),
         }
