@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 
-all_targets=(vfs_ops vfs_concurrent http_request js_bridge sqlar_import pod_sql)
+all_targets=(vfs_ops vfs_concurrent http_request js_bridge sqlar_import pod_sql block_routes)
 continuous=0
 if [[ ${1:-} == --continuous ]]; then
   continuous=1

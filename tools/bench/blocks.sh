@@ -31,10 +31,35 @@ for _ in $(seq 100); do
 done
 URL="http://127.0.0.1:$PORT"
 LUA="tools/bench/blocks.lua"
-run() { # label, env..., then wrk's own arguments come from here
+# The server's CPU time so far (user + system, in clock ticks).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+# Bytes and calls of its read- and write-type system calls (sockets included).
+io_counts() { awk '/^(rchar|wchar|syscr|syscw):/ {printf "%s ", $2}' "/proc/$SERVER/io"; }
+run() { # label, then the environment of blocks.lua
   local label="$1"; shift
   echo "== $label"
-  env "$@" taskset -c 0 wrk -t1 -c50 -d"${DURATION}s" --latency -s "$LUA" "$URL" | grep -E "Requests/sec|Transfer/sec|Latency|99%|non-200"
+  local before after out io_before io_after
+  before=$(cpu_ticks)
+  io_before=$(io_counts)
+  out=$(env "$@" taskset -c 0 wrk -t1 -c50 -d"${DURATION}s" --latency -s "$LUA" "$URL")
+  after=$(cpu_ticks)
+  io_after=$(io_counts)
+  echo "$out" | grep -E "Requests/sec|Transfer/sec|Latency|99%|non-200"
+  # Requests per second of server CPU: what the server could do on a core of
+  # its own, whatever else the machine runs (a client starved of CPU leaves
+  # the server idle).
+  local rps ticks hz
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  ticks=$((after - before))
+  hz=$(getconf CLK_TCK)
+  awk -v rps="$rps" -v d="$DURATION" -v t="$ticks" -v hz="$hz" 'BEGIN {
+    cpu = t / hz
+    printf "server CPU: %.2f s of %d s (%.0f%%), %.0f requests per CPU-second\n", cpu, d, 100 * cpu / d, (cpu > 0 ? rps * d / cpu : 0)
+  }'
+  awk -v rps="$rps" -v d="$DURATION" -v a="$io_before" -v b="$io_after" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); n = rps * d
+    if (n > 0) printf "per request: read %.1f KB in %.1f calls, wrote %.1f KB in %.1f calls\n", (y[1] - x[1]) / n / 1000, (y[3] - x[3]) / n, (y[2] - x[2]) / n / 1000, (y[4] - x[4]) / n
+  }'
 }
 run "4 KiB PUT /block (new content each, durable)" BLOCKS_MODE=put BLOCKS_SIZE=4096
 # Hashes to read: 2,000 4 KiB blocks PUT with curl.

@@ -91,41 +91,7 @@ impl Server {
     /// Sends `input` on a new connection, half-closes, and returns everything
     /// the server wrote until it closed. Panics if the server goes silent.
     fn exchange(&self, input: &[u8]) -> Vec<u8> {
-        let app = Arc::clone(&self.app);
-        let input = input.to_vec();
-        self.runtime.block_on(async move {
-            let (client, server_side) = tokio::io::duplex(64 << 10);
-            let (mut from_server, mut to_server) = tokio::io::split(client);
-            // The connection runs in this task: a panic in routing or a handler
-            // unwinds through here instead of being swallowed by a spawned task.
-            let connection = hbf_http::serve_connection(server_side, app);
-            let send = async move {
-                // The server may close early (a malformed head): ignore errors.
-                let _ = to_server.write_all(&input).await;
-                let _ = to_server.shutdown().await;
-            };
-            let receive = async move {
-                let mut out = Vec::new();
-                let mut buf = vec![0u8; 16 << 10];
-                let mut waited_before = runqueue_wait();
-                loop {
-                    match tokio::time::timeout(SILENCE, from_server.read(&mut buf)).await {
-                        // A process starved of CPU (a busy machine, a niced
-                        // fuzzer) is silent without hanging: wait again.
-                        Err(_) if starved(&mut waited_before) => continue,
-                        Err(_) => panic!(
-                            "hang: the server wrote nothing for {SILENCE:?} (after {} bytes)",
-                            out.len()
-                        ),
-                        Ok(Ok(0)) | Ok(Err(_)) => break,
-                        Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
-                    }
-                }
-                out
-            };
-            let (_, (), out) = tokio::join!(connection, send, receive);
-            out
-        })
+        exchange(&self.runtime, &self.app, input)
     }
 
     /// Puts back any pod file an input changed (`POST /t/fs/write` can rewrite
@@ -147,6 +113,47 @@ impl Server {
             }
         }
     }
+}
+
+/// Sends `input` to `app` on a new connection, half-closes, and returns
+/// everything the server wrote until it closed. Panics if the server goes
+/// silent.
+pub(crate) fn exchange(runtime: &Runtime, app: &Arc<App>, input: &[u8]) -> Vec<u8> {
+    let app = Arc::clone(app);
+    let input = input.to_vec();
+    runtime.block_on(async move {
+        let (client, server_side) = tokio::io::duplex(64 << 10);
+        let (mut from_server, mut to_server) = tokio::io::split(client);
+        // The connection runs in this task: a panic in routing or a handler
+        // unwinds through here instead of being swallowed by a spawned task.
+        let connection = hbf_http::serve_connection(server_side, app);
+        let send = async move {
+            // The server may close early (a malformed head): ignore errors.
+            let _ = to_server.write_all(&input).await;
+            let _ = to_server.shutdown().await;
+        };
+        let receive = async move {
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; 16 << 10];
+            let mut waited_before = runqueue_wait();
+            loop {
+                match tokio::time::timeout(SILENCE, from_server.read(&mut buf)).await {
+                    // A process starved of CPU (a busy machine, a niced
+                    // fuzzer) is silent without hanging: wait again.
+                    Err(_) if starved(&mut waited_before) => continue,
+                    Err(_) => panic!(
+                        "hang: the server wrote nothing for {SILENCE:?} (after {} bytes)",
+                        out.len()
+                    ),
+                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+                }
+            }
+            out
+        };
+        let (_, (), out) = tokio::join!(connection, send, receive);
+        out
+    })
 }
 
 /// One parsed response head.
@@ -241,7 +248,7 @@ fn chunked_len(bytes: &[u8]) -> Result<usize, String> {
 /// Checks that `bytes` is a sequence of well-formed responses. A response to
 /// `HEAD` has a `Content-Length` and no body, and the requests are not known
 /// here, so both readings are tried. Returns the statuses and bodies.
-fn responses(bytes: &[u8], budget: &mut u32) -> Result<Vec<(u16, Vec<u8>)>, String> {
+pub(crate) fn responses(bytes: &[u8], budget: &mut u32) -> Result<Vec<(u16, Vec<u8>)>, String> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }

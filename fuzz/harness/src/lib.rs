@@ -14,8 +14,10 @@
 //! | [`http_request`] | raw bytes as HTTP/1.1 on one connection of the real server (test pod) | well-formed responses or a clean close, no hang, no 503, `/health` answers after |
 //! | [`js_bridge`] | an arbitrary request to the test pod's handlers (HBF and fetch style) | no panic, no engine failure, no hang past the time limit; `/echo` echoes exactly |
 //! | [`sqlar_import`] | arbitrary `sqlar` rows (modes, sizes, compressed or not, corrupt zlib) imported | a clean error exactly when a model says the archive is bad, else a correct import |
+//! | [`block_routes`] | up to 48 block-service requests (`/block`, `/cas/`, `/ac/`, `/blocks/status`, any method on any of its paths), with the token, none or a wrong one | every status and body equals a model's (hashes, bytes, counts); a deleted block never served again; no 500; all entries deleted at the end leave zero counts |
 //! | [`pod_sql`] | hostile statements through a pod's SQL connection (platform names in every spelling, foreign keys, triggers, views, TEMP objects, statistics, endless CTEs, huge values) | each ends by its deadline; the platform's tables unchanged; the platform's writes afterwards do exactly what they say |
 
+mod blocks;
 mod http;
 mod js;
 mod pods;
@@ -23,6 +25,7 @@ mod sql;
 mod sqlar;
 mod vfs;
 
+pub use blocks::block_routes;
 pub use http::http_request;
 pub use js::js_bridge;
 pub use sql::pod_sql;
@@ -40,6 +43,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("js_bridge", js_bridge),
     ("sqlar_import", sqlar_import),
     ("pod_sql", pod_sql),
+    ("block_routes", block_routes),
 ];
 
 /// SHA-256 of `data`.

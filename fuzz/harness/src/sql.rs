@@ -279,7 +279,13 @@ fn platform_state(db: &Database) -> Vec<(String, String)> {
         for (kind, name, sql) in &objects {
             out.push((format!("schema {kind} {name}"), sql.clone()));
             if kind == "table" {
-                let mut stmt = conn.prepare(&format!("SELECT * FROM \"{name}\" ORDER BY 1, 2"))?;
+                // Ordered by the first two columns (one, for a table of one).
+                let width = conn
+                    .prepare(&format!("SELECT * FROM \"{name}\""))?
+                    .column_count();
+                let order = if width > 1 { "1, 2" } else { "1" };
+                let mut stmt =
+                    conn.prepare(&format!("SELECT * FROM \"{name}\" ORDER BY {order}"))?;
                 let columns = stmt.column_count();
                 let mut rows = stmt.query([])?;
                 // A digest of every value, typed and length-prefixed (the

@@ -57,6 +57,11 @@ fn http_request() {
 }
 
 #[test]
+fn block_routes() {
+    replay_all("block_routes");
+}
+
+#[test]
 fn js_bridge() {
     replay_all("js_bridge");
 }
@@ -82,7 +87,8 @@ fn every_target_has_a_test_here() {
             "http_request",
             "js_bridge",
             "sqlar_import",
-            "pod_sql"
+            "pod_sql",
+            "block_routes"
         ]
     );
 }

@@ -42,6 +42,7 @@ use rusqlite::backup::Backup;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
 
+use crate::checkpoint::Checkpointer;
 use crate::group_commit::{Output, WriteQueue};
 use crate::module_cache::{self, EntryDigest};
 use crate::pod_schema;
@@ -65,6 +66,9 @@ pub struct Database {
 }
 
 struct Shared {
+    /// A file database's checkpointer ([`crate::checkpoint`]); first, so that it
+    /// stops before the other connections close.
+    _checkpointer: Option<Checkpointer>,
     location: Location,
     writer: Mutex<Connection>,
     queue: WriteQueue,
@@ -84,6 +88,9 @@ struct Shared {
     /// Told of every file change made through a [`crate::VersionedFs`] that names
     /// its source ([`Database::fs_by`]), once committed (the dev API's events).
     change_hook: OnceLock<ChangeHook>,
+    /// Small blocks kept in memory for reads, shared by every
+    /// [`crate::BlockStore`] of this database.
+    block_cache: crate::blocks::BlockCache,
     /// The latest version of each path written here by a named source, recorded
     /// inside the writing transaction (so before anyone can read the row): a
     /// watcher diffing the files table tells these, already announced through the
@@ -312,6 +319,18 @@ impl Database {
         Ok(())
     }
 
+    /// The in-memory cache of blocks ([`crate::blocks`]).
+    pub(crate) fn block_cache(&self) -> &crate::blocks::BlockCache {
+        &self.shared.block_cache
+    }
+
+    /// Runs `f` on the writer connection if no one is using it now (outside
+    /// any transaction), else `None`.
+    pub(crate) fn try_with_writer<R>(&self, f: impl FnOnce(&Connection) -> R) -> Option<R> {
+        let conn = self.shared.writer.try_lock().ok()?;
+        Some(f(&conn))
+    }
+
     /// Moves the WAL's content into the main file and truncates the WAL (at
     /// shutdown, or to bound the WAL's size).
     pub fn checkpoint(&self) -> Result<()> {
@@ -367,7 +386,13 @@ impl Database {
             path: path.to_owned(),
             objects,
         })?;
-        let db = Self::from_writer(Location::File(path.to_owned()), writer);
+        let checkpoints = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&checkpoints, Role::Platform)?;
+        let checkpointer = Checkpointer::start(&mut writer, checkpoints)?;
+        let db = Self::from_writer(Location::File(path.to_owned()), writer, Some(checkpointer));
         if let Some(bytes) = template {
             // The template is the caller's own code (the pod embedded in the
             // binary, or packed by this process): its compiled modules are
@@ -405,14 +430,24 @@ impl Database {
                 "it holds pod schema objects that refer to the platform's tables: {objects}"
             ))
         })?;
-        let db = Self::from_writer(Location::Memory(name), writer);
+        let db = Self::from_writer(Location::Memory(name), writer, None);
         db.trust(trusted);
         Ok(db)
     }
 
-    fn from_writer(location: Location, writer: Connection) -> Self {
+    fn from_writer(
+        location: Location,
+        writer: Connection,
+        checkpointer: Option<Checkpointer>,
+    ) -> Self {
+        // The block cache's baseline: later changes of the writer's
+        // data_version are other connections' commits.
+        let data_version = writer
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .ok();
         Self {
             shared: Arc::new(Shared {
+                _checkpointer: checkpointer,
                 location,
                 writer: Mutex::new(writer),
                 queue: WriteQueue::default(),
@@ -423,6 +458,7 @@ impl Database {
                 epoch: Instant::now(),
                 trusted_modules: Mutex::new(HashSet::new()),
                 change_hook: OnceLock::new(),
+                block_cache: crate::blocks::BlockCache::new(data_version),
                 own_writes: Mutex::new(HashMap::new()),
             }),
         }

@@ -26,6 +26,7 @@
 mod archive;
 mod authorizer;
 mod blocks;
+mod checkpoint;
 mod database;
 mod error;
 mod group_commit;

@@ -127,6 +127,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (upload, seq)
     );
     "#,
+    // 4: blocks named by their content row, not by a second copy of the hash.
+    r#"
+    -- The content rows that are blocks. A block's key is its content's SHA-256,
+    -- which hbf_fs_content's own index finds; a block needs no hbf_block_ref
+    -- row (whose primary key, a second random 32-byte key, cost a B-tree leaf
+    -- page written per stored block). New content rows have increasing ids, so
+    -- storing a block appends to this table's last page. hbf_block_ref keeps
+    -- the Bazel cache entries ('cas', 'ac').
+    CREATE TABLE hbf_block (
+        content_id  INTEGER PRIMARY KEY REFERENCES hbf_fs_content(id)
+    );
+    INSERT INTO hbf_block (content_id)
+        SELECT content_id FROM hbf_block_ref WHERE kind = 'block';
+    DELETE FROM hbf_block_ref WHERE kind = 'block';
+    "#,
 ];
 
 /// What [`inspect`] learned about a database's identity.
@@ -179,6 +194,39 @@ mod tests {
         assert_eq!(id.application_id, APPLICATION_ID);
         assert_eq!(id.user_version, SCHEMA_VERSION);
         assert!(id.has_tables);
+    }
+
+    #[test]
+    fn blocks_move_from_references_to_their_own_table() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO hbf_fs_content (id, sha256, size, data) VALUES
+                 (1, zeroblob(32), 1, x'01'), (2, randomblob(32), 1, x'02');
+             INSERT INTO hbf_block_ref (kind, key, content_id, size, used) VALUES
+                 ('block', zeroblob(32), 1, 1, 0), ('cas', randomblob(32), 2, 1, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let blocks: Vec<i64> = conn
+            .prepare("SELECT content_id FROM hbf_block")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(blocks, [1]);
+        let refs: Vec<String> = conn
+            .prepare("SELECT kind FROM hbf_block_ref")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(refs, ["cas"]);
     }
 
     #[test]

@@ -465,23 +465,33 @@ async fn read(
     request: &Request<Incoming>,
 ) -> Result<HttpResponse, HttpError> {
     let head = request.method() == Method::HEAD;
+    // A block in memory is answered here; any other block GET is one
+    // statement (its bytes, then kept in memory if small); anything else
+    // opens a reader (HEAD: never read; large: streamed).
+    let cached = match kind {
+        BlockKind::Block if !head => service.store.cached_block(&key),
+        _ => None,
+    };
     let store = service.store.clone();
-    // A block GET is one statement (its bytes); anything else opens a reader
-    // (HEAD: never read; large: streamed).
-    let found = blocking(move || {
-        if kind == BlockKind::Block && !head {
-            return Ok(store.get(kind, &key)?.map(|data| Found::Bytes(data, key)));
+    let found = match cached {
+        Some(data) => Some(Found::Shared(data, key)),
+        None => {
+            blocking(move || {
+                if kind == BlockKind::Block && !head {
+                    return Ok(store.get_block(&key)?.map(|data| Found::Shared(data, key)));
+                }
+                let Some(reader) = store.open(kind, &key)? else {
+                    return Ok(None);
+                };
+                if !head && reader.len() <= SMALL_ENTRY {
+                    let sha256 = reader.meta().sha256.unwrap_or(key);
+                    return Ok(Some(Found::Bytes(reader.read_all()?, sha256)));
+                }
+                Ok(Some(Found::Reader(reader)))
+            })
+            .await?
         }
-        let Some(reader) = store.open(kind, &key)? else {
-            return Ok(None);
-        };
-        if !head && reader.len() <= SMALL_ENTRY {
-            let sha256 = reader.meta().sha256.unwrap_or(key);
-            return Ok(Some(Found::Bytes(reader.read_all()?, sha256)));
-        }
-        Ok(Some(Found::Reader(reader)))
-    })
-    .await?;
+    };
     let Some(found) = found else {
         return Err(HttpError::NotFound(match kind {
             BlockKind::Block => "no such block",
@@ -491,7 +501,7 @@ async fn read(
     };
     // The content's hash: the key, but for an action-cache entry.
     let etag = match &found {
-        Found::Bytes(_, sha256) => key_to_hex(sha256),
+        Found::Bytes(_, sha256) | Found::Shared(_, sha256) => key_to_hex(sha256),
         Found::Reader(r) => r.meta().sha256_hex().unwrap_or_else(|| key_to_hex(&key)),
     };
     let etag = HeaderValue::from_str(&format!("\"{etag}\"")).expect("hex is a valid header");
@@ -508,6 +518,7 @@ async fn read(
     } else {
         match found {
             Found::Bytes(data, _) => Body::full(data),
+            Found::Shared(data, _) => Body::full(Bytes::from_owner(data)),
             Found::Reader(reader) => {
                 let len = reader.len();
                 crate::static_files::stored_body(app, reader, 0, len)
@@ -535,6 +546,8 @@ async fn read(
 enum Found {
     /// The whole content and its SHA-256.
     Bytes(Vec<u8>, [u8; 32]),
+    /// A block's content, shared with the block cache, and its SHA-256.
+    Shared(std::sync::Arc<[u8]>, [u8; 32]),
     Reader(hbf_db::FileReader),
 }
 
