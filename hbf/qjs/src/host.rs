@@ -32,6 +32,8 @@ pub(crate) struct HostState {
     pub request_id: Cell<u64>,
     /// Bytecode of `js/web.js`, compiled once per worker.
     pub web_bytecode: Vec<u8>,
+    /// Bytecode of `js/jsx.js` (`hbf:jsx`), compiled once per worker.
+    pub jsx_bytecode: Vec<u8>,
 }
 
 thread_local! {
@@ -633,6 +635,25 @@ export default { log, info, warn, error, debug };
 /// `hbf:jsx`: the built-in JSX runtime (`jsx`, `jsxs`, `Fragment`,
 /// `renderToString`), plain JavaScript.
 pub(crate) const JSX_SOURCE: &str = include_str!("../js/jsx.js");
+pub(crate) const JSX_NAME: &str = "hbf:jsx";
+
+/// The JSX runtime under `name`, from the bytecode compiled once per worker
+/// (renamed for a per-request instance name), not parsed at every load.
+fn jsx_module<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
+    let st = state(ctx)?;
+    let bytecode = if name == JSX_NAME {
+        std::borrow::Cow::Borrowed(st.jsx_bytecode.as_slice())
+    } else {
+        match crate::instances::rename_module(&st.jsx_bytecode, JSX_NAME, name) {
+            Ok(renamed) => std::borrow::Cow::Owned(renamed),
+            Err(_) => return Module::declare(ctx.clone(), name, JSX_SOURCE),
+        }
+    };
+    // SAFETY: compiled at the engine's start in this process by this QuickJS
+    // build from the source embedded in the binary (and renamed by
+    // `rename_module`, which rewrites only the name); QuickJS copies it.
+    unsafe { Module::load(ctx.clone(), &bytecode) }
+}
 
 /// Loads host module `module` under `name` (the same, or a per-request instance
 /// name), or `None` if there is no such host module.
@@ -647,9 +668,7 @@ pub(crate) fn load_host_module<'js>(
         "hbf:blob" => Module::declare_def::<crate::blob::BlobModule, _>(ctx.clone(), name),
         "hbf:console" => Module::declare(ctx.clone(), name, CONSOLE_SOURCE),
         // The JSX runtime, under the names the automatic runtime imports too.
-        "hbf:jsx" | "hbf:jsx/jsx-runtime" | "hbf:jsx/jsx-dev-runtime" => {
-            Module::declare(ctx.clone(), name, JSX_SOURCE)
-        }
+        "hbf:jsx" | "hbf:jsx/jsx-runtime" | "hbf:jsx/jsx-dev-runtime" => jsx_module(ctx, name),
         _ => return None,
     })
 }
