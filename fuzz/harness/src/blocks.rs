@@ -127,7 +127,10 @@ impl Model {
             Name::Text(text) => {
                 let text: String = text
                     .chars()
-                    .filter(|c| c.is_ascii_graphic() && !matches!(c, '/' | '?' | '#' | '%'))
+                    // Characters a request target may hold as they are (RFC
+                    // 3986's unreserved and sub-delims, ':' and '@'): any other
+                    // is refused by the HTTP parser (400) before the route.
+                    .filter(|c| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@".contains(*c))
                     .collect();
                 let key = hbf_db::key_from_hex(&text);
                 (text, key)
