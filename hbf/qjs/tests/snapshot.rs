@@ -61,7 +61,9 @@ fn pod() -> Engine {
     engine(
         &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
         EngineConfig {
-            timeout: common::deadline(300),
+            // Room for an unoptimized QuickJS on a busy machine (Bazel runs
+            // the tests in parallel): a lock-down can take a few hundred ms.
+            timeout: common::deadline(2000),
             memory_limit_bytes: 16 << 20,
             ..EngineConfig::default()
         },
