@@ -15,7 +15,11 @@
 //! and Bun's extension-free imports) names the first of these that exists:
 //! the path as written, then with `.ts`, `.tsx`, `.mts`, `.js`, `.mjs`, `.jsx`
 //! appended, then `/index` with each of those ([`EXTENSION_ORDER`]). A
-//! specifier ending in one of them (`./lib.ts`) names exactly that file.
+//! specifier ending in one of them (`./lib.ts`) names exactly that file, with
+//! one exception, TypeScript's own rule (its `nodenext` and `bundler`
+//! resolution, which Bun follows too): a `.js`, `.mjs` or `.jsx` file that
+//! does not exist names its TypeScript source instead ([`TYPESCRIPT_SOURCES`]),
+//! so `import './util.js'` finds `util.ts`, as code written for `tsc` expects.
 //!
 //! Loading reads the module's latest version. If the module cache holds bytecode
 //! compiled by this engine from exactly that source, the module is loaded from it
@@ -41,6 +45,14 @@ const IMPORT_MAP: &str = "static/importmap.json";
 
 /// What an extension-free specifier tries, in order (after the path itself).
 pub const EXTENSION_ORDER: [&str; 6] = [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx"];
+
+/// The TypeScript sources a missing JavaScript file stands for, in order
+/// (TypeScript's rule: the compiled file's name is the one imported).
+pub const TYPESCRIPT_SOURCES: [(&str, &[&str]); 3] = [
+    (".js", &[".ts", ".tsx"]),
+    (".mjs", &[".mts"]),
+    (".jsx", &[".tsx"]),
+];
 
 /// The pod's server module: the first of these that exists.
 pub const SERVER_MODULES: [&str; 6] = [
@@ -284,13 +296,28 @@ impl PodModules {
     }
 
     /// `path` with the extension rules applied (see the module documentation):
-    /// as is when its last segment has a module extension, else the first
-    /// candidate that exists (or the path itself, to be reported missing).
+    /// the first candidate that exists (or the path itself, to be reported
+    /// missing).
     fn with_extension(&self, path: String) -> Result<String> {
         let last = path.rsplit('/').next().unwrap_or("");
-        if last.is_empty() || is_module_path(last) || path.starts_with("hbf:") {
+        if last.is_empty() || path.starts_with("hbf:") {
             return Ok(path);
         }
+        let candidates: Vec<String> = if is_module_path(last) {
+            let Some((js, sources)) = TYPESCRIPT_SOURCES.iter().find(|(js, _)| last.ends_with(js))
+            else {
+                return Ok(path);
+            };
+            let stem = &path[..path.len() - js.len()];
+            std::iter::once(path.clone())
+                .chain(sources.iter().map(|ts| format!("{stem}{ts}")))
+                .collect()
+        } else {
+            std::iter::once(path.clone())
+                .chain(EXTENSION_ORDER.iter().map(|e| format!("{path}{e}")))
+                .chain(EXTENSION_ORDER.iter().map(|e| format!("{path}/index{e}")))
+                .collect()
+        };
         let generation = self.db.generation();
         {
             let mut probed = lock(&self.probed);
@@ -303,9 +330,6 @@ impl PodModules {
             }
         }
         let mut found = path.clone();
-        let candidates = std::iter::once(path.clone())
-            .chain(EXTENSION_ORDER.iter().map(|e| format!("{path}{e}")))
-            .chain(EXTENSION_ORDER.iter().map(|e| format!("{path}/index{e}")));
         for candidate in candidates {
             if self.exists(&candidate)? {
                 found = candidate;

@@ -329,6 +329,47 @@ fn extension_free_imports_follow_the_documented_order() {
 }
 
 #[test]
+fn a_missing_js_file_names_its_typescript_source() {
+    let server = "import a from './lib/a.js';\n\
+        import b from './lib/b.js';\n\
+        import c from './lib/c.mjs';\n\
+        import d from './lib/d.jsx';\n\
+        import e from '/hbf/lib/e.js';\n\
+        export default { fetch: () => Response.json([a, b, c, d, e]) };\n";
+    for mode in [Isolation::Request, Isolation::Snapshot] {
+        let (mut engine, _, _) = engine(
+            &[
+                ("hbf/server.ts", server),
+                // Only the TypeScript source exists.
+                ("hbf/lib/a.ts", "export default 'a.ts';\n"),
+                // The JavaScript file exists: it is the one imported.
+                ("hbf/lib/b.js", "export default 'b.js';\n"),
+                ("hbf/lib/b.ts", "export default 'b.ts';\n"),
+                ("hbf/lib/c.mts", "export default 'c.mts';\n"),
+                ("hbf/lib/d.tsx", "export default 'd.tsx';\n"),
+                ("hbf/lib/e.tsx", "export default 'e.tsx';\n"),
+            ],
+            mode,
+        );
+        assert_eq!(
+            json(&mut engine, "/"),
+            serde_json::json!(["a.ts", "b.js", "c.mts", "d.tsx", "e.tsx"]),
+            "{mode:?}"
+        );
+    }
+    // Neither exists: the error names the file imported.
+    let (mut engine, _, _) = engine(
+        &[(
+            "hbf/server.ts",
+            "import x from './lib/none.js';\nexport default { fetch: () => new Response(x) };\n",
+        )],
+        Isolation::Request,
+    );
+    let (message, _) = exception(engine.handle(&get("/")));
+    assert!(message.contains("hbf/lib/none.js"), "{message}");
+}
+
+#[test]
 fn an_edit_of_shared_static_code_reaches_the_server_in_every_isolation() {
     let server = "import { price } from '/static/shared/price.ts';\n\
         export default { fetch: () => Response.json(price(2)) };\n";
