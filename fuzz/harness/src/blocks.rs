@@ -2,13 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
 use hbf_db::{key_to_hex, BlockKind, BlockStore, Database};
 use hbf_http::blocks::{BlockService, BlockToken, BlocksConfig};
 use hbf_http::{App, ServerConfig};
-use hbf_qjs::{EngineConfig, JsPool};
 use tokio::runtime::Runtime;
 
 use crate::http::{exchange, responses};
@@ -29,14 +27,7 @@ struct Server {
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let db = Database::memory_from_template(crate::pods::test_pod())
-            .expect("the test pod's database");
-        let engine = EngineConfig {
-            memory_limit_bytes: 32 << 20,
-            timeout: Duration::from_millis(150),
-            ..EngineConfig::default()
-        };
-        let js = JsPool::start(db.clone(), 1, engine).expect("the JavaScript worker");
+        let (db, app, runtime) = crate::http::test_pod_app(1, ServerConfig::default());
         let service = BlockService::start(
             &db,
             BlocksConfig {
@@ -46,12 +37,7 @@ fn server() -> &'static Server {
             },
         )
         .expect("the block service");
-        let app = Arc::new(App::new(db.clone(), js, ServerConfig::default()).with_blocks(service));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
+        let app = Arc::new(app.with_blocks(service));
         Server { runtime, app, db }
     })
 }

@@ -46,28 +46,37 @@ struct Server {
     pristine: BTreeMap<String, Vec<u8>>,
 }
 
+/// The test pod in memory, served by `workers` JavaScript workers with short
+/// limits (a hungry or endless input fails fast), and a one-thread tokio
+/// runtime to serve it on: the fuzzed server of the HTTP targets.
+pub(crate) fn test_pod_app(workers: usize, config: ServerConfig) -> (Database, App, Runtime) {
+    let db =
+        Database::memory_from_template(crate::pods::test_pod()).expect("the test pod's database");
+    let engine = EngineConfig {
+        memory_limit_bytes: 32 << 20,
+        timeout: Duration::from_millis(150),
+        ..EngineConfig::default()
+    };
+    let js = JsPool::start(db.clone(), workers, engine).expect("the JavaScript workers");
+    let app = App::new(db.clone(), js, config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    (db, app, runtime)
+}
+
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let db = Database::memory_from_template(crate::pods::test_pod())
-            .expect("the test pod's database");
-        let engine = EngineConfig {
-            memory_limit_bytes: 32 << 20,
-            timeout: Duration::from_millis(150),
-            ..EngineConfig::default()
-        };
-        let js = JsPool::start(db.clone(), 2, engine).expect("the JavaScript workers");
         let config = ServerConfig {
             max_body_bytes: MAX_BODY,
             header_timeout: Duration::from_secs(5),
             ..ServerConfig::default()
         };
-        let app = Arc::new(App::new(db.clone(), js, config));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
+        let (db, app, runtime) = test_pod_app(2, config);
+        let app = Arc::new(app);
         let fs = db.fs();
         let pristine = fs
             .list("")
