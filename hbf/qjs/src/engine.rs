@@ -204,6 +204,10 @@ pub struct Engine {
     // region its heap lives in (snapshot mode) after the runtime.
     runtime: Runtime,
     region: Option<Region>,
+    /// The region's bump pointer when its runtime was made: while it has not
+    /// moved, nothing ran in the runtime, and a snapshot can be taken in it
+    /// instead of a new one.
+    region_fresh_at: Option<usize>,
 }
 
 /// A context kept for the next request, with what it was built from.
@@ -250,7 +254,7 @@ impl Engine {
         let (runtime, region) = snapshot::runtime_for(config.isolation, &config)?;
         let deadline = Arc::new(AtomicU64::new(0));
         let epoch = Instant::now();
-        let engine = Self {
+        let mut engine = Self {
             db,
             modules,
             mode: config.isolation,
@@ -266,8 +270,10 @@ impl Engine {
             snapshot: None,
             runtime,
             region,
+            region_fresh_at: None,
         };
         engine.configure_runtime();
+        engine.region_fresh_at = engine.region.as_ref().map(Region::used);
         Ok(engine)
     }
 
@@ -314,7 +320,13 @@ impl Engine {
         drop(std::mem::replace(&mut self.runtime, runtime));
         self.region = region;
         self.configure_runtime();
+        self.region_fresh_at = self.region.as_ref().map(Region::used);
         Ok(())
+    }
+
+    /// True while the runtime is over a region and nothing has run in it.
+    fn region_unused(&self) -> bool {
+        self.region.is_some() && self.region.as_ref().map(Region::used) == self.region_fresh_at
     }
 
     fn timed_out(&self) -> bool {
@@ -481,12 +493,9 @@ impl Engine {
     fn ensure_reused(&mut self) -> std::result::Result<(), JsError> {
         let generation = self.db.generation();
         if let Some(reused) = &mut self.reused {
-            if reused.generation != generation {
-                match self.modules.is_current(&reused.modules) {
-                    Ok(true) => reused.generation = generation,
-                    Ok(false) => self.reused = None,
-                    Err(e) => return Err(JsError::Internal(e.to_string())),
-                }
+            let modules = &reused.modules;
+            if !still_current(&self.modules, modules, &mut reused.generation, generation)? {
+                self.reused = None;
             }
         }
         if self.reused.is_none() {
@@ -622,4 +631,27 @@ pub const WORKER_STACK: usize = 8 << 20;
 
 fn set_request_id(id: u64) {
     host::set_request_id(id);
+}
+
+/// Whether code loaded as `modules`, last confirmed current at database
+/// generation `*confirmed`, is still the pod's latest at `generation`
+/// (confirmed again if so): the check of a kept context or snapshot before
+/// each request, free while nothing was written.
+fn still_current(
+    pod: &PodModules,
+    modules: &[(String, [u8; 32])],
+    confirmed: &mut u64,
+    generation: u64,
+) -> std::result::Result<bool, JsError> {
+    if *confirmed == generation {
+        return Ok(true);
+    }
+    match pod.is_current(modules) {
+        Ok(true) => {
+            *confirmed = generation;
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(e) => Err(JsError::Internal(e.to_string())),
+    }
 }

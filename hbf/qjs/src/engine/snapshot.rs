@@ -19,7 +19,7 @@
 
 use rquickjs::{Context, Function, Module, Object, Persistent, Runtime};
 
-use super::{Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse};
+use super::{still_current, Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse};
 use crate::heap::{Region, Saved};
 use crate::host;
 
@@ -177,12 +177,9 @@ impl Engine {
     pub(super) fn ensure_snapshot(&mut self) -> std::result::Result<(), JsError> {
         let generation = self.db.generation();
         if let Some(snapshot) = &mut self.snapshot {
-            if snapshot.generation != generation {
-                match self.modules.is_current(&snapshot.modules) {
-                    Ok(true) => snapshot.generation = generation,
-                    Ok(false) => self.snapshot = None,
-                    Err(e) => return Err(JsError::Internal(e.to_string())),
-                }
+            let modules = &snapshot.modules;
+            if !still_current(&self.modules, modules, &mut snapshot.generation, generation)? {
+                self.snapshot = None;
             }
         }
         if self.snapshot.is_none() {
@@ -193,9 +190,12 @@ impl Engine {
 
     /// Warms a new runtime up and saves its heap.
     fn take_snapshot(&mut self, generation: u64) -> std::result::Result<Snapshot, JsError> {
-        // A fresh region: the old one holds the old code's heap.
-        self.replace_runtime(Isolation::Snapshot)
-            .map_err(|e| self.engine_error(e))?;
+        // A fresh region: the old one holds the old code's heap (unless
+        // nothing ran in it yet, as at start).
+        if !self.region_unused() {
+            self.replace_runtime(Isolation::Snapshot)
+                .map_err(|e| self.engine_error(e))?;
+        }
         let modules = self
             .loaded_modules()
             .map_err(|e| JsError::Internal(e.to_string()))?;
