@@ -236,6 +236,8 @@ impl Engine {
         let prelude_bytecode = compiler.compile_module(PRELUDE_NAME, PRELUDE_SOURCE.as_bytes())?;
         let web_bytecode = compiler.compile_module(host::WEB_NAME, host::WEB_SOURCE.as_bytes())?;
         let jsx_bytecode = compiler.compile_module(host::JSX_NAME, host::JSX_SOURCE.as_bytes())?;
+        let console_bytecode =
+            compiler.compile_module(host::CONSOLE_NAME, host::CONSOLE_SOURCE.as_bytes())?;
         drop(compiler);
         let user = db.user_db()?;
         // A query's rows must fit in the JavaScript heap they are copied into.
@@ -250,6 +252,7 @@ impl Engine {
             request_id: Default::default(),
             web_bytecode,
             jsx_bytecode,
+            console_bytecode,
         }));
         let (runtime, region) = snapshot::runtime_for(config.isolation, &config)?;
         let deadline = Arc::new(AtomicU64::new(0));

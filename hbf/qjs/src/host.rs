@@ -1,7 +1,9 @@
 //! The host side of the JavaScript API: the native bindings the prelude uses
-//! (`globalThis.__hbf`, removed by the prelude) and the host modules `hbf:db`,
-//! `hbf:fs`, `hbf:console` and `hbf:jsx` (its JavaScript in `js/jsx.js`;
-//! `hbf:blob` is in `blob.rs`).
+//! (`globalThis.__hbf`, removed by the prelude), the thread's host state and
+//! the pinning of host functions, here; the host modules `hbf:db`
+//! (`host/db.rs`), `hbf:fs` (`host/fs.rs`), `hbf:console` and `hbf:jsx` (its
+//! JavaScript in `js/jsx.js`; `host/modules.rs`, which also names them all).
+//! `hbf:blob` is in `blob.rs`.
 //!
 //! Host functions run on the worker thread that runs the JavaScript, so they
 //! reach the worker's storage handles through a thread-local [`HostState`].
@@ -12,16 +14,21 @@
 //! BLOB. Back in JavaScript: INTEGER is a number, or a bigint beyond 2^53; REAL a
 //! number; TEXT a string; BLOB a Uint8Array; NULL null.
 
+mod db;
+mod fs;
+mod modules;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use hbf_db::rusqlite::types::Value as SqlValue;
-use hbf_db::{Database, FileVersion, Params, UserDb};
+use db::DbModule;
+use fs::FsModule;
+pub(crate) use modules::{load_host_module, CONSOLE_NAME, CONSOLE_SOURCE, JSX_NAME, JSX_SOURCE};
+
+use hbf_db::{Database, UserDb};
 use rquickjs::function::Opt;
-use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::{
-    Array, ArrayBuffer, BigInt, Ctx, Exception, Function, IntoJs, Module, Object, Persistent,
-    TypedArray, Value,
+    ArrayBuffer, Ctx, Exception, Function, Module, Object, Persistent, TypedArray, Value,
 };
 
 /// What host functions need, per worker thread.
@@ -34,6 +41,8 @@ pub(crate) struct HostState {
     pub web_bytecode: Vec<u8>,
     /// Bytecode of `js/jsx.js` (`hbf:jsx`), compiled once per worker.
     pub jsx_bytecode: Vec<u8>,
+    /// Bytecode of `hbf:console`, compiled once per worker.
+    pub console_bytecode: Vec<u8>,
 }
 
 thread_local! {
@@ -262,415 +271,6 @@ fn array_buffer<'js>(value: &Value<'js>) -> Option<ArrayBuffer<'js>> {
         let _ = value.ctx().catch();
     }
     buffer
-}
-
-/// JavaScript value -> SQL value.
-fn to_sql<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> rquickjs::Result<SqlValue> {
-    if value.is_null() || value.is_undefined() {
-        return Ok(SqlValue::Null);
-    }
-    if let Some(b) = value.as_bool() {
-        return Ok(SqlValue::Integer(b as i64));
-    }
-    if let Some(i) = value.as_int() {
-        return Ok(SqlValue::Integer(i as i64));
-    }
-    if let Some(f) = value.as_float() {
-        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-            return Ok(SqlValue::Integer(f as i64));
-        }
-        return Ok(SqlValue::Real(f));
-    }
-    if let Some(big) = value.as_big_int() {
-        return big
-            .clone()
-            .to_i64()
-            .map(SqlValue::Integer)
-            .map_err(|_| Exception::throw_range(ctx, "a bigint parameter must fit in 64 bits"));
-    }
-    if let Some(s) = value.as_string() {
-        return Ok(SqlValue::Text(s.to_string()?));
-    }
-    if value.is_object() && !value.is_function() && !value.is_array() {
-        if let Some(bytes) = bytes_if_any(value) {
-            return Ok(SqlValue::Blob(bytes));
-        }
-    }
-    Err(Exception::throw_type(
-        ctx,
-        &format!(
-            "cannot bind a {} to SQL (use a number, bigint, string, boolean, null or Uint8Array)",
-            value.type_name()
-        ),
-    ))
-}
-
-/// SQL value -> JavaScript value.
-fn from_sql<'js>(ctx: &Ctx<'js>, value: SqlValue) -> rquickjs::Result<Value<'js>> {
-    Ok(match value {
-        SqlValue::Null => Value::new_null(ctx.clone()),
-        SqlValue::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => (i as f64).into_js(ctx)?,
-        SqlValue::Integer(i) => BigInt::from_i64(ctx.clone(), i)?.into_value(),
-        SqlValue::Real(f) => f.into_js(ctx)?,
-        SqlValue::Text(s) => s.into_js(ctx)?,
-        SqlValue::Blob(b) => TypedArray::<u8>::new_copy(ctx.clone(), b)?.into_value(),
-    })
-}
-
-fn params<'js>(ctx: &Ctx<'js>, value: Opt<Value<'js>>) -> rquickjs::Result<Params> {
-    let Some(value) = value.0.filter(|v| !v.is_undefined() && !v.is_null()) else {
-        return Ok(Params::Positional(Vec::new()));
-    };
-    if let Some(array) = value.as_array() {
-        let mut out = Vec::with_capacity(array.len());
-        for item in array.iter::<Value>() {
-            out.push(to_sql(ctx, &item?)?);
-        }
-        return Ok(Params::Positional(out));
-    }
-    if let Some(obj) = value.as_object().filter(|_| bytes_if_any(&value).is_none()) {
-        let mut out = Vec::new();
-        for key in obj.keys::<String>() {
-            let key = key?;
-            let item: Value = obj.get(&key)?;
-            out.push((key, to_sql(ctx, &item)?));
-        }
-        return Ok(Params::Named(out));
-    }
-    Err(Exception::throw_type(
-        ctx,
-        "parameters must be an array (positional) or an object (named)",
-    ))
-}
-
-fn sql_error<'js>(ctx: &Ctx<'js>, e: hbf_db::Error) -> rquickjs::Error {
-    Exception::throw_message(ctx, &e.to_string())
-}
-
-fn db_query<'js>(
-    ctx: Ctx<'js>,
-    sql: String,
-    args: Opt<Value<'js>>,
-) -> rquickjs::Result<Array<'js>> {
-    let st = state(&ctx)?;
-    let params = params(&ctx, args)?;
-    let rows = st
-        .user
-        .query(&sql, &params)
-        .map_err(|e| sql_error(&ctx, e))?;
-    let out = Array::new(ctx.clone())?;
-    for (i, row) in rows.into_iter().enumerate() {
-        let obj = Object::new(ctx.clone())?;
-        for (name, value) in row {
-            obj.set(name, from_sql(&ctx, value)?)?;
-        }
-        out.set(i, obj)?;
-    }
-    Ok(out)
-}
-
-fn db_execute<'js>(
-    ctx: Ctx<'js>,
-    sql: String,
-    args: Opt<Value<'js>>,
-) -> rquickjs::Result<Object<'js>> {
-    let st = state(&ctx)?;
-    let params = params(&ctx, args)?;
-    let done = st
-        .user
-        .execute(&sql, &params)
-        .map_err(|e| sql_error(&ctx, e))?;
-    let out = Object::new(ctx.clone())?;
-    out.set("changes", done.changes as f64)?;
-    out.set(
-        "lastInsertRowid",
-        from_sql(&ctx, SqlValue::Integer(done.last_insert_rowid))?,
-    )?;
-    Ok(out)
-}
-
-/// Why a transaction body failed: a JavaScript exception (rethrown as is) or a
-/// storage error.
-enum TxError {
-    Js(rquickjs::Error),
-    Db(hbf_db::Error),
-}
-
-impl From<hbf_db::Error> for TxError {
-    fn from(e: hbf_db::Error) -> Self {
-        TxError::Db(e)
-    }
-}
-
-fn db_transaction<'js>(ctx: Ctx<'js>, body: Function<'js>) -> rquickjs::Result<Value<'js>> {
-    let st = state(&ctx)?;
-    let result = st.user.transaction(|_| {
-        let value: Value = body.call(()).map_err(TxError::Js)?;
-        if value.as_promise().is_some() {
-            return Err(TxError::Js(Exception::throw_type(
-                &ctx,
-                "transaction(fn): fn must be synchronous (it returned a promise); the transaction was rolled back",
-            )));
-        }
-        Ok(value)
-    });
-    match result {
-        Ok(value) => Ok(value),
-        Err(TxError::Js(e)) => Err(e),
-        Err(TxError::Db(e)) => Err(sql_error(&ctx, e)),
-    }
-}
-
-/// `hbf:db`: the pod's own SQL.
-pub(crate) struct DbModule;
-
-impl ModuleDef for DbModule {
-    fn declare(decl: &Declarations) -> rquickjs::Result<()> {
-        for name in ["query", "execute", "transaction", "default"] {
-            decl.declare(name)?;
-        }
-        Ok(())
-    }
-
-    fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> rquickjs::Result<()> {
-        let all = Object::new(ctx.clone())?;
-        let query = host_fn(ctx, db_query)?.with_name("query")?;
-        let execute = host_fn(ctx, db_execute)?.with_name("execute")?;
-        let transaction = host_fn(ctx, db_transaction)?.with_name("transaction")?;
-        all.set("query", query.clone())?;
-        all.set("execute", execute.clone())?;
-        all.set("transaction", transaction.clone())?;
-        exports.export("query", query)?;
-        exports.export("execute", execute)?;
-        exports.export("transaction", transaction)?;
-        exports.export("default", all)?;
-        Ok(())
-    }
-}
-
-fn version_object<'js>(ctx: &Ctx<'js>, v: &FileVersion) -> rquickjs::Result<Object<'js>> {
-    let obj = Object::new(ctx.clone())?;
-    obj.set("path", v.path.as_str())?;
-    obj.set("version", v.version as f64)?;
-    obj.set("size", v.size as f64)?;
-    obj.set("mtime", v.mtime_ms as f64)?;
-    obj.set("sha256", v.sha256_hex())?;
-    obj.set("deleted", v.deleted)?;
-    Ok(obj)
-}
-
-fn fs_error<'js>(ctx: &Ctx<'js>, e: hbf_db::Error) -> rquickjs::Error {
-    if e.is_invalid_path() {
-        Exception::throw_type(ctx, &e.to_string())
-    } else {
-        Exception::throw_message(ctx, &e.to_string())
-    }
-}
-
-fn fs_read_raw<'js>(ctx: &Ctx<'js>, path: &str) -> rquickjs::Result<Option<Vec<u8>>> {
-    let st = state(ctx)?;
-    match st.db.fs().read(path) {
-        Ok(data) => Ok(Some(data)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(fs_error(ctx, e)),
-    }
-}
-
-fn fs_read<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Value<'js>> {
-    match fs_read_raw(&ctx, &path)? {
-        None => Ok(Value::new_null(ctx)),
-        Some(data) => match String::from_utf8(data) {
-            Ok(text) => text.into_js(&ctx),
-            Err(_) => Err(Exception::throw_type(
-                &ctx,
-                &format!("{path} is not UTF-8 text; use readBytes(path)"),
-            )),
-        },
-    }
-}
-
-fn fs_read_bytes<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Value<'js>> {
-    match fs_read_raw(&ctx, &path)? {
-        None => Ok(Value::new_null(ctx)),
-        Some(data) => Ok(TypedArray::<u8>::new_copy(ctx, data)?.into_value()),
-    }
-}
-
-fn fs_write<'js>(ctx: Ctx<'js>, path: String, data: Value<'js>) -> rquickjs::Result<Object<'js>> {
-    let st = state(&ctx)?;
-    let bytes = match data.as_string() {
-        Some(s) => s.to_string()?.into_bytes(),
-        None => bytes_of(&ctx, &data)?,
-    };
-    let v = st
-        .db
-        .fs_by("js")
-        .write(&path, bytes)
-        .map_err(|e| fs_error(&ctx, e))?;
-    version_object(&ctx, &v)
-}
-
-fn fs_list<'js>(ctx: Ctx<'js>, prefix: Opt<String>) -> rquickjs::Result<Array<'js>> {
-    let st = state(&ctx)?;
-    let files = st
-        .db
-        .fs()
-        .list(prefix.0.as_deref().unwrap_or(""))
-        .map_err(|e| fs_error(&ctx, e))?;
-    let out = Array::new(ctx.clone())?;
-    for (i, f) in files.iter().enumerate() {
-        out.set(i, version_object(&ctx, f)?)?;
-    }
-    Ok(out)
-}
-
-fn fs_history<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Array<'js>> {
-    let st = state(&ctx)?;
-    let versions = st.db.fs().history(&path).map_err(|e| fs_error(&ctx, e))?;
-    let out = Array::new(ctx.clone())?;
-    for (i, v) in versions.iter().enumerate() {
-        out.set(i, version_object(&ctx, v)?)?;
-    }
-    Ok(out)
-}
-
-fn fs_revert<'js>(ctx: Ctx<'js>, path: String, version: f64) -> rquickjs::Result<Object<'js>> {
-    let st = state(&ctx)?;
-    if version < 1.0 || version.fract() != 0.0 {
-        return Err(Exception::throw_range(
-            &ctx,
-            "version must be a positive integer",
-        ));
-    }
-    let v = st
-        .db
-        .fs_by("js")
-        .revert(&path, version as u64)
-        .map_err(|e| fs_error(&ctx, e))?;
-    version_object(&ctx, &v)
-}
-
-fn fs_delete<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Object<'js>> {
-    let st = state(&ctx)?;
-    let v = st
-        .db
-        .fs_by("js")
-        .delete(&path)
-        .map_err(|e| fs_error(&ctx, e))?;
-    version_object(&ctx, &v)
-}
-
-fn fs_stat<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<Value<'js>> {
-    let st = state(&ctx)?;
-    match st.db.fs().stat(&path) {
-        Ok(v) => Ok(version_object(&ctx, &v)?.into_value()),
-        Err(e) if e.is_not_found() => Ok(Value::new_null(ctx)),
-        Err(e) => Err(fs_error(&ctx, e)),
-    }
-}
-
-fn fs_exists<'js>(ctx: Ctx<'js>, path: String) -> rquickjs::Result<bool> {
-    let st = state(&ctx)?;
-    st.db.fs().exists(&path).map_err(|e| fs_error(&ctx, e))
-}
-
-/// `hbf:fs`: the pod's versioned filesystem.
-pub(crate) struct FsModule;
-
-impl ModuleDef for FsModule {
-    fn declare(decl: &Declarations) -> rquickjs::Result<()> {
-        for name in FS_EXPORTS {
-            decl.declare(name)?;
-        }
-        decl.declare("default")?;
-        Ok(())
-    }
-
-    fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> rquickjs::Result<()> {
-        let all = Object::new(ctx.clone())?;
-        let functions = [
-            host_fn(ctx, fs_read)?,
-            host_fn(ctx, fs_read_bytes)?,
-            host_fn(ctx, fs_write)?,
-            host_fn(ctx, fs_list)?,
-            host_fn(ctx, fs_history)?,
-            host_fn(ctx, fs_revert)?,
-            host_fn(ctx, fs_delete)?,
-            host_fn(ctx, fs_stat)?,
-            host_fn(ctx, fs_exists)?,
-        ];
-        for (name, function) in FS_EXPORTS.iter().zip(functions) {
-            let function = function.with_name(*name)?;
-            all.set(*name, function.clone())?;
-            exports.export(*name, function)?;
-        }
-        exports.export("default", all)?;
-        Ok(())
-    }
-}
-
-const FS_EXPORTS: [&str; 9] = [
-    "read",
-    "readBytes",
-    "write",
-    "list",
-    "history",
-    "revert",
-    "remove",
-    "stat",
-    "exists",
-];
-
-/// `hbf:console`: the console functions as a module.
-pub(crate) const CONSOLE_SOURCE: &str = "\
-const c = globalThis.console;
-export const log = (...a) => c.log(...a);
-export const info = (...a) => c.info(...a);
-export const warn = (...a) => c.warn(...a);
-export const error = (...a) => c.error(...a);
-export const debug = (...a) => c.debug(...a);
-export default { log, info, warn, error, debug };
-";
-
-/// `hbf:jsx`: the built-in JSX runtime (`jsx`, `jsxs`, `Fragment`,
-/// `renderToString`), plain JavaScript.
-pub(crate) const JSX_SOURCE: &str = include_str!("../js/jsx.js");
-pub(crate) const JSX_NAME: &str = "hbf:jsx";
-
-/// The JSX runtime under `name`, from the bytecode compiled once per worker
-/// (renamed for a per-request instance name), not parsed at every load.
-fn jsx_module<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
-    let st = state(ctx)?;
-    let bytecode = if name == JSX_NAME {
-        std::borrow::Cow::Borrowed(st.jsx_bytecode.as_slice())
-    } else {
-        match crate::instances::rename_module(&st.jsx_bytecode, JSX_NAME, name) {
-            Ok(renamed) => std::borrow::Cow::Owned(renamed),
-            Err(_) => return Module::declare(ctx.clone(), name, JSX_SOURCE),
-        }
-    };
-    // SAFETY: compiled at the engine's start in this process by this QuickJS
-    // build from the source embedded in the binary (and renamed by
-    // `rename_module`, which rewrites only the name); QuickJS copies it.
-    unsafe { Module::load(ctx.clone(), &bytecode) }
-}
-
-/// Loads host module `module` under `name` (the same, or a per-request instance
-/// name), or `None` if there is no such host module.
-pub(crate) fn load_host_module<'js>(
-    ctx: &Ctx<'js>,
-    module: &str,
-    name: &str,
-) -> Option<rquickjs::Result<Module<'js>>> {
-    Some(match module {
-        "hbf:db" => Module::declare_def::<DbModule, _>(ctx.clone(), name),
-        "hbf:fs" => Module::declare_def::<FsModule, _>(ctx.clone(), name),
-        "hbf:blob" => Module::declare_def::<crate::blob::BlobModule, _>(ctx.clone(), name),
-        "hbf:console" => Module::declare(ctx.clone(), name, CONSOLE_SOURCE),
-        // The JSX runtime, under the names the automatic runtime imports too.
-        "hbf:jsx" | "hbf:jsx/jsx-runtime" | "hbf:jsx/jsx-dev-runtime" => jsx_module(ctx, name),
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
