@@ -7,6 +7,16 @@
 //!   the kernel's accept queue (which is also where `/health` probes would
 //!   wait). How requests to JavaScript routes are kept from taking every
 //!   connection is [`ServerConfig::js_share`]'s job.
+//! * At most [`ServerConfig::max_connections_per_address`] of them come from one
+//!   client address (0: no such limit); the next connection from that address
+//!   is answered `503` with `Retry-After` the same way, so one address cannot
+//!   hold every connection and deny service to everyone else. An IPv4 address
+//!   (also when it reaches an IPv6 socket as `::ffff:a.b.c.d`) counts alone; an
+//!   IPv6 address counts with its whole /64 prefix, since one host is routinely
+//!   given a /64 and can pick any of its 2^64 addresses for each connection. Each
+//!   served connection holds an `AddressSlot` until its task ends, whose drop
+//!   gives the slot back and forgets an address with none left, so the count
+//!   holds only addresses with connections open.
 //! * hyper answers a malformed request line with `400`, a request head over
 //!   [`ServerConfig::max_header_bytes`] (request line and headers in total) with
 //!   `431`, and closes a connection whose client takes longer than
@@ -20,10 +30,12 @@
 //! * On shutdown, the listener closes at once; requests in flight get up to
 //!   [`ServerConfig::drain_timeout`] to finish.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use hyper::server::conn::http1;
@@ -44,6 +56,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limit = Arc::new(Semaphore::new(app.config.max_connections));
+    let per_address = Arc::new(AddressQuota::new(app.config.max_connections_per_address));
     let rejecting = Arc::new(Semaphore::new(app.config.max_rejecting()));
     let graceful = GracefulShutdown::new();
     let builder = Arc::new(builder(&app.config));
@@ -63,7 +76,13 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
-            reject(stream, &rejecting);
+            reject(stream, &rejecting, SERVER_FULL);
+            continue;
+        };
+        let Some(slot) = per_address.try_acquire(peer.ip()) else {
+            drop(permit);
+            tracing::debug!(%peer, "refused: its address has too many connections open");
+            reject(stream, &rejecting, ADDRESS_FULL);
             continue;
         };
         let spare = duplicate(&stream);
@@ -96,6 +115,7 @@ pub async fn serve(
                 }
                 tracing::debug!(%peer, "connection ended: {e}");
             }
+            drop(slot);
             drop(permit);
         });
     }
@@ -150,15 +170,30 @@ fn builder(config: &crate::ServerConfig) -> http1::Builder {
     builder
 }
 
-/// Answers a connection over the limit with `503` and `Retry-After`, and closes it.
-fn reject(stream: TcpStream, rejecting: &Arc<Semaphore>) {
+/// The `503`'s message for a connection over [`ServerConfig::max_connections`].
+///
+/// [`ServerConfig::max_connections`]: crate::ServerConfig::max_connections
+const SERVER_FULL: &str = "the server has too many connections open; try again shortly";
+
+/// The `503`'s message for a connection over
+/// [`ServerConfig::max_connections_per_address`].
+///
+/// [`ServerConfig::max_connections_per_address`]: crate::ServerConfig::max_connections_per_address
+const ADDRESS_FULL: &str =
+    "this address has too many connections open; close some or try again shortly";
+
+/// Answers a connection over a limit with `503`, `Retry-After` and `message`,
+/// and closes it, in a task of its own (the accept loop never waits on a
+/// client); past [`crate::ServerConfig::max_rejecting`] such answers at once,
+/// the connection is closed without one.
+fn reject(stream: TcpStream, rejecting: &Arc<Semaphore>, message: &'static str) {
     let Ok(permit) = Arc::clone(rejecting).try_acquire_owned() else {
         return; // dropped: closed at once
     };
     tokio::spawn(async move {
         let bytes = respond::raw_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the server has too many connections open; try again shortly",
+            message,
             &respond::retry_after_line(),
         );
         answer_and_close(stream, &bytes).await;
@@ -188,6 +223,94 @@ async fn answer_and_close(mut socket: TcpStream, bytes: &[u8]) {
         }
     };
     let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+/// Whose connections count together against
+/// [`crate::ServerConfig::max_connections_per_address`]: an IPv4 address, or an
+/// IPv6 address's /64 prefix (its first 64 bits). A host is routinely given a
+/// whole /64 (SLAAC and its privacy addresses, a hosting provider's
+/// allocation), so counting single IPv6 addresses would give it 2^64 quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AddressKey {
+    V4(std::net::Ipv4Addr),
+    V6Prefix(u64),
+}
+
+impl AddressKey {
+    fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(v4),
+            // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d, all in
+            // one /64: each is its own address.
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6Prefix((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// The connections open per [`AddressKey`], and the most each may hold (0: no
+/// limit, nothing counted). An address is in the map only while it holds a
+/// connection, so the map is never larger than the connections open.
+struct AddressQuota {
+    limit: usize,
+    open: Mutex<HashMap<AddressKey, usize>>,
+}
+
+impl AddressQuota {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A slot for one more connection from `ip`, or `None` when its address
+    /// already holds [`AddressQuota::limit`] connections.
+    fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<AddressSlot> {
+        if self.limit == 0 {
+            return Some(AddressSlot { held: None });
+        }
+        let key = AddressKey::of(ip);
+        let mut open = self.lock();
+        let count = open.entry(key).or_insert(0);
+        if *count >= self.limit {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            held: Some((Arc::clone(self), key)),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AddressKey, usize>> {
+        // Nothing panics while holding it; were it poisoned, the counts would
+        // still be whole (each change is one write).
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One connection counted against its address; dropping it (when the
+/// connection's task ends) gives the slot back, and removes the address from
+/// the map when it was its last.
+struct AddressSlot {
+    held: Option<(Arc<AddressQuota>, AddressKey)>,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let Some((quota, key)) = self.held.take() else {
+            return;
+        };
+        let mut open = quota.lock();
+        if let std::collections::hash_map::Entry::Occupied(mut entry) = open.entry(key) {
+            *entry.get_mut() -= 1;
+            if *entry.get() == 0 {
+                entry.remove();
+            }
+        }
+    }
 }
 
 /// What an HTTP/2 client that sent the preface gets: the server's preface (an
@@ -300,5 +423,64 @@ impl AsyncWrite for Counting {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_counts_as_one_address() {
+        let key = |text| AddressKey::of(ip(text));
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            AddressKey::V6Prefix(0x2001_0db8_0001_0002)
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        // IPv4 addresses count one by one, also mapped into IPv6 (whose
+        // addresses all share the /64 ::).
+        assert_eq!(
+            key("192.0.2.1"),
+            AddressKey::V4("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
+        assert_ne!(key("::ffff:192.0.2.1"), key("::ffff:192.0.2.2"));
+        assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+    }
+
+    #[test]
+    fn an_address_gets_its_quota_and_is_forgotten_when_its_last_connection_ends() {
+        let quota = Arc::new(AddressQuota::new(2));
+        let (a, b) = (ip("2001:db8::1"), ip("2001:db8::2")); // one /64
+        let first = quota.try_acquire(a).unwrap();
+        let second = quota.try_acquire(b).unwrap();
+        assert!(quota.try_acquire(a).is_none(), "over the quota");
+        let other = quota.try_acquire(ip("198.51.100.7")).unwrap();
+        assert_eq!(quota.lock().len(), 2);
+        drop(first);
+        assert_eq!(quota.lock().get(&AddressKey::of(a)), Some(&1));
+        let third = quota.try_acquire(a).expect("a slot given back");
+        assert!(quota.try_acquire(b).is_none());
+        drop((second, third, other));
+        assert!(quota.lock().is_empty(), "{:?}", quota.lock());
+    }
+
+    #[test]
+    fn a_quota_of_zero_counts_nothing() {
+        let quota = Arc::new(AddressQuota::new(0));
+        let slots: Vec<_> = (0..1000)
+            .map(|_| quota.try_acquire(ip("127.0.0.1")).unwrap())
+            .collect();
+        assert!(quota.lock().is_empty());
+        drop(slots);
     }
 }

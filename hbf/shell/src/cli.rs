@@ -129,6 +129,17 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
+    /// Most connections one client address may hold open at once (0: no
+    /// limit; an IPv6 client's /64 counts as one address); more from that
+    /// address are answered 503 with Retry-After, so one address cannot take
+    /// every connection from everyone else. Behind a reverse proxy every
+    /// client has the proxy's address: set 0 there. Raise it to load-test
+    /// with more connections from one machine.
+    #[arg(long = "max-connections-per-address", value_name = "N",
+          default_value_t = hbf_http::ServerConfig::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS as u64,
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub max_connections_per_address: u64,
+
     /// JavaScript worker count (default: one per core).
     #[arg(long)]
     pub workers: Option<NonZeroUsize>,

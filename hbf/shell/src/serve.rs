@@ -65,6 +65,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         body_idle_timeout: Duration::from_millis(cli.body_idle_timeout_ms),
         body_timeout: Duration::from_millis(cli.body_timeout_ms),
         max_connections: cli.max_connections as usize,
+        max_connections_per_address: cli.max_connections_per_address as usize,
         dev: cli.dev,
         dev_token: dev_token.as_ref().map(|t| t.token.clone()),
         dev_editor_dir,
@@ -195,7 +196,8 @@ const FDS_RESERVED: usize = 256;
 /// Lowers `max_connections` when the connections it allows would need more file
 /// descriptors than the process may open (`ulimit -n`): past that limit
 /// `accept()` fails, and new connections would wait unanswered in the kernel's
-/// queue instead of getting a `503`.
+/// queue instead of getting a `503`. A per-address limit above the lowered
+/// `max_connections` is lowered to it too (0, no limit, stays 0).
 fn fit_connections_to_fd_limit(config: &mut ServerConfig, limit: Option<usize>) {
     let Some(limit) = limit else {
         return;
@@ -213,6 +215,9 @@ fn fit_connections_to_fd_limit(config: &mut ServerConfig, limit: Option<usize>) 
         "--max-connections {wanted} needs more file descriptors than the limit of {limit} (ulimit -n); serving at most {} connections",
         config.max_connections
     );
+    if config.max_connections_per_address > config.max_connections {
+        config.max_connections_per_address = config.max_connections;
+    }
 }
 
 /// The soft limit on open files, from `/proc/self/limits` (Linux); `None`
@@ -263,7 +268,24 @@ mod tests {
             assert!(config.connection_fds() + FDS_RESERVED <= limit.max(FDS_RESERVED + 18));
             assert!(config.max_connections >= 1);
             assert!(config.max_connections < 10_000);
+            assert!(config.max_connections_per_address <= config.max_connections);
         }
+        // The per-address limit follows a lowered max_connections down, and no
+        // further; 0 (none) stays none.
+        let mut config = ServerConfig::default();
+        fit_connections_to_fd_limit(&mut config, Some(1 << 20));
+        assert_eq!(config.max_connections_per_address, 256);
+        fit_connections_to_fd_limit(&mut config, Some(1024));
+        assert_eq!(config.max_connections_per_address, 256);
+        fit_connections_to_fd_limit(&mut config, Some(FDS_RESERVED + 200));
+        assert!(config.max_connections < 256);
+        assert_eq!(config.max_connections_per_address, config.max_connections);
+        let mut config = ServerConfig {
+            max_connections_per_address: 0,
+            ..ServerConfig::default()
+        };
+        fit_connections_to_fd_limit(&mut config, Some(FDS_RESERVED + 200));
+        assert_eq!(config.max_connections_per_address, 0);
         assert!(open_files_limit().is_some_and(|n| n > 0));
     }
 }

@@ -295,3 +295,109 @@ fn a_full_js_queue_answers_503_with_retry_after() {
         assert_eq!(body["message"], "all JavaScript workers are busy");
     }
 }
+
+/// Opens a connection to `addr` from the local address `source`: on Linux every
+/// address of 127/8 is the loopback interface, so 127.0.0.2 is a second client
+/// address on the same machine.
+fn connect_from(source: &str, addr: &str) -> std::net::TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        let stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
+    })
+}
+
+/// Sends `GET /health` (closing after it) on `stream` and returns what the
+/// server answers before it closes.
+fn health_on(stream: &mut std::net::TcpStream) -> String {
+    use std::io::{Read, Write};
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The write may fail on a connection the server refused and closed already:
+    // its answer is still there to read.
+    let _ = stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn one_address_cannot_hold_every_connection() {
+    let server = Server::test_pod(&[
+        "--max-connections-per-address",
+        "4",
+        "--header-timeout",
+        "60000",
+    ]);
+    // Five connections from 127.0.0.1, sending nothing yet. One accept loop
+    // takes them in order, so the first four are counted before the fifth.
+    let mut held: Vec<std::net::TcpStream> = (0..5)
+        .map(|_| std::net::TcpStream::connect(&server.addr).unwrap())
+        .collect();
+    let reply = health_on(&mut held[4]);
+    assert!(
+        reply.starts_with("HTTP/1.1 503 Service Unavailable"),
+        "{reply}"
+    );
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after: 1\r\n"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("this address has too many connections open"),
+        "{reply}"
+    );
+    held.pop();
+    // Another address is served meanwhile.
+    let reply = health_on(&mut connect_from("127.0.0.2", &server.addr));
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    // Closing one of the four gives its slot back once the server has seen it.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = health_on(&mut std::net::TcpStream::connect(&server.addr).unwrap());
+        if reply.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(reply.contains("this address has too many"), "{reply}");
+        assert!(Instant::now() < deadline, "the slot was not given back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The connections held all along are served.
+    for stream in &mut held {
+        let reply = health_on(stream);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+}
+
+#[test]
+fn five_connections_from_one_address_are_served_by_default_and_with_0() {
+    for extra in [&[][..], &["--max-connections-per-address", "0"][..]] {
+        let mut args = vec!["--header-timeout", "60000"];
+        args.extend_from_slice(extra);
+        let server = Server::test_pod(&args);
+        let mut held: Vec<std::net::TcpStream> = (0..5)
+            .map(|_| std::net::TcpStream::connect(&server.addr).unwrap())
+            .collect();
+        for stream in held.iter_mut().rev() {
+            let reply = health_on(stream);
+            assert!(reply.starts_with("HTTP/1.1 200"), "{extra:?}: {reply}");
+        }
+    }
+}
