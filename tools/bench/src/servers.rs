@@ -49,6 +49,10 @@ pub enum Kind {
     /// `hbf`; `isolation` is the forced `--isolation` (`None`: as shipped).
     Hbf {
         isolation: Option<String>,
+        /// The binary has `--max-connections-per-address`, which the run
+        /// turns off: the load generator opens every connection from one
+        /// address, and the server is measured, not its quota.
+        per_address_quota: bool,
     },
     Peer(Peer),
 }
@@ -93,6 +97,8 @@ impl Paths {
 /// The hbf server spec for a binary and an isolation mode.
 pub fn hbf(binary: &Path, isolation: Option<&str>) -> Result<Spec> {
     let version = version_of(binary, &["--version"])?;
+    let per_address_quota =
+        version_of(binary, &["--help"])?.contains("--max-connections-per-address");
     Ok(Spec {
         name: match isolation {
             None => "hbf".into(),
@@ -100,6 +106,7 @@ pub fn hbf(binary: &Path, isolation: Option<&str>) -> Result<Spec> {
         },
         kind: Kind::Hbf {
             isolation: isolation.map(str::to_string),
+            per_address_quota,
         },
         program: binary.into(),
         version,
@@ -193,10 +200,16 @@ impl Spec {
             .workdir
             .join(format!("{}-{tag}", self.name.replace([' ', '-'], "_")));
         match &self.kind {
-            Kind::Hbf { isolation } => {
+            Kind::Hbf {
+                isolation,
+                per_address_quota,
+            } => {
                 v.extend(["--port".into(), port.to_string().into(), "--db".into()]);
                 v.push(data.with_extension("db").into());
                 v.extend(["--log-level".into(), "warn".into()]);
+                if *per_address_quota {
+                    v.extend(["--max-connections-per-address".into(), "0".into()]);
+                }
                 if let Some(i) = isolation {
                     v.extend(["--isolation".into(), i.into()]);
                 }
