@@ -37,8 +37,11 @@
 //! The transform is kept per source and settings, so it runs once per edit. A
 //! file that does not transform is a `500` whose text names file, line and
 //! column. The browser resolves its imports itself: name them with their
-//! extension (`./lib.ts`), and give JSX an import source the page's import map
-//! maps (`hbf:jsx` is the server's).
+//! extension (`./lib.ts`), or as the compiled file TypeScript's rule expects
+//! (`./lib.js`: a module script asking for a `.js`, `.mjs` or `.jsx` file
+//! that does not exist gets its TypeScript source, transformed, as the
+//! server's loader does), and give JSX an import source the page's import
+//! map maps (`hbf:jsx` is the server's).
 
 use std::collections::HashMap;
 use std::io;
@@ -221,6 +224,17 @@ pub fn serve<B>(
     };
     let reader = match app.db.fs().open(&path) {
         Ok(reader) => reader,
+        Err(e) if e.is_not_found() && runs_as_script(request.headers()) => {
+            // A module script named as its compiled file (`./util.js`) whose
+            // TypeScript source is what the pod holds: TypeScript's own rule,
+            // as the server's loader follows it.
+            for source in hbf_qjs::typescript_source_candidates(&path) {
+                if app.db.fs().stat(&source).is_ok_and(|m| m.sha256.is_some()) {
+                    return serve_as_javascript(app, &source, request.headers());
+                }
+            }
+            return Err(failed(e));
+        }
         Err(e) => return Err(failed(e)),
     };
     let meta = FileMeta::new(&path, reader.meta());

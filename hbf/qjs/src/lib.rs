@@ -41,6 +41,7 @@ pub use hbf_ts as ts;
 pub use host::{set_console_hook, ConsoleHook};
 pub use import_map::ImportMap;
 pub use loader::{
-    is_module_path, resolve, LoadLog, LoadedFrom, PodModules, EXTENSION_ORDER, SERVER_MODULES,
+    is_module_path, resolve, typescript_source_candidates, LoadLog, LoadedFrom, PodModules,
+    EXTENSION_ORDER, SERVER_MODULES, TYPESCRIPT_SOURCES,
 };
 pub use pool::JsPool;

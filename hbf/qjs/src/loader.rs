@@ -54,6 +54,21 @@ pub const TYPESCRIPT_SOURCES: [(&str, &[&str]); 3] = [
     (".jsx", &[".tsx"]),
 ];
 
+/// The TypeScript sources that `path` stands for when it does not exist
+/// (`x.js` -> `x.ts`, `x.tsx`; [`TYPESCRIPT_SOURCES`]), in order; empty for
+/// a path that is not a `.js`, `.mjs` or `.jsx` file.
+pub fn typescript_source_candidates(path: &str) -> Vec<String> {
+    let last = path.rsplit('/').next().unwrap_or("");
+    TYPESCRIPT_SOURCES
+        .iter()
+        .find(|(js, _)| last.len() > js.len() && last.ends_with(js))
+        .map(|(js, sources)| {
+            let stem = &path[..path.len() - js.len()];
+            sources.iter().map(|ts| format!("{stem}{ts}")).collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The pod's server module: the first of these that exists.
 pub const SERVER_MODULES: [&str; 6] = [
     "hbf/server.js",
@@ -304,14 +319,11 @@ impl PodModules {
             return Ok(path);
         }
         let candidates: Vec<String> = if is_module_path(last) {
-            let Some((js, sources)) = TYPESCRIPT_SOURCES.iter().find(|(js, _)| last.ends_with(js))
-            else {
+            let sources = typescript_source_candidates(&path);
+            if sources.is_empty() {
                 return Ok(path);
-            };
-            let stem = &path[..path.len() - js.len()];
-            std::iter::once(path.clone())
-                .chain(sources.iter().map(|ts| format!("{stem}{ts}")))
-                .collect()
+            }
+            std::iter::once(path.clone()).chain(sources).collect()
         } else {
             std::iter::once(path.clone())
                 .chain(EXTENSION_ORDER.iter().map(|e| format!("{path}{e}")))

@@ -198,6 +198,33 @@ fn typescript_static_files_are_javascript_for_module_scripts() {
     );
     assert_eq!(again.status, 304);
 
+    // Named as its compiled file (`./price.js`, TypeScript's rule), the source
+    // is what a module script gets; anything else gets 404 (there is no such
+    // file), and a real `.js` file wins.
+    let compiled = "/static/shared/price.js";
+    let r = server.request("GET", compiled, &[("sec-fetch-dest", "script")], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("etag"), Some(js_etag));
+    assert_eq!(r.text(), js);
+    assert_eq!(server.get(compiled).status, 404);
+    assert!(matches!(
+        put(
+            &server,
+            "static/shared/price.js",
+            "export const real = 1;\n"
+        ),
+        200 | 201
+    ));
+    let r = server.request("GET", compiled, &[("sec-fetch-dest", "script")], None);
+    assert_eq!(r.text(), "export const real = 1;\n");
+    let missing = server.request(
+        "GET",
+        "/static/shared/none.js",
+        &[("sec-fetch-dest", "script")],
+        None,
+    );
+    assert_eq!(missing.status, 404);
+
     // A syntax error: 500 with file, line and column, for the browser's console.
     assert!(matches!(
         put(
