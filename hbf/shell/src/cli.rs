@@ -124,10 +124,11 @@ pub struct Cli {
 
     /// Most connections open at once; more are answered 503 with Retry-After.
     /// Requests to JavaScript routes may hold three quarters of them, so
-    /// /health and static files always have room.
-    #[arg(long = "max-connections", value_name = "N", default_value_t = 10_000,
+    /// /health and static files always have room. Default: 10000, or fewer
+    /// when the open-files limit (ulimit -n) cannot hold that many.
+    #[arg(long = "max-connections", value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub max_connections: u64,
+    pub max_connections: Option<u64>,
 
     /// Most connections one client address may hold open at once (0: no
     /// limit; an IPv6 client's /64 counts as one address); more from that

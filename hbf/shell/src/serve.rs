@@ -64,14 +64,29 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
         header_timeout: Duration::from_millis(cli.header_timeout_ms),
         body_idle_timeout: Duration::from_millis(cli.body_idle_timeout_ms),
         body_timeout: Duration::from_millis(cli.body_timeout_ms),
-        max_connections: cli.max_connections as usize,
+        max_connections: cli
+            .max_connections
+            .map_or(ServerConfig::default().max_connections, |n| n as usize),
         max_connections_per_address: cli.max_connections_per_address as usize,
         dev: cli.dev,
         dev_token: dev_token.as_ref().map(|t| t.token.clone()),
         dev_editor_dir,
         ..ServerConfig::default()
     };
-    fit_connections_to_fd_limit(&mut config, open_files_limit());
+    let fd_limit = open_files_limit();
+    if let Some(wanted) = fit_connections_to_fd_limit(&mut config, fd_limit) {
+        let served = config.max_connections;
+        let limit = fd_limit.unwrap_or_default();
+        if cli.max_connections.is_some() {
+            tracing::warn!(
+                "--max-connections {wanted} needs more file descriptors than the limit of {limit} (ulimit -n); serving at most {served} connections"
+            );
+        } else {
+            tracing::info!(
+                "serving at most {served} connections, as many as the open-files limit of {limit} allows (ulimit -n; raise it to serve up to {wanted})"
+            );
+        }
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("hbf-http")
@@ -197,13 +212,12 @@ const FDS_RESERVED: usize = 256;
 /// descriptors than the process may open (`ulimit -n`): past that limit
 /// `accept()` fails, and new connections would wait unanswered in the kernel's
 /// queue instead of getting a `503`. A per-address limit above the lowered
-/// `max_connections` is lowered to it too (0, no limit, stays 0).
-fn fit_connections_to_fd_limit(config: &mut ServerConfig, limit: Option<usize>) {
-    let Some(limit) = limit else {
-        return;
-    };
+/// `max_connections` is lowered to it too (0, no limit, stays 0). Returns the
+/// number asked for when it was lowered.
+fn fit_connections_to_fd_limit(config: &mut ServerConfig, limit: Option<usize>) -> Option<usize> {
+    let limit = limit?;
     if config.connection_fds() + FDS_RESERVED <= limit {
-        return;
+        return None;
     }
     let wanted = config.max_connections;
     // 2 per connection + 1/4 per connection refused (ServerConfig::connection_fds).
@@ -211,13 +225,10 @@ fn fit_connections_to_fd_limit(config: &mut ServerConfig, limit: Option<usize>) 
     while config.max_connections > 1 && config.connection_fds() + FDS_RESERVED > limit {
         config.max_connections -= 1;
     }
-    tracing::warn!(
-        "--max-connections {wanted} needs more file descriptors than the limit of {limit} (ulimit -n); serving at most {} connections",
-        config.max_connections
-    );
     if config.max_connections_per_address > config.max_connections {
         config.max_connections_per_address = config.max_connections;
     }
+    Some(wanted)
 }
 
 /// The soft limit on open files, from `/proc/self/limits` (Linux); `None`
@@ -258,13 +269,20 @@ mod tests {
     #[test]
     fn connections_fit_the_file_descriptor_limit() {
         let mut config = ServerConfig::default();
-        fit_connections_to_fd_limit(&mut config, None);
+        assert_eq!(fit_connections_to_fd_limit(&mut config, None), None);
         assert_eq!(config.max_connections, 10_000);
-        fit_connections_to_fd_limit(&mut config, Some(1 << 20));
+        assert_eq!(
+            fit_connections_to_fd_limit(&mut config, Some(1 << 20)),
+            None
+        );
         assert_eq!(config.max_connections, 10_000);
         for limit in [1024, 20_000, 300] {
             let mut config = ServerConfig::default();
-            fit_connections_to_fd_limit(&mut config, Some(limit));
+            // What was asked for, to be said in the log line.
+            assert_eq!(
+                fit_connections_to_fd_limit(&mut config, Some(limit)),
+                Some(10_000)
+            );
             assert!(config.connection_fds() + FDS_RESERVED <= limit.max(FDS_RESERVED + 18));
             assert!(config.max_connections >= 1);
             assert!(config.max_connections < 10_000);
