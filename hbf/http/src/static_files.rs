@@ -229,8 +229,9 @@ pub fn serve<B>(
             // TypeScript source is what the pod holds: TypeScript's own rule,
             // as the server's loader follows it.
             for source in hbf_qjs::typescript_source_candidates(&path) {
-                if app.db.fs().stat(&source).is_ok_and(|m| m.sha256.is_some()) {
-                    return serve_as_javascript(app, &source, request.headers());
+                match serve_as_javascript(app, &source, request.headers()) {
+                    Err(HttpError::NotFound(_)) => continue,
+                    answer => return answer,
                 }
             }
             return Err(failed(e));
