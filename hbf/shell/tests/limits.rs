@@ -234,17 +234,7 @@ fn a_full_server_answers_503_with_retry_after_at_once() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(
-        reply.starts_with("HTTP/1.1 503 Service Unavailable"),
-        "{reply}"
-    );
-    assert!(
-        reply
-            .to_ascii_lowercase()
-            .contains("\r\nretry-after: 1\r\n"),
-        "{reply}"
-    );
-    assert!(reply.contains("too many connections"), "{reply}");
+    assert_refused(&reply, "too many connections");
     // Closing them gives the slots back.
     for mut stream in idle {
         let _ = stream.flush();
@@ -314,25 +304,30 @@ fn connect_from(source: &str, addr: &str) -> std::net::TcpStream {
     })
 }
 
+/// Asserts that `reply` is a refusal over a connection limit: `503` with
+/// `Retry-After: 1`, its text saying `why`.
+fn assert_refused(reply: &str, why: &str) {
+    assert!(
+        reply.starts_with("HTTP/1.1 503 Service Unavailable"),
+        "{reply}"
+    );
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after: 1\r\n"),
+        "{reply}"
+    );
+    assert!(reply.contains(why), "{reply}");
+}
+
 /// Sends `GET /health` (closing after it) on `stream` and returns what the
 /// server answers before it closes.
 fn health_on(stream: &mut std::net::TcpStream) -> String {
-    use std::io::{Read, Write};
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    use std::io::Write;
     // The write may fail on a connection the server refused and closed already:
     // its answer is still there to read.
     let _ = stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    common::read_answer(stream, Duration::from_secs(10))
 }
 
 #[test]
@@ -349,20 +344,7 @@ fn one_address_cannot_hold_every_connection() {
         .map(|_| std::net::TcpStream::connect(&server.addr).unwrap())
         .collect();
     let reply = health_on(&mut held[4]);
-    assert!(
-        reply.starts_with("HTTP/1.1 503 Service Unavailable"),
-        "{reply}"
-    );
-    assert!(
-        reply
-            .to_ascii_lowercase()
-            .contains("\r\nretry-after: 1\r\n"),
-        "{reply}"
-    );
-    assert!(
-        reply.contains("this address has too many connections open"),
-        "{reply}"
-    );
+    assert_refused(&reply, "this address has too many connections open");
     held.pop();
     // Another address is served meanwhile.
     let reply = health_on(&mut connect_from("127.0.0.2", &server.addr));

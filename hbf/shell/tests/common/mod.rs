@@ -192,17 +192,8 @@ impl Server {
     /// answers before closing (or until `wait` passes).
     pub fn raw(&self, bytes: &[u8], wait: Duration) -> String {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(wait)).unwrap();
         stream.write_all(bytes).unwrap();
-        let mut out = Vec::new();
-        let mut buf = [0u8; 65536];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        read_answer(&mut stream, wait)
     }
 
     /// Every line the server has logged so far.
@@ -290,4 +281,19 @@ fn strip_ansi(line: &str) -> String {
         }
     }
     out
+}
+
+/// Everything the server writes on `stream` until it closes it (or until
+/// `wait` passes without a byte).
+pub fn read_answer(stream: &mut TcpStream, wait: Duration) -> String {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
