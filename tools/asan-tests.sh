@@ -15,4 +15,4 @@ export ASAN_OPTIONS=detect_odr_violation=0
 export HBF_TEST_SLOWDOWN=10
 RUSTFLAGS="-Zsanitizer=address" cargo +nightly test -p hbf-qjs --locked \
   --target x86_64-unknown-linux-gnu --target-dir target/asan \
-  --lib --test isolation --test snapshot --test snapshot_rust_heap --test lockdown --test response
+  --lib --test isolation --test snapshot --test snapshot_rust_heap --test shared_objects --test response

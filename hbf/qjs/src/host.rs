@@ -23,13 +23,13 @@ use std::rc::Rc;
 
 use db::DbModule;
 use fs::FsModule;
-pub(crate) use modules::{load_host_module, CONSOLE_NAME, CONSOLE_SOURCE, JSX_NAME, JSX_SOURCE};
+pub(crate) use modules::HostModules;
 
 use hbf_db::{Database, UserDb};
 use rquickjs::function::Opt;
-use rquickjs::{
-    ArrayBuffer, Ctx, Exception, Function, Module, Object, Persistent, TypedArray, Value,
-};
+use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Persistent, TypedArray, Value};
+
+use crate::bytecode::{self, Trusted};
 
 /// What host functions need, per worker thread.
 pub(crate) struct HostState {
@@ -37,12 +37,19 @@ pub(crate) struct HostState {
     pub user: UserDb,
     /// The request being served (for log lines).
     pub request_id: Cell<u64>,
-    /// Bytecode of `js/web.js`, compiled once per worker.
-    pub web_bytecode: Vec<u8>,
-    /// Bytecode of `js/jsx.js` (`hbf:jsx`), compiled once per worker.
-    pub jsx_bytecode: Vec<u8>,
-    /// Bytecode of `hbf:console`, compiled once per worker.
-    pub console_bytecode: Vec<u8>,
+    /// Bytecode of `js/web.js`.
+    pub web: Trusted,
+}
+
+impl HostState {
+    pub(crate) fn new(db: Database, user: UserDb) -> crate::Result<Self> {
+        Ok(Self {
+            db,
+            user,
+            request_id: Cell::default(),
+            web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
+        })
+    }
 }
 
 thread_local! {
@@ -212,11 +219,7 @@ fn utf8_decode<'js>(
 
 /// Loads and evaluates the web APIs module, returning its namespace.
 fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let st = state(&ctx)?;
-    // SAFETY: this bytecode was compiled moments ago in this process by this
-    // QuickJS build from the web APIs source embedded in the binary; QuickJS
-    // copies the buffer.
-    let module = unsafe { Module::load(ctx.clone(), &st.web_bytecode)? };
+    let module = state(&ctx)?.web.load(&ctx)?;
     let (module, promise) = module.eval()?;
     promise.finish::<()>()?;
     module.namespace()

@@ -17,7 +17,7 @@ use hbf_db::Database;
 use tokio::sync::oneshot;
 
 use crate::engine::{Engine, EngineConfig, JsError, JsRequest, JsResponse, WORKER_STACK};
-use crate::{PodModules, Result};
+use crate::{PodCode, Result};
 
 struct Job {
     request: JsRequest,
@@ -53,7 +53,7 @@ impl JsPool {
         config: EngineConfig,
     ) -> Result<Self> {
         let workers = workers.max(1);
-        let modules = PodModules::new(db.clone())?;
+        let modules = PodCode::new(db.clone());
         let (sender, receiver) = bounded::<Job>(queue.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let mut handles = Vec::with_capacity(workers);
@@ -110,7 +110,7 @@ impl Drop for JsPool {
 
 fn worker(
     db: Database,
-    modules: PodModules,
+    modules: PodCode,
     config: EngineConfig,
     jobs: Receiver<Job>,
     ready: std::sync::mpsc::Sender<std::result::Result<(), String>>,
