@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The snapshot isolation's tests under AddressSanitizer (Rust, QuickJS and
 # SQLite all instrumented): the heap's unit tests, hbf/qjs's isolation,
-# snapshot, lock-down and response tests. Not part of tools/test.sh (its
+# snapshot, shared-objects and response tests. Not part of tools/test.sh (its
 # build takes 10-25 minutes here); the fuzz smoke there runs js_bridge under
 # ASan in the same mode on every CI run. Needs Rust's nightly toolchain
 # (tools/fuzz.sh installs it).

@@ -1,4 +1,4 @@
-// HBF's JavaScript prelude: evaluated in every fresh context before the pod's
+// HBF's JavaScript prelude: evaluated in every new context before the pod's
 // code. It takes the native bindings from `globalThis.__hbf` (and removes that
 // global, so pod code cannot reach them directly), defines `console`, the lazily
 // loaded Web APIs, and the dispatcher the Rust side calls for each request.

@@ -3,7 +3,7 @@
 //! the pinning of host functions, here; the host modules `hbf:db`
 //! (`host/db.rs`), `hbf:fs` (`host/fs.rs`), `hbf:console` and `hbf:jsx` (its
 //! JavaScript in `js/jsx.js`; `host/modules.rs`, which also names them all).
-//! `hbf:blob` is in `blob.rs`.
+//! `hbf:blob` is in `host/blob.rs`.
 //!
 //! Host functions run on the worker thread that runs the JavaScript, so they
 //! reach the worker's storage handles through a thread-local [`HostState`].
@@ -14,6 +14,7 @@
 //! BLOB. Back in JavaScript: INTEGER is a number, or a bigint beyond 2^53; REAL a
 //! number; TEXT a string; BLOB a Uint8Array; NULL null.
 
+mod blob;
 mod db;
 mod fs;
 mod modules;

@@ -20,12 +20,12 @@
 //!
 //! This crate knows nothing of HTTP: requests and responses are plain data.
 
-mod blob;
 mod bytecode;
 mod compile;
 mod engine;
 mod error;
 mod heap;
+mod hooks;
 mod host;
 mod import_map;
 mod loader;

@@ -2,11 +2,11 @@
 //! the pod's code ([`PodCode`]), which supplies every byte. Host modules are
 //! a resolver and loader of their own ([`HostModules`]), tried first.
 
-use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Ctx, Module, Runtime, WriteOptions};
 
 use crate::bytecode::Trusted;
 use crate::compile::exception_error;
+use crate::hooks::{Hooks, ModuleSource};
 use crate::host::HostModules;
 use crate::pod_code::{Code, LoadedFrom, PodCode};
 use crate::Result;
@@ -14,8 +14,8 @@ use crate::Result;
 /// Makes `runtime` resolve and load modules as host modules, else through
 /// the pod's code.
 pub fn install(runtime: &Runtime, code: &PodCode) {
-    let pod = PodLoader(code.clone());
-    runtime.set_loader((HostModules, pod.clone()), (HostModules, pod));
+    let hooks = (Hooks(HostModules), Hooks(code.clone()));
+    runtime.set_loader(hooks.clone(), hooks);
 }
 
 /// Declares the pod module `module` (a pod path) in `ctx`: from trusted
@@ -47,31 +47,14 @@ pub fn load_module<'js>(ctx: &Ctx<'js>, code: &PodCode, module: &str) -> Result<
 }
 
 /// The pod's half of the runtime's resolver and loader.
-#[derive(Clone)]
-struct PodLoader(PodCode);
-
-impl Resolver for PodLoader {
-    fn resolve<'js>(
-        &mut self,
-        _ctx: &Ctx<'js>,
-        base: &str,
-        name: &str,
-        _attributes: Option<ImportAttributes<'js>>,
-    ) -> rquickjs::Result<String> {
-        self.0
-            .resolve(base, name)
+impl ModuleSource for PodCode {
+    fn resolve(&self, base: &str, name: &str) -> rquickjs::Result<String> {
+        PodCode::resolve(self, base, name)
             .map_err(|e| rquickjs::Error::new_resolving_message(base, name, e.to_string()))
     }
-}
 
-impl Loader for PodLoader {
-    fn load<'js>(
-        &mut self,
-        ctx: &Ctx<'js>,
-        name: &str,
-        _attributes: Option<ImportAttributes<'js>>,
-    ) -> rquickjs::Result<Module<'js>> {
-        load_module(ctx, &self.0, name)
+    fn load<'js>(&self, ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
+        load_module(ctx, self, name)
             .map_err(|e| rquickjs::Error::new_loading_message(name, e.to_string()))
     }
 }

@@ -62,7 +62,7 @@ fn pod() -> Engine {
         &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
         EngineConfig {
             // Room for an unoptimized QuickJS on a busy machine (Bazel runs
-            // the tests in parallel): a lock-down can take a few hundred ms.
+            // the tests in parallel): a warm-up can take a few hundred ms.
             timeout: common::deadline(2000),
             memory_limit_bytes: 16 << 20,
             ..EngineConfig::default()

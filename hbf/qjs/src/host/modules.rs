@@ -3,11 +3,11 @@
 //! pod's ([`crate::PodCode`]) as LLRT composes its `ModuleBuilder`s: a
 //! name it does not know falls through to the pod.
 
-use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Ctx, Module};
 
 use super::{DbModule, FsModule};
 use crate::bytecode;
+use crate::hooks::ModuleSource;
 
 /// `hbf:console`: the console functions as a module.
 const CONSOLE_SOURCE: &str = "\
@@ -40,36 +40,23 @@ const NAMES: [&str; 7] = [
 #[derive(Clone, Copy, Default)]
 pub(crate) struct HostModules;
 
-impl Resolver for HostModules {
-    fn resolve<'js>(
-        &mut self,
-        _ctx: &Ctx<'js>,
-        base: &str,
-        name: &str,
-        _attributes: Option<ImportAttributes<'js>>,
-    ) -> rquickjs::Result<String> {
+impl ModuleSource for HostModules {
+    fn resolve(&self, base: &str, name: &str) -> rquickjs::Result<String> {
         match NAMES.contains(&name) {
             true => Ok(name.to_owned()),
             // No message: the pod's resolver, next, says why it fails.
             false => Err(rquickjs::Error::new_resolving(base, name)),
         }
     }
-}
 
-impl Loader for HostModules {
-    fn load<'js>(
-        &mut self,
-        ctx: &Ctx<'js>,
-        name: &str,
-        _attributes: Option<ImportAttributes<'js>>,
-    ) -> rquickjs::Result<Module<'js>> {
+    fn load<'js>(&self, ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
         let Some(&name) = NAMES.iter().find(|n| **n == name) else {
             return Err(rquickjs::Error::new_loading(name));
         };
         match name {
             "hbf:db" => Module::declare_def::<DbModule, _>(ctx.clone(), name),
             "hbf:fs" => Module::declare_def::<FsModule, _>(ctx.clone(), name),
-            "hbf:blob" => Module::declare_def::<crate::blob::BlobModule, _>(ctx.clone(), name),
+            "hbf:blob" => Module::declare_def::<super::blob::BlobModule, _>(ctx.clone(), name),
             "hbf:console" => embedded(ctx, name, CONSOLE_SOURCE),
             // The JSX runtime, under each of its names.
             _ => embedded(ctx, name, JSX_SOURCE),
