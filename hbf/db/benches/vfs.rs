@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hbf_db::Database;
+use hbf_db::{Database, VersionedFs};
 
 const FILES: usize = 1000;
 const VERSIONS: usize = 10;
@@ -76,6 +76,21 @@ fn timed<T>(iters: u64, setup: impl Fn() -> T, run: impl Fn(&T)) -> Duration {
     total
 }
 
+/// [`timed`] writes of versions 2 to [`VERSIONS`] of every file, each
+/// version by `write`, over a fixture that has version 1.
+fn new_versions(iters: u64, on_disk: bool, write: impl Fn(&VersionedFs, usize)) -> Duration {
+    timed(
+        iters,
+        || populated(on_disk, 1),
+        |f| {
+            let fs = f.db.fs();
+            for v in 2..=VERSIONS {
+                write(&fs, v);
+            }
+        },
+    )
+}
+
 fn scenario(c: &mut Criterion, on_disk: bool) {
     let kind = if on_disk { "disk" } else { "memory" };
     let mut group = c.benchmark_group(format!("vfs_{kind}"));
@@ -102,18 +117,11 @@ fn scenario(c: &mut Criterion, on_disk: bool) {
     group.throughput(Throughput::Elements((FILES * (VERSIONS - 1)) as u64));
     group.bench_function("version_writes", |b| {
         b.iter_custom(|iters| {
-            timed(
-                iters,
-                || populated(on_disk, 1),
-                |f| {
-                    let fs = f.db.fs();
-                    for v in 2..=VERSIONS {
-                        for i in 0..FILES {
-                            fs.write(&path(i), content(i, v)).unwrap();
-                        }
-                    }
-                },
-            )
+            new_versions(iters, on_disk, |fs, v| {
+                for i in 0..FILES {
+                    fs.write(&path(i), content(i, v)).unwrap();
+                }
+            })
         })
     });
 
@@ -121,19 +129,12 @@ fn scenario(c: &mut Criterion, on_disk: bool) {
         group.throughput(Throughput::Elements((FILES * (VERSIONS - 1)) as u64));
         group.bench_function("batched_writes", |b| {
             b.iter_custom(|iters| {
-                timed(
-                    iters,
-                    || populated(on_disk, 1),
-                    |f| {
-                        let fs = f.db.fs();
-                        for v in 2..=VERSIONS {
-                            for chunk in (0..FILES).collect::<Vec<_>>().chunks(100) {
-                                let files = chunk.iter().map(|&i| (path(i), content(i, v)));
-                                fs.write_many(files.collect()).unwrap();
-                            }
-                        }
-                    },
-                )
+                new_versions(iters, on_disk, |fs, v| {
+                    for chunk in (0..FILES).collect::<Vec<_>>().chunks(100) {
+                        let files = chunk.iter().map(|&i| (path(i), content(i, v)));
+                        fs.write_many(files.collect()).unwrap();
+                    }
+                })
             })
         });
 
