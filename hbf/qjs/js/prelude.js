@@ -70,36 +70,44 @@ Object.defineProperty(globalThis, 'console', {
 });
 
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
-// TextDecoder) are defined on first use: a `worker` context that never needs
-// them does not pay for them (a snapshot loads them before it is taken).
+// TextDecoder: js/web.js) and the platform's small globals (events, abort,
+// structuredClone, base64, crypto, navigator: js/platform.js) are defined on
+// first use: a `worker` context that never needs them does not pay for them
+// (a snapshot loads them all before it is taken).
 const WEB_APIS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder'];
-let web = null;
-const loadWeb = () => {
-  if (web === null) {
-    web = native.webModule().make(native);
-    for (const name of WEB_APIS) {
-      Object.defineProperty(globalThis, name, {
-        value: web[name],
-        writable: true,
-        configurable: true,
-        enumerable: false,
-      });
-    }
+const PLATFORM_APIS = [
+  'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
+  'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',
+];
+const LAZY = [
+  { names: WEB_APIS, make: () => native.webModule().make(native), api: null },
+  { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
+];
+const define = (name, value) =>
+  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+const loadApis = (lazy) => {
+  if (lazy.api === null) {
+    lazy.api = lazy.make();
+    for (const name of lazy.names) define(name, lazy.api[name]);
   }
-  return web;
+  return lazy.api;
 };
-for (const name of WEB_APIS) {
-  Object.defineProperty(globalThis, name, {
-    get() {
-      return loadWeb()[name];
-    },
-    set(value) {
-      Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-    },
-    configurable: true,
-    enumerable: false,
-  });
+const loadWeb = () => loadApis(LAZY[0]);
+for (const lazy of LAZY) {
+  for (const name of lazy.names) {
+    Object.defineProperty(globalThis, name, {
+      get() {
+        return loadApis(lazy)[name];
+      },
+      set(value) {
+        define(name, value);
+      },
+      configurable: true,
+      enumerable: false,
+    });
+  }
 }
+define('self', globalThis);
 
 const lower = (name) => String(name).toLowerCase();
 
@@ -311,6 +319,7 @@ export const keepShapes = () => {
 // request, so what a request would load on first use is loaded before it:
 // the Web APIs, and the shapes of the objects a fetch-style request makes.
 export const warmWebApis = () => {
+  for (const lazy of LAZY) loadApis(lazy);
   const { Request, Response, Headers, URL } = loadWeb();
   const headers = new Headers([['content-type', 'text/plain']]);
   keptShapes.push(

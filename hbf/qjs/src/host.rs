@@ -40,6 +40,8 @@ pub(crate) struct HostState {
     pub request_id: Cell<u64>,
     /// Bytecode of `js/web.js`.
     pub web: Trusted,
+    /// Bytecode of `js/platform.js`.
+    pub platform: Trusted,
 }
 
 impl HostState {
@@ -49,6 +51,7 @@ impl HostState {
             user,
             request_id: Cell::default(),
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
+            platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
         })
     }
 }
@@ -142,6 +145,9 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("utf8Encode", host_fn(ctx, utf8_encode)?)?;
     native.set("utf8Decode", host_fn(ctx, utf8_decode)?)?;
     native.set("webModule", host_fn(ctx, web_module)?)?;
+    native.set("platformModule", host_fn(ctx, platform_module)?)?;
+    native.set("randomBytes", host_fn(ctx, random_bytes)?)?;
+    native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
 }
@@ -220,16 +226,45 @@ fn utf8_decode<'js>(
 
 /// Loads and evaluates the web APIs module, returning its namespace.
 fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let module = state(&ctx)?.web.load(&ctx)?;
-    let (module, promise) = module.eval()?;
+    evaluate(&ctx, &state(&ctx)?.web)
+}
+
+/// Loads and evaluates the platform's globals module, returning its namespace.
+fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.platform)
+}
+
+fn evaluate<'js>(ctx: &Ctx<'js>, module: &Trusted) -> rquickjs::Result<Object<'js>> {
+    let (module, promise) = module.load(ctx)?.eval()?;
     promise.finish::<()>()?;
     module.namespace()
 }
 
-/// The source of `js/web.js`, and its module name (it is loaded through the
-/// native `webModule()`, never imported).
+/// The most bytes one `randomBytes` call makes (`crypto.getRandomValues`'s
+/// own limit).
+const MAX_RANDOM_BYTES: usize = 65536;
+
+/// `n` bytes from the operating system's CSPRNG, as a new Uint8Array.
+fn random_bytes<'js>(ctx: Ctx<'js>, n: usize) -> rquickjs::Result<TypedArray<'js, u8>> {
+    if n > MAX_RANDOM_BYTES {
+        return Err(Exception::throw_range(
+            &ctx,
+            &format!("at most {MAX_RANDOM_BYTES} random bytes at once"),
+        ));
+    }
+    let mut bytes = vec![0; n];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Exception::throw_internal(&ctx, &format!("the system's randomness failed: {e}"))
+    })?;
+    TypedArray::new_copy(ctx, &bytes)
+}
+
+/// The sources of `js/web.js` and `js/platform.js`, and their module names
+/// (each is loaded through a native function, never imported).
 pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
 pub(crate) const WEB_NAME: &str = "hbf:web";
+pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
+pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.

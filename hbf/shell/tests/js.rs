@@ -523,3 +523,43 @@ fn too_many_response_headers_are_a_500_not_a_dropped_connection() {
         .is_some());
     assert_eq!(server.get("/hello").status, 200);
 }
+
+/// The platform's small globals (issue 24) through real HTTP, in both
+/// isolation modes: what nanoid/uuid-style code and fetch handlers use.
+#[test]
+fn platform_globals_work_through_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("platform");
+    std::fs::create_dir_all(pod.join("hbf")).unwrap();
+    std::fs::write(
+        pod.join("hbf/server.js"),
+        r#"export default {
+  fetch(request) {
+    const controller = new AbortController()
+    controller.abort()
+    const copy = structuredClone({ when: new Date(0), tags: new Set(['a']) })
+    return Response.json({
+      uuid: crypto.randomUUID(),
+      decoded: atob(btoa('hbf')),
+      clone: [copy.when instanceof Date, copy.tags.has('a')],
+      aborted: controller.signal.reason.name,
+      ua: navigator.userAgent.startsWith('HBF/'),
+    })
+  },
+}
+"#,
+    )
+    .unwrap();
+    let pod = pod.to_str().unwrap();
+    for mode in ["snapshot", "worker"] {
+        let server = Server::start(&["--inmem", "--pod", pod, "--isolation", mode]);
+        let first = server.get("/").json();
+        let second = server.get("/").json();
+        assert_eq!(first["decoded"], "hbf", "{mode}: {first}");
+        assert_eq!(first["clone"], serde_json::json!([true, true]), "{mode}");
+        assert_eq!(first["aborted"], "AbortError", "{mode}");
+        assert_eq!(first["ua"], true, "{mode}");
+        assert_eq!(first["uuid"].as_str().unwrap().len(), 36, "{mode}");
+        assert_ne!(first["uuid"], second["uuid"], "{mode}");
+    }
+}
