@@ -8,7 +8,8 @@
 //!
 //! Every request needs `Authorization: Bearer <token>` ([`BearerToken`], compared
 //! in constant time); otherwise `401` with `WWW-Authenticate: Bearer`. Paths
-//! are query parameters, percent-encoded (`+` is a plus, not a space), and
+//! are query parameters, form-encoded as `URLSearchParams` writes them (`+`
+//! is a space, `%2B` a plus), and
 //! follow the rules of [`hbf_db::path`] (`400` naming the rule otherwise).
 //!
 //! | request | answer |
@@ -48,7 +49,6 @@ use hbf_db::{Database, Precondition};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request};
-use percent_encoding::percent_decode_str;
 use tokio::sync::broadcast;
 
 use crate::respond::{HttpError, HttpResponse};
@@ -212,21 +212,18 @@ async fn endpoint_response(
 struct Query(Vec<(String, String)>);
 
 impl Query {
+    /// `application/x-www-form-urlencoded` pairs (`form_urlencoded`). It
+    /// decodes invalid UTF-8 to U+FFFD, which no path or version holds
+    /// honestly: a parameter with one is refused rather than stored.
     fn parse(raw: &str) -> Result<Self, HttpError> {
         let mut out = Vec::new();
-        for pair in raw.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_decode_str(s)
-                    .decode_utf8()
-                    .map(|c| c.into_owned())
-                    .map_err(|_| {
-                        HttpError::BadRequest(format!(
-                            "query parameter {name:?} is not valid UTF-8 once percent-decoded"
-                        ))
-                    })
-            };
-            out.push((decode(name)?, decode(value)?));
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            if name.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+                return Err(HttpError::BadRequest(format!(
+                    "query parameter {name:?} is not valid UTF-8 once percent-decoded"
+                )));
+            }
+            out.push((name.into_owned(), value.into_owned()));
         }
         Ok(Self(out))
     }
@@ -338,5 +335,9 @@ mod tests {
         assert_eq!(q.get("x"), Some(""));
         assert!(Query::parse("version=0").unwrap().version().is_err());
         assert!(Query::parse("path=%FF").is_err());
+        // As URLSearchParams writes them: `+` is a space, `%2B` a plus.
+        let q = Query::parse("path=a+b%2Bc.js&prefix=x%20y").unwrap();
+        assert_eq!(q.get("path"), Some("a b+c.js"));
+        assert_eq!(q.get("prefix"), Some("x y"));
     }
 }
