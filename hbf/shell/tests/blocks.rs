@@ -25,10 +25,7 @@ fn blocks_server(extra: &[&str], env: &[(&str, &str)]) -> Server {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hbf_db::key_to_hex(&Sha256::digest(data).into())
 }
 
 /// Deterministic pseudo-random bytes (xorshift), distinct per `seed`.
