@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hbf_db::Database;
-use hbf_http::blocks::{BlockService, BlockToken, BlocksConfig};
-use hbf_http::dev_api::DevToken;
+use hbf_http::blocks::{BlockService, BlocksConfig};
+use hbf_http::BearerToken;
 use hbf_http::{App, ServerConfig};
 use hbf_qjs::{EngineConfig, Isolation, JsPool};
 
@@ -150,7 +150,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
 
 /// The dev API's token and whether it was generated now.
 struct DevTokenChoice {
-    token: DevToken,
+    token: BearerToken,
     generated: bool,
 }
 
@@ -161,7 +161,7 @@ struct DevTokenChoice {
 fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
     match std::env::var("HBF_DEV_TOKEN") {
         Ok(token) => Ok(DevTokenChoice {
-            token: DevToken::new(&token)?,
+            token: BearerToken::new("HBF_DEV_TOKEN", &token)?,
             generated: false,
         }),
         Err(std::env::VarError::NotUnicode(_)) => {
@@ -170,10 +170,10 @@ fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
         Err(std::env::VarError::NotPresent) if !cli.host.is_loopback() => Err(format!(
             "--dev with --host {} (not loopback) exposes the live-editing API to the network: set HBF_DEV_TOKEN (at least {} characters) to choose its token",
             cli.host,
-            DevToken::MIN_LEN
+            BearerToken::MIN_LEN
         )),
         Err(std::env::VarError::NotPresent) => Ok(DevTokenChoice {
-            token: DevToken::generate()
+            token: BearerToken::generate()
                 .map_err(|e| format!("cannot generate a dev token from /dev/urandom: {e}"))?,
             generated: true,
         }),
@@ -183,9 +183,9 @@ fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
 /// `HBF_BLOCK_TOKEN`, if set: the token block writes need. Unlike the dev
 /// token, none is generated: without one, writes are open (a build cache on
 /// a trusted network), which the start-up line says.
-fn block_token() -> Result<Option<BlockToken>, String> {
+fn block_token() -> Result<Option<BearerToken>, String> {
     match std::env::var("HBF_BLOCK_TOKEN") {
-        Ok(token) => BlockToken::new(&token).map(Some),
+        Ok(token) => BearerToken::new("HBF_BLOCK_TOKEN", &token).map(Some),
         Err(std::env::VarError::NotUnicode(_)) => {
             Err("HBF_BLOCK_TOKEN is not valid UTF-8".to_owned())
         }

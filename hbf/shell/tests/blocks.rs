@@ -25,10 +25,7 @@ fn blocks_server(extra: &[&str], env: &[(&str, &str)]) -> Server {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hbf_db::key_to_hex(&Sha256::digest(data).into())
 }
 
 /// Deterministic pseudo-random bytes (xorshift), distinct per `seed`.
@@ -375,6 +372,29 @@ fn bazel_cas_and_ac() {
     );
     assert_eq!(r.status, 304);
     assert!(r.body.is_empty());
+    // If-None-Match is a list of tags, compared weakly (RFC 9110 13.1.2): a
+    // list naming it, or its weak form, is as current (a byte comparison
+    // once missed both); another tag is not.
+    for current in [
+        format!("\"other\", {etag}"),
+        format!("W/{etag}"),
+        "*".to_owned(),
+    ] {
+        let r = server.request(
+            "GET",
+            &format!("/cas/{hash}"),
+            &[("if-none-match", &current)],
+            None,
+        );
+        assert_eq!(r.status, 304, "If-None-Match: {current}");
+    }
+    let r = server.request(
+        "GET",
+        &format!("/cas/{hash}"),
+        &[("if-none-match", "\"other\"")],
+        None,
+    );
+    assert_eq!(r.status, 200);
 
     // Action cache: any content under any key, replaced by a later PUT.
     let action = sha256_hex(b"an action");
