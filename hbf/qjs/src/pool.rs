@@ -28,6 +28,9 @@ struct Job {
 /// requests already queued.
 pub struct JsPool {
     sender: Option<Sender<Job>>,
+    /// The pod's code, shared by every worker (and by static files that
+    /// serve TypeScript as JavaScript).
+    code: PodCode,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -77,9 +80,15 @@ impl JsPool {
             }
         }
         Ok(Self {
+            code: modules,
             sender: Some(sender),
             workers: handles,
         })
+    }
+
+    /// The pod's code the workers load from.
+    pub fn code(&self) -> &PodCode {
+        &self.code
     }
 
     /// Runs `request` on the next free worker.
