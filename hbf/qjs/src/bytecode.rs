@@ -8,7 +8,9 @@
 //! build for this module and source, and vouched for by this process or the
 //! template the database came from). Nothing else makes a [`Trusted`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use rquickjs::{Ctx, Module};
 
@@ -46,7 +48,7 @@ impl Trusted {
 /// APIs, the JavaScript host modules), compiled once per process.
 pub(crate) fn embedded(name: &'static str, source: &'static str) -> Result<Trusted> {
     static COMPILED: Mutex<Vec<(&str, Trusted)>> = Mutex::new(Vec::new());
-    let mut compiled = COMPILED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut compiled = COMPILED.lock();
     if let Some((_, trusted)) = compiled.iter().find(|(n, _)| *n == name) {
         return Ok(trusted.clone());
     }

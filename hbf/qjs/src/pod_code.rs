@@ -14,7 +14,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use hbf_db::{Database, Error as DbError};
 
@@ -80,7 +82,7 @@ pub struct LoadLog(Arc<Mutex<Vec<(String, LoadedFrom)>>>);
 impl LoadLog {
     /// The loads so far.
     pub fn entries(&self) -> Vec<(String, LoadedFrom)> {
-        lock(&self.0).clone()
+        self.0.lock().clone()
     }
 }
 
@@ -112,10 +114,6 @@ struct Caches {
     transforms: AtomicUsize,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl PodCode {
     /// The code of the pod in `db`.
     pub fn new(db: Database) -> Self {
@@ -140,7 +138,7 @@ impl PodCode {
     /// Notes that `module` was loaded `from` (when loads are recorded).
     pub(crate) fn record(&self, module: &str, from: LoadedFrom) {
         if let Some(log) = &self.log {
-            lock(&log.0).push((module.to_owned(), from));
+            log.0.lock().push((module.to_owned(), from));
         }
     }
 
@@ -149,7 +147,7 @@ impl PodCode {
     /// edit breaks only bare imports, not the whole pod.
     pub fn import_map(&self) -> Arc<ImportMap> {
         let generation = self.db.generation();
-        let mut current = lock(&self.caches.import_map);
+        let mut current = self.caches.import_map.lock();
         if current.generation == Some(generation) {
             return Arc::clone(&current.value);
         }
@@ -174,7 +172,7 @@ impl PodCode {
     /// default: the pod asked for something else.
     pub fn ts_options(&self) -> Result<Arc<hbf_ts::Options>> {
         let generation = self.db.generation();
-        let mut current = lock(&self.caches.tsconfig);
+        let mut current = self.caches.tsconfig.lock();
         if current.generation != Some(generation) {
             let sha = self.sha_of(hbf_ts::TSCONFIG);
             if current.value.is_none() || sha != current.sha256 {
@@ -202,7 +200,7 @@ impl PodCode {
     /// reports why). Looked up once per database generation.
     pub fn server_module(&self) -> &'static str {
         let generation = self.db.generation();
-        let mut server = lock(&self.caches.server);
+        let mut server = self.caches.server.lock();
         if let Some((g, path)) = *server {
             if g == generation {
                 return path;
@@ -226,7 +224,7 @@ impl PodCode {
         }
         let generation = self.db.generation();
         {
-            let mut probed = lock(&self.caches.probed);
+            let mut probed = self.caches.probed.lock();
             if probed.0 != generation {
                 *probed = (generation, HashMap::new());
             }
@@ -241,7 +239,7 @@ impl PodCode {
                 break;
             }
         }
-        let mut probed = lock(&self.caches.probed);
+        let mut probed = self.caches.probed.lock();
         if probed.0 == generation {
             probed.1.insert(path, found.clone());
         }
@@ -308,7 +306,10 @@ impl PodCode {
             false => None,
         };
         let key = ts.as_ref().map_or(sha, |ts| module_key(module, sha, ts));
-        let in_memory = lock(&self.caches.compiled)
+        let in_memory = self
+            .caches
+            .compiled
+            .lock()
             .get(module)
             .filter(|c| c.key == key)
             .map(|c| c.bytecode.clone());
@@ -355,7 +356,10 @@ impl PodCode {
             bytecode,
             generation,
         };
-        lock(&self.caches.compiled).insert(module.to_owned(), compiled);
+        self.caches
+            .compiled
+            .lock()
+            .insert(module.to_owned(), compiled);
     }
 
     /// The transform of `path` keyed `key`, from the cache or made now from
@@ -367,7 +371,7 @@ impl PodCode {
         ts: &hbf_ts::Options,
         read: impl FnOnce() -> Result<Vec<u8>>,
     ) -> Result<Arc<str>> {
-        let mut transformed = lock(&self.caches.transformed);
+        let mut transformed = self.caches.transformed.lock();
         if let Some((k, js)) = transformed.get(path) {
             if *k == key {
                 return Ok(Arc::clone(js));
@@ -391,7 +395,7 @@ impl PodCode {
     /// nothing was written since it was confirmed.
     fn latest_sha(&self, module: &str) -> Result<[u8; 32]> {
         let generation = self.db.generation();
-        if let Some(c) = lock(&self.caches.compiled).get(module) {
+        if let Some(c) = self.caches.compiled.lock().get(module) {
             if c.generation == generation {
                 return Ok(c.source_sha256);
             }
@@ -405,7 +409,7 @@ impl PodCode {
             other => other.into(),
         })?;
         let sha = meta.sha256.expect("a live version has a hash");
-        if let Some(c) = lock(&self.caches.compiled).get_mut(module) {
+        if let Some(c) = self.caches.compiled.lock().get_mut(module) {
             if c.source_sha256 == sha {
                 c.generation = generation;
             }
