@@ -51,7 +51,7 @@ pub use error::{Error, Result};
 pub use module_cache::ModuleCache;
 pub use path::PathError;
 pub use pod_schema::Violation;
-pub use replication::REPLICATOR_TABLE_PREFIX;
+pub use replication::{CheckpointOutcome, REPLICATOR_TABLE_PREFIX, WAL_HARD_BOUND_BYTES};
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
 pub use user_db::{Executed, Params, Row, SqlLimits, UserDb};
 pub use vfs::{FileReader, FileVersion, ImportReport, Precondition, VersionedFs};
