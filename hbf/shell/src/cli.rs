@@ -190,7 +190,7 @@ pub struct Cli {
     pub replicate_retention: crate::litestream::Interval,
 
     /// The Litestream binary (default: `litestream` on PATH).
-    #[arg(long, env = "HBF_LITESTREAM", value_name = "PATH")]
+    #[arg(long, env = "HBF_LITESTREAM", value_name = "PATH", global = true)]
     pub litestream: Option<PathBuf>,
 
     #[command(subcommand)]

@@ -26,9 +26,14 @@ use hbf_db::Database;
 use crate::litestream::{self, Config, Interval, ReplicaUrl};
 
 /// How often the supervisor looks at the child and the control socket.
-const TICK: Duration = Duration::from_millis(200);
-/// How often `/list` is asked for the last sync.
-const POLL: Duration = Duration::from_millis(500);
+const TICK: Duration = Duration::from_millis(50);
+/// `/list` (the last sync) is asked every sync interval, within these.
+const POLL_MIN: Duration = Duration::from_millis(100);
+const POLL_MAX: Duration = Duration::from_millis(500);
+/// No successful sync for this long (at least; 10 sync intervals if more)
+/// is reported as an error: Litestream itself may log nothing while its
+/// requests to an unreachable bucket are retried.
+const STALLED: Duration = Duration::from_secs(5);
 /// Waits between restarts of a child that keeps dying.
 const RESTART_FIRST: Duration = Duration::from_secs(1);
 const RESTART_MAX: Duration = Duration::from_secs(5);
@@ -38,7 +43,7 @@ const FINAL_SYNC: Duration = Duration::from_millis(600);
 /// What `/health` shows of replication.
 #[derive(Debug, Clone, Default)]
 struct Status {
-    /// The child runs and its socket answers.
+    /// The child process runs.
     running: bool,
     /// Litestream's word for the database (`replicating`, ...).
     state: String,
@@ -50,6 +55,8 @@ struct Status {
     restarts: u64,
     /// When the safety valve last checkpointed under Litestream.
     valve_opened: u64,
+    /// A stall (no sync for [`STALLED`]) was logged and not yet cleared.
+    stalled: bool,
 }
 
 struct Shared {
@@ -241,7 +248,9 @@ fn supervise(
     let mut child: Option<Child> = None;
     let mut next_start = Instant::now();
     let mut restart_wait = RESTART_FIRST;
-    let mut last_poll = Instant::now() - POLL;
+    let poll_every = launch.sync.0.clamp(POLL_MIN, POLL_MAX);
+    let stalled_after = (launch.sync.0 * 10).max(STALLED);
+    let mut last_poll = Instant::now();
     let mut started_at = Instant::now();
     // Stuck: no successful sync for this long while running.
     let stuck_after = (launch.sync.0 * 20).max(Duration::from_secs(30));
@@ -273,6 +282,7 @@ fn supervise(
                     let restarts = {
                         let mut status = lock(&shared.status);
                         status.state = "starting".into();
+                        status.running = true;
                         status.restarts
                     };
                     if restarts > 0 {
@@ -292,9 +302,10 @@ fn supervise(
                 }
             }
         }
-        if child.is_some() && last_poll.elapsed() >= POLL {
+        if child.is_some() && last_poll.elapsed() >= poll_every {
             last_poll = Instant::now();
             poll(launch, shared, db_path, &mut restart_wait);
+            stall(shared, started_at, stalled_after);
         }
         let down_or_stuck = {
             let status = lock(&shared.status);
@@ -393,7 +404,6 @@ fn poll(launch: &Launch, shared: &Shared, db_path: &Path, restart_wait: &mut Dur
                 .as_array()
                 .and_then(|dbs| dbs.iter().find(|d| d["path"].as_str() == db_path.to_str()));
             let mut status = lock(&shared.status);
-            status.running = true;
             if let Some(entry) = entry {
                 status.state = entry["status"].as_str().unwrap_or("unknown").to_owned();
                 let synced = entry["last_sync_at"].as_str().and_then(parse_rfc3339);
@@ -404,7 +414,31 @@ fn poll(launch: &Launch, shared: &Shared, db_path: &Path, restart_wait: &mut Dur
                 }
             }
         }
-        Err(_) => lock(&shared.status).running = false, // still starting
+        // Still starting, or too busy to answer: the next poll asks again.
+        Err(e) => tracing::debug!("replication: {e}"),
+    }
+}
+
+/// Says in the log and in `/health` when no sync has succeeded for
+/// `after` (since the last one, or since the child started), and when
+/// syncs resume.
+fn stall(shared: &Shared, started_at: Instant, after: Duration) {
+    let mut status = lock(&shared.status);
+    let since = match status.last_sync {
+        Some(at) => SystemTime::now().duration_since(at).unwrap_or_default(),
+        None => started_at.elapsed(),
+    };
+    if since > after && !status.stalled {
+        status.stalled = true;
+        let message = format!(
+            "no successful sync for {} s (is the replica reachable, are the credentials right?); serving on and retrying",
+            since.as_secs()
+        );
+        tracing::warn!("replication: {message}");
+        status.last_error.get_or_insert(message);
+    } else if since <= after && status.stalled {
+        status.stalled = false;
+        tracing::info!("replication: syncing again");
     }
 }
 

@@ -65,22 +65,34 @@ pub fn restore(binary: &Path, request: &Request, if_replica_exists: bool) -> Res
         args.extend(["-txid", t]);
     }
     args.push(request.from.expose());
-    let outcome = litestream::run(binary, &args, request.from).and_then(|_| {
-        if !temp.exists() {
-            return Ok(false); // -if-replica-exists: nothing to restore
-        }
-        check(&temp)?;
-        std::fs::hard_link(&temp, to).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => format!(
-                "{}: a file appeared there during the restore; it was left as it is",
-                to.display()
-            ),
-            _ => format!("{}: {e}", to.display()),
-        })?;
-        Ok(true)
-    });
+    let outcome = litestream::run(binary, &args, request.from)
+        .map_err(|e| explain(e, request))
+        .and_then(|_| {
+            if !temp.exists() {
+                return Ok(false); // -if-replica-exists: nothing to restore
+            }
+            check(&temp)?;
+            std::fs::hard_link(&temp, to).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => format!(
+                    "{}: a file appeared there during the restore; it was left as it is",
+                    to.display()
+                ),
+                _ => format!("{}: {e}", to.display()),
+            })?;
+            Ok(true)
+        });
     cleanup(&temp);
     outcome
+}
+
+/// Litestream's terse errors, said for HBF's flags.
+fn explain(error: String, request: &Request) -> String {
+    match request.timestamp {
+        Some(t) if error.contains("timestamp does not exist") => format!(
+            "no restore point at or before {t} (hbf replicas ls --from URL lists them): {error}"
+        ),
+        _ => error,
+    }
 }
 
 /// Litestream's plan for the restore, without writing anything.
@@ -96,7 +108,7 @@ pub fn dry_run(binary: &Path, request: &Request) -> Result<String, String> {
         args.extend(["-txid", t]);
     }
     args.push(request.from.expose());
-    litestream::run(binary, &args, request.from)
+    litestream::run(binary, &args, request.from).map_err(|e| explain(e, request))
 }
 
 /// The replica's restore points: Litestream's LTX files of every level
