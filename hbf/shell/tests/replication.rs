@@ -306,6 +306,7 @@ fn replicate_survive_kill_9_and_restore() {
         kill9(pid);
     }
     let outage = Instant::now();
+    let before_outage = next();
     let mut largest_wal = 0;
     let wal = dir.path().join("primary.db-wal");
     while outage.elapsed() < Duration::from_secs(10) {
@@ -335,9 +336,22 @@ fn replicate_survive_kill_9_and_restore() {
         next(),
         largest_wal >> 10
     );
+    for line in log
+        .lines()
+        .filter(|l| l.contains("litestream:") && !l.contains("compaction"))
+    {
+        println!("  {line}");
+    }
     assert!(
         largest_wal < hbf_db::WAL_HARD_BOUND_BYTES,
         "WAL {largest_wal}"
+    );
+    // Nothing checkpointed under Litestream while it was down: the WAL held
+    // every write of the outage (a checkpoint would have started it over).
+    let outage_bytes = (next() - before_outage) as u64 * 8192;
+    assert!(
+        largest_wal >= outage_bytes,
+        "the WAL was checkpointed while Litestream was down: {largest_wal} bytes < {outage_bytes} written"
     );
     assert_eq!(snapshots, 1, "a full re-upload after the outage:\n{log}");
     assert!(
