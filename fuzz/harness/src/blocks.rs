@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use hbf_db::{key_to_hex, BlockKind, BlockStore, Database};
-use hbf_http::blocks::{BlockService, BlockToken, BlocksConfig};
-use hbf_http::{App, ServerConfig};
+use hbf_http::blocks::{BlockService, BlocksConfig};
+use hbf_http::{App, BearerToken, ServerConfig};
 use tokio::runtime::Runtime;
 
 use crate::http::{exchange, responses};
@@ -33,7 +33,7 @@ fn server() -> &'static Server {
             BlocksConfig {
                 max_blob: MAX_BLOB as u64,
                 max_bytes: None,
-                token: Some(BlockToken::new(TOKEN).expect("a valid token")),
+                token: Some(BearerToken::new("HBF_BLOCK_TOKEN", TOKEN).expect("a valid token")),
             },
         )
         .expect("the block service");
@@ -397,7 +397,7 @@ fn step(server: &Server, model: &mut Model, op: &Op) {
                 .filter(|c| c.is_ascii_graphic() && !matches!(c, '?' | '#' | '%'))
                 .collect();
             let path = format!("/{}", path.trim_start_matches('/'));
-            if hbf_http::blocks::target(&path).is_none() {
+            if hbf_http::route::block_target(&path).is_none() {
                 return; // the pod's, not the block service's
             }
             let method = ["GET", "HEAD", "PUT", "DELETE", "POST", "PATCH", "OPTIONS"]

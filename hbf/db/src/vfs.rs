@@ -42,7 +42,7 @@ pub struct FileVersion {
 impl FileVersion {
     /// The content hash as lower-case hex (an HTTP layer uses it as the ETag).
     pub fn sha256_hex(&self) -> Option<String> {
-        self.sha256.map(|h| to_hex(&h))
+        self.sha256.map(hex::encode)
     }
 }
 
@@ -722,14 +722,6 @@ pub(crate) fn now_ms() -> i64 {
 
 fn to_sql_version(version: u64) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
-}
-
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 fn hash_from_sql(blob: Option<Vec<u8>>) -> Option<[u8; 32]> {

@@ -29,8 +29,7 @@ function url(endpoint, params = {}) {
   for (const [k, v] of Object.entries(params)) {
     if (v !== undefined && v !== null) u.searchParams.set(k, String(v))
   }
-  // The dev API reads `+` as a plus: spaces must be %20.
-  return u.pathname + u.search.replaceAll('+', '%20')
+  return u.pathname + u.search
 }
 
 export class Api {

@@ -34,8 +34,6 @@ pub struct Asset {
     pub name: &'static str,
     /// The embedded content.
     pub bytes: &'static [u8],
-    /// The `Content-Type` it is served with (by extension).
-    pub content_type: &'static str,
     /// The embedded content's ETag, hashed on first use rather than at start:
     /// a server that never serves the editor never hashes its 650 KB.
     etag: OnceLock<String>,
@@ -72,7 +70,6 @@ macro_rules! editor_file {
         Asset {
             name: $name,
             bytes: include_bytes!(concat!("../editor/", $name)),
-            content_type: content_type($name),
             etag: OnceLock::new(),
             gzip: OnceLock::new(),
         }
@@ -98,7 +95,6 @@ pub static ASSETS: [Asset; 12] = [
     Asset {
         name: "codemirror.mjs",
         bytes: include_bytes!("../../../third_party/codemirror/codemirror.mjs"),
-        content_type: content_type("codemirror.mjs"),
         etag: OnceLock::new(),
         gzip: OnceLock::new(),
     },
@@ -113,47 +109,7 @@ pub fn asset(name: &str) -> Option<&'static Asset> {
 
 /// A strong ETag for `bytes`: their SHA-256 in hex, quoted.
 pub fn etag_of(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(66);
-    out.push('"');
-    for b in Sha256::digest(bytes) {
-        write!(out, "{b:02x}").expect("writing to a String cannot fail");
-    }
-    out.push('"');
-    out
-}
-
-/// The content type of an editor file, by its extension. Every extension the
-/// table uses is listed; anything else would be a new kind of file that needs
-/// a deliberate choice here, so it does not compile (see [`ASSETS`]).
-const fn content_type(name: &str) -> &'static str {
-    let name = name.as_bytes();
-    if ends_with(name, b".html") {
-        "text/html; charset=utf-8"
-    } else if ends_with(name, b".css") {
-        "text/css; charset=utf-8"
-    } else if ends_with(name, b".js") || ends_with(name, b".mjs") {
-        "text/javascript; charset=utf-8"
-    } else if ends_with(name, b".svg") {
-        "image/svg+xml"
-    } else {
-        panic!("an editor file with an extension content_type does not know")
-    }
-}
-
-const fn ends_with(text: &[u8], suffix: &[u8]) -> bool {
-    if suffix.len() > text.len() {
-        return false;
-    }
-    let start = text.len() - suffix.len();
-    let mut i = 0;
-    while i < suffix.len() {
-        if text[start + i] != suffix[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
+    format!("\"{}\"", hex::encode(Sha256::digest(bytes)))
 }
 
 /// A directory the editor's files are read from on every request instead of
@@ -235,19 +191,9 @@ mod tests {
     }
 
     #[test]
-    fn names_and_types() {
+    fn names() {
         assert_eq!(asset("").unwrap().name, "index.html");
         assert_eq!(asset("index.html").unwrap().name, "index.html");
-        assert_eq!(asset("").unwrap().content_type, "text/html; charset=utf-8");
-        assert_eq!(
-            asset("codemirror.mjs").unwrap().content_type,
-            "text/javascript; charset=utf-8"
-        );
-        assert_eq!(asset("icon.svg").unwrap().content_type, "image/svg+xml");
-        assert_eq!(
-            asset("editor.css").unwrap().content_type,
-            "text/css; charset=utf-8"
-        );
         for bad in [
             "../Cargo.toml",
             "/index.html",

@@ -35,14 +35,16 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::StatusCode;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -60,20 +62,25 @@ pub async fn serve(
     let rejecting = Arc::new(Semaphore::new(app.config.max_rejecting()));
     let graceful = GracefulShutdown::new();
     let builder = Arc::new(builder(&app.config));
+    let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
-                    // Out of file descriptors, or a connection reset before accept.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
+                    let pause = backoff.next();
+                    tracing::error!("accept failed (retrying in {pause:?}): {e}");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
         };
+        backoff = AcceptBackoff::default();
         let _ = stream.set_nodelay(true);
         let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
             reject(stream, &rejecting, SERVER_FULL);
@@ -133,6 +140,41 @@ pub async fn serve(
         tracing::warn!("shutdown: requests still running after {drain:?} were cut off");
     }
     Ok(())
+}
+
+/// An error of one connection that ended before `accept()` returned it (the
+/// client gave up): nothing to log or wait for, as axum and hyper's examples
+/// do.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// The pause after an `accept()` that failed for the listener itself (out of
+/// file descriptors, say: retrying at once would spin), doubling from
+/// [`AcceptBackoff::FIRST`] to at most [`AcceptBackoff::LONGEST`] while the
+/// failures go on; the next accepted connection starts over.
+struct AcceptBackoff(Duration);
+
+impl AcceptBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const LONGEST: Duration = Duration::from_secs(1);
+
+    fn next(&mut self) -> Duration {
+        let pause = self.0;
+        self.0 = (self.0 * 2).min(Self::LONGEST);
+        pause
+    }
+}
+
+impl Default for AcceptBackoff {
+    fn default() -> Self {
+        Self(Self::FIRST)
+    }
 }
 
 /// Serves HTTP/1.1 on one connection, over any byte stream, until the client
@@ -284,10 +326,8 @@ impl AddressQuota {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<AddressKey, usize>> {
-        // Nothing panics while holding it; were it poisoned, the counts would
-        // still be whole (each change is one write).
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<AddressKey, usize>> {
+        self.open.lock()
     }
 }
 
@@ -429,6 +469,22 @@ impl AsyncWrite for Counting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_errors_of_one_connection_are_skipped_others_back_off() {
+        use std::io::{Error, ErrorKind};
+        assert!(is_connection_error(&Error::from(
+            ErrorKind::ConnectionReset
+        )));
+        assert!(is_connection_error(&Error::from(
+            ErrorKind::ConnectionAborted
+        )));
+        // EMFILE: the listener's own trouble.
+        assert!(!is_connection_error(&Error::from_raw_os_error(24)));
+        let mut backoff = AcceptBackoff::default();
+        let pauses: Vec<_> = (0..9).map(|_| backoff.next().as_millis()).collect();
+        assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

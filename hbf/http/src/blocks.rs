@@ -24,12 +24,11 @@
 //! [`PIECE`] goes to the database in its own short transaction as it arrives
 //! ([`hbf_db::Upload`]), and the entry is assembled in one more. Reads run on
 //! tokio's blocking threads; an entry over [`SMALL_ENTRY`] is streamed as a
-//! large static file is ([`crate::static_files`]). The writer thread also
+//! large static file is ([`crate::stored`]). The writer thread also
 //! writes the recorded uses of cache entries when it has been idle for
 //! [`FLUSH_USES_EVERY`].
 
 use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,7 +37,10 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::respond::{self, Body, HttpError, HttpResponse};
+use crate::body::{self, declared_length};
+use crate::conditional;
+use crate::respond::{self, blocking, Body, HttpError, HttpResponse};
+use crate::secret::BearerToken;
 use crate::App;
 
 /// Cache entries up to this size are read whole and stored by the writer
@@ -60,7 +62,7 @@ pub struct BlocksConfig {
     /// Bound on the `cas` + `ac` bytes (least recently used evicted first).
     pub max_bytes: Option<u64>,
     /// The token writes need, if set.
-    pub token: Option<BlockToken>,
+    pub token: Option<BearerToken>,
 }
 
 impl Default for BlocksConfig {
@@ -70,43 +72,6 @@ impl Default for BlocksConfig {
             max_bytes: None,
             token: None,
         }
-    }
-}
-
-/// The secret of block writes. Its `Debug` does not show it.
-#[derive(Clone)]
-pub struct BlockToken(Arc<str>);
-
-impl std::fmt::Debug for BlockToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BlockToken(..)")
-    }
-}
-
-impl BlockToken {
-    /// The shortest token accepted.
-    pub const MIN_LEN: usize = 16;
-
-    /// A token chosen by the operator: at least [`BlockToken::MIN_LEN`]
-    /// visible ASCII characters (it travels in a header).
-    pub fn new(token: &str) -> Result<Self, String> {
-        if token.len() < Self::MIN_LEN {
-            return Err(format!(
-                "HBF_BLOCK_TOKEN is {} characters long; it must have at least {}",
-                token.len(),
-                Self::MIN_LEN
-            ));
-        }
-        if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(
-                "HBF_BLOCK_TOKEN may hold only visible ASCII characters (no spaces)".to_owned(),
-            );
-        }
-        Ok(Self(token.into()))
-    }
-
-    fn matches(&self, presented: &[u8]) -> bool {
-        crate::dev_api::constant_time_eq(self.0.as_bytes(), presented)
     }
 }
 
@@ -150,7 +115,7 @@ impl BlockService {
             ));
         }
         match answer.await {
-            Ok(outcome) => outcome.map_err(db_error),
+            Ok(outcome) => Ok(outcome?),
             Err(_) => Err(HttpError::Internal(
                 "blocks: the writer thread stopped before answering".into(),
             )),
@@ -199,7 +164,7 @@ fn write_puts(store: BlockStore, queue: mpsc::Receiver<Put>) {
     }
 }
 
-/// A request of the block service.
+/// A request of the block service (which path is which: [`crate::route`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
     /// `/block`.
@@ -210,30 +175,6 @@ pub enum Target<'a> {
     Cache(BlockKind, &'a str),
     /// `/blocks/status`.
     Status,
-}
-
-/// The block service's request for `path`, if it is one.
-pub fn target(path: &str) -> Option<Target<'_>> {
-    match path {
-        "/block" => return Some(Target::NewBlock),
-        "/blocks/status" => return Some(Target::Status),
-        _ => {}
-    }
-    if let Some(hash) = path.strip_prefix("/block/") {
-        return Some(Target::Block(hash));
-    }
-    let (rest, hash) = path.rsplit_once('/')?;
-    let (instance, kind) = rest.rsplit_once('/')?;
-    let kind = match kind {
-        "cas" => BlockKind::Cas,
-        "ac" => BlockKind::Ac,
-        _ => return None,
-    };
-    // An instance is `/name` or `/a/b`...: no empty segment.
-    if !instance.is_empty() && instance[1..].split('/').any(str::is_empty) {
-        return None;
-    }
-    Some(Target::Cache(kind, hash))
 }
 
 /// Serves a block service request.
@@ -297,18 +238,13 @@ pub async fn serve(
 }
 
 fn authorize(service: &BlockService, headers: &HeaderMap) -> Result<(), HttpError> {
-    let Some(token) = &service.config.token else {
-        return Ok(());
-    };
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(HttpError::Unauthorized(
+    match &service.config.token {
+        None => Ok(()),
+        Some(token) => token.authorize(
+            headers,
             "block writes need an Authorization: Bearer <HBF_BLOCK_TOKEN> header",
-        ));
-    };
-    if crate::dev_api::bearer_credentials(value.as_bytes()).is_some_and(|t| token.matches(t)) {
-        Ok(())
-    } else {
-        Err(HttpError::Unauthorized("the block token is not valid"))
+            "the block token is not valid",
+        ),
     }
 }
 
@@ -320,42 +256,6 @@ fn parse_hash(text: &str) -> Result<[u8; 32], HttpError> {
             text.chars().take(80).collect::<String>()
         ))
     })
-}
-
-/// The HTTP answer to a storage error.
-fn db_error(e: hbf_db::Error) -> HttpError {
-    match e {
-        e if e.is_invalid_block() => HttpError::BadRequest(e.to_string()),
-        hbf_db::Error::BlockTooLarge { limit } => HttpError::BodyTooLarge {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        },
-        other => HttpError::Internal(format!("blocks: {other}")),
-    }
-}
-
-/// Runs storage work on a blocking thread.
-async fn blocking<R: Send + 'static>(
-    work: impl FnOnce() -> hbf_db::Result<R> + Send + 'static,
-) -> Result<R, HttpError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result.map_err(db_error),
-        Err(e) => Err(HttpError::Internal(format!(
-            "blocks: a storage task failed: {e}"
-        ))),
-    }
-}
-
-/// The declared `Content-Length`, if any (`400` if it is not a number).
-fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, HttpError> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .ok_or_else(|| HttpError::BadRequest("Content-Length is not a number".into()))
-        })
-        .transpose()
 }
 
 /// `PUT /block`.
@@ -383,7 +283,7 @@ async fn put_block(
             "too many requests with a body are in progress",
         ));
     };
-    let data = crate::js::read_body(request.into_body(), limit, Some(length), &app.config).await?;
+    let data = body::read_body(request.into_body(), limit, Some(length), &app.config).await?;
     let key = service
         .put(BlockPut {
             kind: BlockKind::Block,
@@ -419,7 +319,7 @@ async fn put_entry(
     };
     let done = |key: [u8; 32]| respond::with_body(StatusCode::OK, "text/plain", key_to_hex(&key));
     if let Some(n) = declared.filter(|&n| n <= SMALL_ENTRY) {
-        let data = crate::js::read_body(request.into_body(), limit, Some(n), &app.config).await?;
+        let data = body::read_body(request.into_body(), limit, Some(n), &app.config).await?;
         let key = service
             .put(BlockPut {
                 kind,
@@ -430,7 +330,7 @@ async fn put_entry(
         return Ok(done(key));
     }
     // Large or of unknown length: stored piece by piece as it arrives.
-    let mut body = crate::js::TimedBody::new(request.into_body(), limit, &app.config);
+    let mut body = body::TimedBody::new(request.into_body(), limit, &app.config);
     let mut upload = service.store.begin_upload(kind, key, max);
     let mut piece: Vec<u8> = Vec::with_capacity(PIECE);
     loop {
@@ -509,10 +409,7 @@ async fn read(
         BlockKind::Ac => "no-cache",
         BlockKind::Block | BlockKind::Cas => "public, max-age=31536000, immutable",
     };
-    let fresh = request
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    let fresh = conditional::not_modified(request.headers(), &etag, None);
     let body = if fresh {
         Body::full(Bytes::new())
     } else {
@@ -521,7 +418,7 @@ async fn read(
             Found::Shared(data, _) => Body::full(Bytes::from_owner(data)),
             Found::Reader(reader) => {
                 let len = reader.len();
-                crate::static_files::stored_body(app, reader, 0, len)
+                app.stored_reads.body(reader, 0, len)
             }
         }
     };
@@ -579,36 +476,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets() {
-        let h = "ab".repeat(32);
-        assert_eq!(target("/block"), Some(Target::NewBlock));
-        assert_eq!(target(&format!("/block/{h}")), Some(Target::Block(&h)));
-        assert_eq!(target("/block/xyz"), Some(Target::Block("xyz")));
-        assert_eq!(target("/blocks/status"), Some(Target::Status));
-        assert_eq!(
-            target(&format!("/cas/{h}")),
-            Some(Target::Cache(BlockKind::Cas, &h))
-        );
-        assert_eq!(
-            target(&format!("/ac/{h}")),
-            Some(Target::Cache(BlockKind::Ac, &h))
-        );
-        assert_eq!(
-            target(&format!("/main/cas/{h}")),
-            Some(Target::Cache(BlockKind::Cas, &h))
-        );
-        assert_eq!(
-            target(&format!("/a/b/ac/{h}")),
-            Some(Target::Cache(BlockKind::Ac, &h))
-        );
-        assert_eq!(target(&format!("//cas/{h}")), None);
-        assert_eq!(target("/blocks"), None);
-        assert_eq!(target("/hello"), None);
-        assert_eq!(target("/"), None);
-        assert_eq!(target("/x/cas"), None);
-    }
-
-    #[test]
     fn hashes_are_64_hex_digits() {
         let lower = "0123456789abcdef".repeat(4);
         let key = parse_hash(&lower).unwrap();
@@ -627,15 +494,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn tokens() {
-        assert!(BlockToken::new("short").is_err());
-        assert!(BlockToken::new("has a space in it, ok").is_err());
-        let token = BlockToken::new("0123456789abcdef").unwrap();
-        assert!(token.matches(b"0123456789abcdef"));
-        assert!(!token.matches(b"0123456789abcde"));
-        assert_eq!(format!("{token:?}"), "BlockToken(..)");
     }
 }

@@ -21,6 +21,7 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::conditional;
 use crate::respond::{Body, HttpError, HttpResponse};
 use crate::App;
 
@@ -135,7 +136,7 @@ async fn asset_response<B>(
         }
     };
     let etag = HeaderValue::from_str(&etag).expect("a quoted hex digest is a valid header");
-    let (status, body) = if not_modified(request.headers(), &etag) {
+    let (status, body) = if conditional::not_modified(request.headers(), &etag, None) {
         (StatusCode::NOT_MODIFIED, Bytes::new())
     } else {
         (StatusCode::OK, bytes)
@@ -151,7 +152,7 @@ async fn asset_response<B>(
     if status == StatusCode::OK {
         headers.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static(asset.content_type),
+            HeaderValue::from_static(crate::mime::content_type(asset.name)),
         );
     }
     Ok(response)
@@ -184,39 +185,9 @@ fn gzip_etag(etag: &str) -> String {
     format!("{}-gzip\"", etag.trim_end_matches('"'))
 }
 
-/// `If-None-Match` names `etag` (or is `*`); weak comparison, as RFC 9110
-/// 13.1.2 asks for this header.
-fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let Some(inm) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let ours = etag.to_str().unwrap_or_default();
-    inm.split(',')
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == "*" || t == ours)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn if_none_match_lists() {
-        let etag = HeaderValue::from_static("\"ab\"");
-        let with = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
-            h
-        };
-        assert!(not_modified(&with("\"ab\""), &etag));
-        assert!(not_modified(&with("\"x\", W/\"ab\""), &etag));
-        assert!(not_modified(&with("*"), &etag));
-        assert!(!not_modified(&with("\"abc\""), &etag));
-        assert!(!not_modified(&HeaderMap::new(), &etag));
-    }
 
     #[test]
     fn accept_encoding() {
@@ -232,6 +203,22 @@ mod tests {
         assert!(!accepts_gzip(&with("br, identity")));
         assert!(!accepts_gzip(&HeaderMap::new()));
         assert_eq!(gzip_etag("\"ab\""), "\"ab-gzip\"");
+    }
+
+    #[test]
+    fn every_editor_file_has_its_type() {
+        for asset in &hbf_dev::ASSETS {
+            let mime = crate::mime::content_type(asset.name);
+            assert_ne!(mime, "application/octet-stream", "{}", asset.name);
+        }
+        assert_eq!(
+            crate::mime::content_type("index.html"),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            crate::mime::content_type("codemirror.mjs"),
+            crate::mime::JAVASCRIPT
+        );
     }
 
     #[test]

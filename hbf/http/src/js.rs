@@ -22,12 +22,10 @@
 
 use bytes::Bytes;
 use hbf_qjs::{JsRequest, JsResponse};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use percent_encoding::percent_decode_str;
-use tokio::time::Instant;
 
 use crate::respond::{HttpError, HttpResponse};
 use crate::App;
@@ -49,7 +47,7 @@ pub async fn serve(
         ));
     };
     let (parts, body) = request.into_parts();
-    let body = read_request_body(app, &parts.headers, body).await?;
+    let body = crate::body::read_request_body(&app.config, &parts.headers, body).await?;
 
     let path_raw = parts.uri.path();
     let path = percent_decode_str(path_raw)
@@ -88,111 +86,6 @@ pub async fn serve(
     }
 }
 
-/// The body of a request with `headers`: at most `--max-body` bytes (`413`, at
-/// once when the declared length is larger), within the body timeouts (`408`).
-pub(crate) async fn read_request_body(
-    app: &App,
-    headers: &hyper::HeaderMap,
-    body: Incoming,
-) -> Result<Vec<u8>, HttpError> {
-    let limit = app.config.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(HttpError::BodyTooLarge { limit });
-    }
-    read_body(body, limit, declared, &app.config).await
-}
-
-/// Reads a request body of at most `limit` bytes, within the body timeouts of
-/// `config`. A client that pauses longer than the idle timeout, or whose body
-/// takes longer than the overall one, gets `408`: without these, one byte every
-/// few seconds would hold the connection (and a JavaScript permit) forever.
-pub(crate) async fn read_body(
-    body: Incoming,
-    limit: usize,
-    declared: Option<u64>,
-    config: &crate::ServerConfig,
-) -> Result<Vec<u8>, HttpError> {
-    let mut body = TimedBody::new(body, limit, config);
-    let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize).min(limit));
-    while let Some(data) = body.next().await? {
-        out.extend_from_slice(&data);
-    }
-    Ok(out)
-}
-
-/// A request body taken piece by piece, at most `limit` bytes (`413`), within
-/// the body idle and overall timeouts (`408`): for handlers that store a body
-/// as it arrives instead of holding it whole.
-pub(crate) struct TimedBody {
-    body: Limited<Incoming>,
-    limit: usize,
-    idle: std::time::Duration,
-    total: std::time::Duration,
-    deadline: Instant,
-}
-
-impl TimedBody {
-    pub(crate) fn new(body: Incoming, limit: usize, config: &crate::ServerConfig) -> Self {
-        Self {
-            body: Limited::new(body, limit),
-            limit,
-            idle: config.body_idle_timeout,
-            total: config.body_timeout,
-            deadline: Instant::now() + config.body_timeout,
-        }
-    }
-
-    /// The next piece of data, or `None` at the end of the body.
-    pub(crate) async fn next(&mut self) -> Result<Option<Bytes>, HttpError> {
-        loop {
-            let idle_deadline = Instant::now() + self.idle;
-            let frame =
-                match tokio::time::timeout_at(idle_deadline.min(self.deadline), self.body.frame())
-                    .await
-                {
-                    Ok(frame) => frame,
-                    Err(_) if idle_deadline < self.deadline => {
-                        return Err(HttpError::BodyTimeout(format!(
-                            "the request body stalled: nothing arrived for {} ms",
-                            self.idle.as_millis()
-                        )))
-                    }
-                    Err(_) => {
-                        return Err(HttpError::BodyTimeout(format!(
-                            "the request body did not arrive within {} ms",
-                            self.total.as_millis()
-                        )))
-                    }
-                };
-            match frame {
-                None => return Ok(None),
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        if !data.is_empty() {
-                            return Ok(Some(data));
-                        }
-                    }
-                }
-                Some(Err(e))
-                    if e.downcast_ref::<http_body_util::LengthLimitError>()
-                        .is_some() =>
-                {
-                    return Err(HttpError::BodyTooLarge { limit: self.limit })
-                }
-                Some(Err(e)) => {
-                    return Err(HttpError::BadRequest(format!(
-                        "cannot read the request body: {e}"
-                    )))
-                }
-            }
-        }
-    }
-}
-
 /// Turns JavaScript's response into HTTP, validating status and headers.
 fn to_http(js: JsResponse, id: u64) -> Result<HttpResponse, HttpError> {
     let bad = |reason: String| HttpError::BadResponse {
@@ -200,9 +93,14 @@ fn to_http(js: JsResponse, id: u64) -> Result<HttpResponse, HttpError> {
         reason,
     };
     // A 1xx is not a final response: JavaScript cannot answer with one.
-    let status = match StatusCode::from_u16(js.status) {
-        Ok(status) if !status.is_informational() => status,
-        _ => {
+    // JavaScript may hand back any number.
+    let status = Some(js.status)
+        .filter(|s| s.fract() == 0.0 && (100.0..=999.0).contains(s))
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .filter(|s| !s.is_informational());
+    let status = match status {
+        Some(status) => status,
+        None => {
             return Err(bad(format!(
                 "the handler set an invalid HTTP status {} (a final status is 200 to 999)",
                 js.status

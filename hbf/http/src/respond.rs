@@ -91,14 +91,6 @@ impl hyper::body::Body for Body {
     }
 }
 
-/// Locks a mutex, ignoring poisoning: every critical section in this crate
-/// leaves its data consistent even when a panic unwinds through it.
-pub(crate) fn lock_ignoring_poison<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// Seconds a client is told to wait (`Retry-After`) when the server is full: long
 /// enough for a burst to pass, short enough that a retry soon succeeds.
 pub const RETRY_AFTER_SECS: u32 = 1;
@@ -157,9 +149,48 @@ pub enum HttpError {
     /// The pod's JavaScript answered something that is not valid HTTP (`500`).
     #[error("{reason}")]
     BadResponse { request: u64, reason: String },
+    /// A TypeScript or JSX static file that does not transform, for a module
+    /// script (`500`): the reason (file, line and column) as plain text, for
+    /// the browser's console, varying on `Sec-Fetch-Dest` like the file's
+    /// other answers.
+    #[error("{0}")]
+    Untransformable(String),
     /// A fault of the server (`500`).
     #[error("{0}")]
     Internal(String),
+}
+
+/// The one mapping of storage errors: the client's mistakes (a bad path, a
+/// block refused for what it is, a missing file or version, a precondition,
+/// an entry over its limit) are `4xx`; anything else is the server's fault.
+impl From<hbf_db::Error> for HttpError {
+    fn from(e: hbf_db::Error) -> Self {
+        match e {
+            e if e.is_invalid_path() || e.is_invalid_block() => {
+                HttpError::BadRequest(e.to_string())
+            }
+            e if e.is_not_found() => HttpError::NoSuchFile(e.to_string()),
+            hbf_db::Error::PreconditionFailed { current, .. } => HttpError::PreconditionFailed {
+                message: e.to_string(),
+                current,
+            },
+            hbf_db::Error::BlockTooLarge { limit } => HttpError::BodyTooLarge {
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            },
+            other => HttpError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Runs storage work on one of tokio's blocking threads, so the server's async
+/// threads never wait on the disk; its error becomes the answer.
+pub async fn blocking<R: Send + 'static>(
+    work: impl FnOnce() -> hbf_db::Result<R> + Send + 'static,
+) -> Result<R, HttpError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => Ok(result?),
+        Err(e) => Err(HttpError::Internal(format!("a storage task failed: {e}"))),
+    }
 }
 
 impl HttpError {
@@ -186,9 +217,9 @@ impl HttpError {
                 | JsError::BadResponse(_)
                 | JsError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            HttpError::BadResponse { .. } | HttpError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            HttpError::BadResponse { .. }
+            | HttpError::Untransformable(_)
+            | HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -198,6 +229,20 @@ impl HttpError {
     pub fn into_response(self, dev: bool) -> HttpResponse {
         let status = self.status();
         self.log(status);
+        if let HttpError::Untransformable(reason) = &self {
+            let mut response =
+                with_body(status, "text/plain; charset=utf-8", format!("{reason}\n"));
+            let headers = response.headers_mut();
+            headers.insert(
+                hyper::header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            );
+            headers.insert(
+                hyper::header::VARY,
+                HeaderValue::from_static("Sec-Fetch-Dest"),
+            );
+            return response;
+        }
         let mut body = serde_json::Map::new();
         body.insert("error".into(), reason(status).into());
         match &self {
@@ -444,6 +489,31 @@ mod tests {
         let r = HttpError::NoSuchFile("no such file: a".into()).into_response(true);
         assert_eq!(r.status(), 404);
         assert_eq!(body(r)["message"], "no such file: a");
+    }
+
+    #[test]
+    fn storage_errors_map_once() {
+        let status = |e: hbf_db::Error| HttpError::from(e).status().as_u16();
+        assert_eq!(status(hbf_db::Error::NotFound { path: "a".into() }), 404);
+        assert_eq!(status(hbf_db::Error::InvalidBlock("empty".into())), 400);
+        assert_eq!(
+            status(hbf_db::Error::PreconditionFailed {
+                path: "a".into(),
+                current: Some(2)
+            }),
+            412
+        );
+        assert_eq!(status(hbf_db::Error::BlockTooLarge { limit: 9 }), 413);
+        assert_eq!(status(hbf_db::Error::Sql("disk I/O error".into())), 500);
+    }
+
+    #[test]
+    fn an_untransformable_script_is_500_text() {
+        let r = HttpError::Untransformable("a.tsx:1:2: unexpected".into()).into_response(false);
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.headers()[CONTENT_TYPE], "text/plain; charset=utf-8");
+        assert_eq!(r.headers()[hyper::header::VARY], "Sec-Fetch-Dest");
+        assert_eq!(futures_body(r), "a.tsx:1:2: unexpected\n");
     }
 
     #[test]

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hbf_db::Database;
-use hbf_http::blocks::{BlockService, BlockToken, BlocksConfig};
-use hbf_http::dev_api::DevToken;
+use hbf_http::blocks::{BlockService, BlocksConfig};
+use hbf_http::BearerToken;
 use hbf_http::{App, ServerConfig};
 use hbf_qjs::{EngineConfig, Isolation, JsPool};
 
-use crate::cli::{Cli, IsolationArg};
+use crate::cli::Cli;
 
 /// Runs the server; returns after a graceful shutdown.
 pub fn run(
@@ -47,14 +47,8 @@ pub fn run(
     let engine = EngineConfig {
         memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
         timeout: Duration::from_millis(cli.js_timeout_ms),
-        isolation: match cli.isolation {
-            None | Some(IsolationArg::Snapshot) => Isolation::Snapshot,
-            Some(IsolationArg::Request) => Isolation::Request,
-            Some(IsolationArg::Context) => Isolation::Context,
-            Some(IsolationArg::Worker) => Isolation::Worker,
-        },
+        isolation: cli.isolation.unwrap_or_default(),
         isolation_from_pod: cli.isolation.is_none(),
-        dev: cli.dev,
     };
     db.set_sql_memory_limit(cli.sql_memory_mb << 20)
         .map_err(|e| format!("cannot bound SQLite's memory: {e}"))?;
@@ -159,12 +153,7 @@ pub fn run(
             workers,
             isolation =
                 cli.isolation
-                    .map_or("as the pod declares (default snapshot)", |i| match i {
-                        IsolationArg::Snapshot => "snapshot",
-                        IsolationArg::Request => "request",
-                        IsolationArg::Context => "context",
-                        IsolationArg::Worker => "worker",
-                    }),
+                    .map_or("as the pod declares (default snapshot)", Isolation::name),
             "hbf listening on http://{bound}"
         );
         hbf_http::serve(listener, Arc::clone(&app), shutdown)
@@ -197,7 +186,7 @@ pub fn run(
 
 /// The dev API's token and whether it was generated now.
 struct DevTokenChoice {
-    token: DevToken,
+    token: BearerToken,
     generated: bool,
 }
 
@@ -208,7 +197,7 @@ struct DevTokenChoice {
 fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
     match std::env::var("HBF_DEV_TOKEN") {
         Ok(token) => Ok(DevTokenChoice {
-            token: DevToken::new(&token)?,
+            token: BearerToken::new("HBF_DEV_TOKEN", &token)?,
             generated: false,
         }),
         Err(std::env::VarError::NotUnicode(_)) => {
@@ -217,10 +206,10 @@ fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
         Err(std::env::VarError::NotPresent) if !cli.host.is_loopback() => Err(format!(
             "--dev with --host {} (not loopback) exposes the live-editing API to the network: set HBF_DEV_TOKEN (at least {} characters) to choose its token",
             cli.host,
-            DevToken::MIN_LEN
+            BearerToken::MIN_LEN
         )),
         Err(std::env::VarError::NotPresent) => Ok(DevTokenChoice {
-            token: DevToken::generate()
+            token: BearerToken::generate()
                 .map_err(|e| format!("cannot generate a dev token from /dev/urandom: {e}"))?,
             generated: true,
         }),
@@ -230,9 +219,9 @@ fn dev_token(cli: &Cli) -> Result<DevTokenChoice, String> {
 /// `HBF_BLOCK_TOKEN`, if set: the token block writes need. Unlike the dev
 /// token, none is generated: without one, writes are open (a build cache on
 /// a trusted network), which the start-up line says.
-fn block_token() -> Result<Option<BlockToken>, String> {
+fn block_token() -> Result<Option<BearerToken>, String> {
     match std::env::var("HBF_BLOCK_TOKEN") {
-        Ok(token) => BlockToken::new(&token).map(Some),
+        Ok(token) => BearerToken::new("HBF_BLOCK_TOKEN", &token).map(Some),
         Err(std::env::VarError::NotUnicode(_)) => {
             Err("HBF_BLOCK_TOKEN is not valid UTF-8".to_owned())
         }

@@ -7,27 +7,14 @@ pub const MAX_BLOCK: usize = 512 << 10;
 /// A block key as the routes and `hbf:blob` spell it: 64 lowercase hex digits
 /// (by table: every `PUT` answer and `ETag` spells one).
 pub fn key_to_hex(key: &[u8; 32]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(64);
-    for &b in key {
-        hex.push(DIGITS[usize::from(b >> 4)] as char);
-        hex.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    hex
+    hex::encode(key)
 }
 
 /// 64 hex digits (either case) as the 32 bytes they spell; `None` for any
 /// other text.
 pub fn key_from_hex(text: &str) -> Option<[u8; 32]> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let mut key = [0u8; 32];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        key[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
-    }
+    hex::decode_to_slice(text, &mut key).ok()?;
     Some(key)
 }
 
@@ -110,7 +97,7 @@ mod tests {
     fn keys_spell_as_lowercase_hex_and_back() {
         let key: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);
         let hex = key_to_hex(&key);
-        assert_eq!(hex, crate::vfs::to_hex(&key));
+        assert_eq!(hex, hex::encode(key));
         assert_eq!(key_from_hex(&hex), Some(key));
         assert_eq!(key_from_hex(&hex.to_uppercase()), Some(key));
         assert_eq!(key_from_hex(&hex[1..]), None);

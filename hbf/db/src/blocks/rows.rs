@@ -8,7 +8,6 @@ use sha2::{Digest, Sha256};
 
 use super::eviction::tick;
 use super::kind::{BlockKind, BlockPut, MAX_BLOCK};
-use crate::vfs::to_hex;
 use crate::{Error, Result};
 
 /// A [`BlockPut`] checked and hashed (before the writer is taken).
@@ -42,8 +41,8 @@ pub(super) fn check(put: BlockPut) -> Result<Checked> {
     };
     if put.kind.keyed_by_content() && key != sha256 {
         return Err(Error::DigestMismatch {
-            expected: to_hex(&key),
-            actual: to_hex(&sha256),
+            expected: hex::encode(key),
+            actual: hex::encode(sha256),
         });
     }
     Ok(Checked {
@@ -58,7 +57,7 @@ pub(super) fn missing_content(kind: BlockKind, key: &[u8; 32]) -> Error {
     Error::Internal(format!(
         "{} {} names a content row that is missing",
         kind.name(),
-        to_hex(key)
+        hex::encode(key)
     ))
 }
 

@@ -10,7 +10,7 @@ use super::eviction::{evict, tick, write_uses, Uses};
 use super::kind::{BlockKind, BlockPut, BlockStatus, KindStatus};
 use super::rows::{self, check, insert_content, link, missing_content, unlink, Checked, Counts};
 use super::upload::Upload;
-use crate::vfs::{now_ms, to_hex};
+use crate::vfs::now_ms;
 use crate::{Database, FileReader, FileVersion, Result};
 
 /// Blocks and Bazel cache entries of one [`Database`]; cheap to clone.
@@ -168,7 +168,7 @@ impl BlockStore {
             .ok_or_else(|| missing_content(kind, key))?;
         self.touch(kind, key)?;
         let meta = FileVersion {
-            path: format!("{}/{}", kind.name(), to_hex(key)),
+            path: format!("{}/{}", kind.name(), hex::encode(key)),
             version: 1,
             mtime_ms: used,
             size: size as u64,

@@ -10,7 +10,6 @@ use super::eviction::{evict, tick};
 use super::kind::BlockKind;
 use super::rows::{content_id, link, Counts};
 use super::store::BlockStore;
-use crate::vfs::to_hex;
 use crate::{Error, Result};
 
 /// A streamed upload ([`BlockStore::begin_upload`]): [`Upload::append`] the
@@ -93,8 +92,8 @@ impl Upload {
         }
         if self.kind.keyed_by_content() && sha256 != self.key {
             return Err(Error::DigestMismatch {
-                expected: to_hex(&self.key),
-                actual: to_hex(&sha256),
+                expected: hex::encode(&self.key),
+                actual: hex::encode(sha256),
             });
         }
         let (kind, key, id, size) = (self.kind, self.key, self.id, self.size);

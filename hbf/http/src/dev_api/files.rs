@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::writer::Put;
 use super::{precondition, DevApi, Query};
-use crate::respond::{self, Body, HttpError, HttpResponse};
+use crate::respond::{self, blocking, Body, HttpError, HttpResponse};
 use crate::App;
 
 /// A listing's JSON text, for [`DevApi::listings`].
@@ -28,33 +28,6 @@ pub(super) struct Listing {
 
 /// Listings kept (distinct prefixes an editor asks for at once).
 const LISTINGS_KEPT: usize = 8;
-
-/// The HTTP answer to a storage error.
-fn db_error(e: hbf_db::Error) -> HttpError {
-    match e {
-        hbf_db::Error::InvalidPath { .. } => HttpError::BadRequest(e.to_string()),
-        hbf_db::Error::NotFound { .. } | hbf_db::Error::VersionNotFound { .. } => {
-            HttpError::NoSuchFile(e.to_string())
-        }
-        hbf_db::Error::PreconditionFailed { current, .. } => HttpError::PreconditionFailed {
-            message: e.to_string(),
-            current,
-        },
-        other => HttpError::Internal(format!("dev API: {other}")),
-    }
-}
-
-/// Runs storage work on a blocking thread (a write waits for its commit).
-async fn blocking<R: Send + 'static>(
-    work: impl FnOnce() -> hbf_db::Result<R> + Send + 'static,
-) -> Result<R, HttpError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result.map_err(db_error),
-        Err(e) => Err(HttpError::Internal(format!(
-            "dev API: a storage task failed: {e}"
-        ))),
-    }
-}
 
 fn json_response(status: StatusCode, value: &Value) -> HttpResponse {
     let mut response = respond::json(
@@ -73,20 +46,18 @@ pub(super) fn list(app: &App, api: &DevApi, query: &Query) -> Result<HttpRespons
     // Read before listing: a write that lands in between moves it again, so a
     // listing is never kept under a generation newer than what it saw.
     let generation = app.db.generation();
-    let cached = respond::lock_ignoring_poison(&api.listings)
+    let cached = api
+        .listings
+        .lock()
         .iter()
         .find(|l| l.generation == generation && l.deleted == deleted && l.prefix == prefix)
         .map(|l| l.json.clone());
     let json = match cached {
         Some(json) => json,
         None => {
-            let files = app
-                .db
-                .fs()
-                .list_with_deleted(prefix, deleted)
-                .map_err(db_error)?;
+            let files = app.db.fs().list_with_deleted(prefix, deleted)?;
             let json = Bytes::from(listing_json(&files));
-            let mut listings = respond::lock_ignoring_poison(&api.listings);
+            let mut listings = api.listings.lock();
             listings.retain(|l| {
                 l.generation == generation && !(l.prefix == prefix && l.deleted == deleted)
             });
@@ -143,13 +114,12 @@ pub(super) fn read(fs: &hbf_db::VersionedFs, query: &Query) -> Result<HttpRespon
     let (meta, data) = match query.version()? {
         Some(version) => fs.read_version(&path, version),
         None => fs.read_with_meta(&path),
-    }
-    .map_err(db_error)?;
+    }?;
     let mut response = Response::new(Body::full(data));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(crate::static_files::content_type(&meta.path)),
+        HeaderValue::from_static(crate::mime::content_type(&meta.path)),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     version_headers(headers, meta.version);
@@ -166,7 +136,7 @@ fn version_headers(headers: &mut HeaderMap, version: u64) {
 
 pub(super) fn history(fs: &hbf_db::VersionedFs, query: &Query) -> Result<HttpResponse, HttpError> {
     let path = query.required("path")?;
-    let versions = fs.history(&path).map_err(db_error)?;
+    let versions = fs.history(&path)?;
     let out: Vec<Value> = versions
         .iter()
         .map(|v| {
@@ -213,10 +183,10 @@ pub(super) async fn write(
         ));
     };
     let (parts, body) = request.into_parts();
-    let data = crate::js::read_request_body(app, &parts.headers, body).await?;
+    let data = crate::body::read_request_body(&app.config, &parts.headers, body).await?;
     // Only the pod's server modules are compiled (rarely written, and a
     // compile must not hold up the writer).
-    let warnings = if hbf_db::path::normalize(&path).is_ok_and(|p| is_server_module(&p)) {
+    let warnings = if hbf_db::path::normalize(&path).is_ok_and(|p| hbf_qjs::is_server_module(&p)) {
         let (path, source) = (path.clone(), data.clone());
         blocking(move || Ok(module_warnings(&path, || Ok(((), source))))).await?
     } else {
@@ -235,7 +205,7 @@ pub(super) async fn write(
         ));
     }
     let v = match answer.await {
-        Ok(outcome) => outcome.map_err(db_error)?,
+        Ok(outcome) => outcome?,
         Err(_) => {
             return Err(HttpError::Internal(
                 "dev API: the writer thread stopped before answering".into(),
@@ -289,12 +259,6 @@ fn written(status: StatusCode, v: &FileVersion, warnings: Vec<Value>) -> HttpRes
     response
 }
 
-/// True for the pod's server-side modules (JavaScript, TypeScript, JSX), which
-/// are compiled when saved.
-fn is_server_module(path: &str) -> bool {
-    path.starts_with("hbf/") && hbf_qjs::is_module_path(path)
-}
-
 thread_local! {
     /// A compiler per blocking thread, made on first use (a QuickJS runtime
     /// cannot move between threads).
@@ -311,7 +275,7 @@ fn module_warnings<T>(
     let Ok(path) = hbf_db::path::normalize(path) else {
         return Vec::new();
     };
-    if !is_server_module(&path) {
+    if !hbf_qjs::is_server_module(&path) {
         return Vec::new();
     }
     let Ok((_, source)) = content() else {

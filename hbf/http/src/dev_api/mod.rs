@@ -6,9 +6,10 @@
 //! token: no cache may keep it). Other paths under `/__dev/` are the browser
 //! editor's files ([`crate::dev_editor`]), which need no token.
 //!
-//! Every request needs `Authorization: Bearer <token>` ([`DevToken`], compared
+//! Every request needs `Authorization: Bearer <token>` ([`BearerToken`], compared
 //! in constant time); otherwise `401` with `WWW-Authenticate: Bearer`. Paths
-//! are query parameters, percent-encoded (`+` is a plus, not a space), and
+//! are query parameters, form-encoded as `URLSearchParams` writes them (`+`
+//! is a space, `%2B` a plus), and
 //! follow the rules of [`hbf_db::path`] (`400` naming the rule otherwise).
 //!
 //! | request | answer |
@@ -32,15 +33,13 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | here | [`DevApi`] (the shared state), [`serve`] (the API, or the editor for other paths; the API's headers), the route table, authorization, the query and precondition parsing |
-//! | `token` | [`DevToken`], the secret |
+//! | here | [`DevApi`] (the shared state), [`serve`] (the API's headers), the endpoints' methods, authorization, the query and precondition parsing |
 //! | `files` | the file routes and their answers |
 //! | `writer` | the thread that commits PUTs |
 //! | `events` | the event stream and the watcher of other processes |
 
 mod events;
 mod files;
-mod token;
 mod writer;
 
 use std::sync::Arc;
@@ -50,15 +49,13 @@ use hbf_db::{Database, Precondition};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request};
-use percent_encoding::percent_decode_str;
 use tokio::sync::broadcast;
 
 use crate::respond::{HttpError, HttpResponse};
+use crate::secret::BearerToken;
 use crate::App;
 
 pub use events::{CLIENT_BUFFER, EVENT_BACKLOG, HEARTBEAT};
-pub use token::DevToken;
-pub(crate) use token::{bearer_credentials, constant_time_eq};
 
 use events::{file_event, log_event, Watcher};
 use files::Listing;
@@ -72,12 +69,12 @@ use writer::{Put, Writer};
 /// and uncaught errors of the pod's JavaScript. Each is one JSON text sent to
 /// every subscriber through a broadcast channel, which never blocks a sender.
 pub struct DevApi {
-    token: DevToken,
+    token: BearerToken,
     events: broadcast::Sender<Bytes>,
     /// The last listings answered, valid while the database's generation is
     /// unchanged: an editor (or a benchmark) lists far more often than it
     /// writes, and a listing of a large pod is a large JSON text.
-    listings: std::sync::Mutex<Vec<Listing>>,
+    listings: parking_lot::Mutex<Vec<Listing>>,
     /// Becomes true at shutdown: event streams end.
     closing: tokio::sync::watch::Sender<bool>,
     /// PUTs waiting for the writer thread ([`Writer`]).
@@ -89,7 +86,7 @@ pub struct DevApi {
 impl DevApi {
     /// Sets up the dev API for `db`: installs the database's change hook and the
     /// engine's console hook (once per process) and starts the watcher.
-    pub fn start(db: &Database, token: DevToken) -> Self {
+    pub fn start(db: &Database, token: BearerToken) -> Self {
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         let sender = events.clone();
         if !db.on_file_change(Box::new(move |change, source| {
@@ -130,7 +127,7 @@ impl DevApi {
         Self {
             token,
             events,
-            listings: std::sync::Mutex::new(Vec::new()),
+            listings: parking_lot::Mutex::new(Vec::new()),
             closing: tokio::sync::watch::Sender::new(false),
             puts,
             _alive: alive,
@@ -149,19 +146,15 @@ impl DevApi {
     }
 }
 
-/// Serves `/__dev/**`; `rest` is the path after `/__dev/`: `api/**` is the
-/// API, anything else the editor's files. Only with `--dev` (`route` never
-/// calls this otherwise). Errors become their responses here, so that they
-/// carry the API's headers too.
+/// Serves `/__dev/api/<endpoint>`. Only with `--dev` (`route` never calls
+/// this otherwise). Errors become their responses here, so that they carry
+/// the API's headers too.
 pub async fn serve(
     app: &App,
     api: &DevApi,
     request: Request<Incoming>,
-    rest: &str,
+    endpoint: &str,
 ) -> HttpResponse {
-    let Some(endpoint) = rest.strip_prefix("api/") else {
-        return crate::dev_editor::serve(app, &request, rest).await;
-    };
     let mut response = match endpoint_response(app, api, request, endpoint).await {
         Ok(response) => response,
         Err(e) => e.into_response(app.config.dev),
@@ -175,14 +168,19 @@ pub async fn serve(
     response
 }
 
-/// The API's route table: `endpoint` is the path after `/__dev/api/`.
+/// The API's endpoints and their methods: `endpoint` is the path after
+/// `/__dev/api/`.
 async fn endpoint_response(
     app: &App,
     api: &DevApi,
     request: Request<Incoming>,
     endpoint: &str,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&api.token, request.headers())?;
+    api.token.authorize(
+        request.headers(),
+        "the dev API needs an Authorization: Bearer <token> header",
+        "the dev API token is not valid",
+    )?;
     let query = Query::parse(request.uri().query().unwrap_or(""))?;
     let method = request.method().clone();
     let fs = app.db.fs_by("api");
@@ -210,38 +208,22 @@ async fn endpoint_response(
     }
 }
 
-fn authorize(token: &DevToken, headers: &HeaderMap) -> Result<(), HttpError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(HttpError::Unauthorized(
-            "the dev API needs an Authorization: Bearer <token> header",
-        ));
-    };
-    if bearer_credentials(value.as_bytes()).is_some_and(|t| token.matches(t)) {
-        Ok(())
-    } else {
-        Err(HttpError::Unauthorized("the dev API token is not valid"))
-    }
-}
-
 /// The decoded query parameters.
 struct Query(Vec<(String, String)>);
 
 impl Query {
+    /// `application/x-www-form-urlencoded` pairs (`form_urlencoded`). It
+    /// decodes invalid UTF-8 to U+FFFD, which no path or version holds
+    /// honestly: a parameter with one is refused rather than stored.
     fn parse(raw: &str) -> Result<Self, HttpError> {
         let mut out = Vec::new();
-        for pair in raw.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_decode_str(s)
-                    .decode_utf8()
-                    .map(|c| c.into_owned())
-                    .map_err(|_| {
-                        HttpError::BadRequest(format!(
-                            "query parameter {name:?} is not valid UTF-8 once percent-decoded"
-                        ))
-                    })
-            };
-            out.push((decode(name)?, decode(value)?));
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            if name.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+                return Err(HttpError::BadRequest(format!(
+                    "query parameter {name:?} is not valid UTF-8 once percent-decoded"
+                )));
+            }
+            out.push((name.into_owned(), value.into_owned()));
         }
         Ok(Self(out))
     }
@@ -318,34 +300,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn authorization_needs_the_bearer_token() {
-        let token = DevToken::new("0123456789abcdef").unwrap();
-        let headers = |value: Option<&str>| {
-            let mut h = HeaderMap::new();
-            if let Some(v) = value {
-                h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
-            }
-            h
-        };
-        assert!(authorize(&token, &headers(Some("Bearer 0123456789abcdef"))).is_ok());
-        assert!(authorize(&token, &headers(Some("bearer 0123456789abcdef"))).is_ok());
-        for bad in [
-            None,
-            Some("Bearer wrong"),
-            Some("Basic 0123456789abcdef"),
-            Some("Bearer "),
-        ] {
-            assert!(
-                matches!(
-                    authorize(&token, &headers(bad)),
-                    Err(HttpError::Unauthorized(_))
-                ),
-                "{bad:?}"
-            );
-        }
-    }
-
-    #[test]
     fn preconditions_from_headers() {
         let headers = |pairs: &[(header::HeaderName, &str)]| {
             let mut h = HeaderMap::new();
@@ -381,5 +335,9 @@ mod tests {
         assert_eq!(q.get("x"), Some(""));
         assert!(Query::parse("version=0").unwrap().version().is_err());
         assert!(Query::parse("path=%FF").is_err());
+        // As URLSearchParams writes them: `+` is a space, `%2B` a plus.
+        let q = Query::parse("path=a+b%2Bc.js&prefix=x%20y").unwrap();
+        assert_eq!(q.get("path"), Some("a b+c.js"));
+        assert_eq!(q.get("prefix"), Some("x y"));
     }
 }
