@@ -49,6 +49,9 @@ struct Status {
     state: String,
     /// The last sync Litestream reported.
     last_sync: Option<SystemTime>,
+    /// The last transaction Litestream has taken from the WAL (its newest
+    /// level-0 LTX file); shipped at the sync after it.
+    txid: Option<u64>,
     /// The last error Litestream logged, or HBF's about it (cleared by a
     /// later successful sync).
     last_error: Option<String>,
@@ -226,6 +229,7 @@ fn health(shared: &Shared) -> serde_json::Value {
     serde_json::json!({
         "running": status.running,
         "state": if status.state.is_empty() { "starting" } else { &status.state },
+        "txid": status.txid,
         "lag_ms": lag_ms,
         "last_error": status.last_error,
         "restarts": status.restarts.saturating_sub(1),
@@ -403,7 +407,9 @@ fn poll(launch: &Launch, shared: &Shared, db_path: &Path, restart_wait: &mut Dur
             let entry = answer["databases"]
                 .as_array()
                 .and_then(|dbs| dbs.iter().find(|d| d["path"].as_str() == db_path.to_str()));
+            let txid = local_txid(db_path);
             let mut status = lock(&shared.status);
+            status.txid = txid.or(status.txid);
             if let Some(entry) = entry {
                 status.state = entry["status"].as_str().unwrap_or("unknown").to_owned();
                 let synced = entry["last_sync_at"].as_str().and_then(parse_rfc3339);
@@ -417,6 +423,24 @@ fn poll(launch: &Launch, shared: &Shared, db_path: &Path, restart_wait: &mut Dur
         // Still starting, or too busy to answer: the next poll asks again.
         Err(e) => tracing::debug!("replication: {e}"),
     }
+}
+
+/// The newest transaction in Litestream's local level-0 LTX files
+/// (`.NAME-litestream/ltx/0/MIN-MAX.ltx` beside the database, hex).
+fn local_txid(db_path: &Path) -> Option<u64> {
+    let name = db_path.file_name()?.to_str()?;
+    let dir = db_path
+        .parent()?
+        .join(format!(".{name}-litestream"))
+        .join("ltx/0");
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| {
+            let name = e.ok()?.file_name();
+            let (_, max) = name.to_str()?.strip_suffix(".ltx")?.split_once('-')?;
+            u64::from_str_radix(max, 16).ok()
+        })
+        .max()
 }
 
 /// Says in the log and in `/health` when no sync has succeeded for
@@ -486,6 +510,24 @@ fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_txid_is_the_newest_level_0_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hbf.db");
+        assert_eq!(local_txid(&db), None);
+        let l0 = dir.path().join(".hbf.db-litestream/ltx/0");
+        std::fs::create_dir_all(&l0).unwrap();
+        for name in [
+            "0000000000000001-0000000000000001.ltx",
+            "0000000000000002-000000000000001a.ltx",
+            "0000000000000003-0000000000000003.ltx",
+            "junk",
+        ] {
+            std::fs::write(l0.join(name), "").unwrap();
+        }
+        assert_eq!(local_txid(&db), Some(0x1a));
+    }
 
     #[test]
     fn litestreams_times() {

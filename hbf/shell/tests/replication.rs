@@ -291,6 +291,11 @@ fn replicate_survive_kill_9_and_restore() {
         lags.len()
     );
     assert!(p99 < 1000, "replication lag p99 {p99} ms");
+    assert!(
+        health(&primary)["txid"].as_u64() > Some(1),
+        "{}",
+        health(&primary)
+    );
 
     // 2. A moment for the point-in-time restore, with no write near it.
     std::thread::sleep(Duration::from_millis(1500));
