@@ -247,8 +247,24 @@ fn replicate_survive_kill_9_and_restore() {
         SYNC,
         "--litestream",
         wrapper.to_str().unwrap(),
+        "--dev",
     ];
-    let mut primary = Server::try_start_with_env(&args, ENV).unwrap_or_else(|l| panic!("{l}"));
+    let env: Vec<(&str, &str)> = ENV
+        .iter()
+        .copied()
+        .chain([("HBF_DEV_TOKEN", common::DEV_TOKEN)])
+        .collect();
+    let auth = format!("Bearer {}", common::DEV_TOKEN);
+    let put = |server: &Server, n: usize| {
+        let reply = server.request(
+            "PUT",
+            &format!("/__dev/api/file?path=static/rep/{n}.txt"),
+            &[("authorization", &auth)],
+            Some(format!("file {n}").as_bytes()),
+        );
+        assert!(matches!(reply.status, 200 | 201), "{}", reply.text());
+    };
+    let mut primary = Server::try_start_with_env(&args, &env).unwrap_or_else(|l| panic!("{l}"));
     wait_until("replication to start", Duration::from_secs(20), || {
         health(&primary)["state"] == "replicating"
     });
@@ -275,10 +291,13 @@ fn replicate_survive_kill_9_and_restore() {
     // 1. Steady writes; /health's lag sampled meanwhile.
     let mut lags = Vec::new();
     let start = Instant::now();
+    let mut files = 0;
     while start.elapsed() < Duration::from_secs(5) {
         for _ in 0..10 {
             write(&primary, 100);
         }
+        put(&primary, files);
+        files += 1;
         if let Some(lag) = health(&primary)["lag_ms"].as_u64() {
             lags.push(lag);
         }
@@ -437,6 +456,20 @@ fn replicate_survive_kill_9_and_restore() {
         missing_old.is_empty(),
         "lost acknowledged writes: {missing_old:?}"
     );
+    // The dev API's writes (the versioned filesystem) came along too.
+    let conn = rusqlite::Connection::open(&restored).unwrap();
+    for n in 0..files {
+        let content: Vec<u8> = conn
+            .query_row(
+                "SELECT c.data FROM hbf_fs_file f JOIN hbf_fs_content c ON c.id = f.content_id WHERE f.path = ?1",
+                [format!("static/rep/{n}.txt")],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("static/rep/{n}.txt: {e}"));
+        assert_eq!(content, format!("file {n}").as_bytes());
+    }
+    drop(conn);
+    println!("{files} dev-API PUTs restored");
 
     // 6. Point in time: exactly the writes acknowledged before the moment.
     let pitr = dir.path().join("pitr.db");
