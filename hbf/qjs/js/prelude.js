@@ -50,17 +50,100 @@ const format = (args) =>
     })
     .join(' ');
 
+// The console of WHATWG's Console standard, every line into HBF's log.
+// Counters, timers and the group depth are the context's (a snapshot puts
+// them back after each request; `worker` mode keeps them, as a shared isolate
+// does).
 const makeConsole = () => {
-  const at = (level) => (...args) => native.log(level, format(args));
+  let indent = '';
+  const counts = new Map();
+  const timers = new Map();
+  const at = (level) => (...args) => native.log(level, indent + format(args));
+  const log = at('info');
+  const label = (value) => (value === undefined ? 'default' : String(value));
+  const elapsed = (name, verb) => {
+    const started = timers.get(name);
+    if (started === undefined) {
+      native.log('warn', `${indent}Timer '${name}' does not exist`);
+      return undefined;
+    }
+    return `${name}: ${(performance.now() - started).toFixed(3)}ms${verb}`;
+  };
+  const group = (...args) => {
+    if (args.length > 0) log(...args);
+    indent += '  ';
+  };
   return {
-    log: at('info'),
-    info: at('info'),
+    log,
+    info: log,
     warn: at('warn'),
     error: at('error'),
     debug: at('debug'),
-    trace: at('trace'),
+    trace: (...args) => native.log('trace', indent + format(['Trace:', ...args, new Error().stack ?? ''])),
+    dir: (value) => log(value),
+    dirxml: log,
+    table: (data) => log(data),
+    assert: (condition, ...args) => {
+      if (!condition) native.log('error', indent + format(['Assertion failed' + (args.length ? ':' : ''), ...args]));
+    },
+    count: (name) => {
+      const key = label(name);
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      log(`${key}: ${n}`);
+    },
+    countReset: (name) => {
+      const key = label(name);
+      if (counts.has(key)) counts.set(key, 0);
+      else native.log('warn', `${indent}Count for '${key}' does not exist`);
+    },
+    time: (name) => {
+      const key = label(name);
+      if (timers.has(key)) native.log('warn', `${indent}Timer '${key}' already exists`);
+      else timers.set(key, performance.now());
+    },
+    timeLog: (name, ...args) => {
+      const text = elapsed(label(name), '');
+      if (text !== undefined) log(text, ...args);
+    },
+    timeEnd: (name) => {
+      const key = label(name);
+      const text = elapsed(key, '');
+      if (text !== undefined) {
+        timers.delete(key);
+        log(text);
+      }
+    },
+    group,
+    groupCollapsed: group,
+    groupEnd: () => {
+      indent = indent.slice(2);
+    },
   };
 };
+
+// `performance.timeOrigin` is the Unix time (ms) `performance.now()` counts
+// from (HR-Time); QuickJS-NG's counts from an arbitrary clock's zero, in a
+// property that cannot be changed, so `performance` is made anew over the
+// engine's `now`.
+if (typeof performance === 'object' && performance !== null && typeof performance.now === 'function') {
+  const engineNow = performance.now;
+  const timeOrigin = Date.now() - engineNow();
+  Object.defineProperty(globalThis, 'performance', {
+    value: Object.freeze({
+      now: function now() {
+        return engineNow();
+      },
+      timeOrigin,
+      toJSON: function toJSON() {
+        return { timeOrigin };
+      },
+    }),
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
 
 Object.defineProperty(globalThis, 'console', {
   value: makeConsole(),

@@ -132,6 +132,21 @@ const routes = {
     }
   },
 }
+routes['/console'] = () => {
+  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace', 'assert', 'count', 'countReset',
+    'time', 'timeLog', 'timeEnd', 'group', 'groupCollapsed', 'groupEnd', 'table', 'dir', 'dirxml']
+  console.count(); console.count(); console.count('x'); console.countReset()
+  console.group('g'); console.log('inside'); console.groupEnd()
+  console.time('t'); console.timeLog('t', 'more'); console.timeEnd('t'); console.timeEnd('t')
+  console.assert(true, 'never'); console.assert(false, 'shown')
+  console.table([{ a: 1 }]); console.dir({ b: 2 })
+  return { missing: methods.filter((m) => typeof console[m] !== 'function') }
+}
+routes['/performance'] = () => ({
+  origin: Math.abs(performance.timeOrigin + performance.now() - Date.now()) < 1000,
+  epoch: performance.timeOrigin > 1.6e12,
+  json: Object.keys(performance.toJSON()),
+})
 globalThis.app = { handle(req, res) { res.json(routes[req.path]()) } }
 "#;
 
@@ -293,4 +308,15 @@ fn randomness_differs_between_snapshot_requests() {
     let a = json(&mut e, "/");
     let b = json(&mut e, "/");
     assert_ne!(a, b);
+}
+
+#[test]
+fn console_has_every_method_and_performance_counts_from_the_epoch() {
+    each_mode(|e| {
+        assert_eq!(json(e, "/console"), serde_json::json!({"missing": []}));
+        assert_eq!(
+            json(e, "/performance"),
+            serde_json::json!({"origin": true, "epoch": true, "json": ["timeOrigin"]})
+        );
+    });
 }
