@@ -28,7 +28,7 @@ const ENV: &[(&str, &str)] = &[
 /// A tool from tools/setup.sh's virtualenv, or PATH.
 fn tool(name: &str, env: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let venv = common::repo()
         .join("tools/replication/.venv/bin")
