@@ -228,23 +228,92 @@ export const make = (native) => {
     }
   }
 
-  class TextDecoder {
-    #fatal;
-    constructor(label = 'utf-8', options = {}) {
-      const l = String(label).toLowerCase();
-      if (l !== 'utf-8' && l !== 'utf8' && l !== 'unicode-1-1-utf-8') {
-        throw new RangeError(`TextDecoder: unsupported encoding ${label} (only utf-8)`);
+  // TextDecoder: the Encoding Standard's labels and decoders (encoding_rs,
+  // host/encoding.rs, without state); streaming is kept here: the bytes of a
+  // character not yet complete wait for the next call, and a BOM is removed
+  // once, at the start of the stream.
+  const BOMS = { 'utf-8': [0xef, 0xbb, 0xbf], 'utf-16le': [0xff, 0xfe], 'utf-16be': [0xfe, 0xff] };
+  // Where the complete characters of `bytes` end, for a stream.
+  const completeEnd = (encoding, bytes) => {
+    const n = bytes.length;
+    if (encoding === 'utf-8') {
+      for (let back = 1; back <= Math.min(3, n); back++) {
+        const b = bytes[n - back];
+        if ((b & 0xc0) === 0x80) continue; // a continuation byte
+        const need = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 1;
+        return need > back ? n - back : n;
       }
-      this.#fatal = Boolean(options.fatal);
+      return n;
     }
-    get encoding() { return 'utf-8'; }
+    if (encoding === 'utf-16le' || encoding === 'utf-16be') {
+      let end = n - (n % 2);
+      if (end >= 2) {
+        const high = encoding === 'utf-16le' ? bytes[end - 1] : bytes[end - 2];
+        if (high >= 0xd8 && high <= 0xdb) end -= 2; // a lead surrogate waits for its pair
+      }
+      return end;
+    }
+    return null;
+  };
+  // Multi-byte legacy encodings: their decoders' state is not kept here.
+  const LEGACY_MULTIBYTE = new Set(['gbk', 'gb18030', 'big5', 'euc-jp', 'iso-2022-jp', 'shift_jis', 'euc-kr']);
+
+  class TextDecoder {
+    #encoding;
+    #fatal;
+    #ignoreBOM;
+    #pending = null;
+    #started = false;
+    constructor(label = 'utf-8', options = {}) {
+      const encoding = native.encodingFor(String(label));
+      if (!encoding || encoding === 'replacement') {
+        throw new RangeError(`TextDecoder: '${String(label)}' is not an encoding label`);
+      }
+      this.#encoding = encoding;
+      this.#fatal = Boolean(options?.fatal);
+      this.#ignoreBOM = Boolean(options?.ignoreBOM);
+    }
+    get encoding() { return this.#encoding; }
     get fatal() { return this.#fatal; }
-    decode(input) {
-      if (input === undefined) return '';
-      const bytes = toBytes(input);
+    get ignoreBOM() { return this.#ignoreBOM; }
+    decode(input = undefined, options = {}) {
+      const stream = Boolean(options?.stream);
+      let bytes = input === undefined ? new Uint8Array(0) : toBytes(input);
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('TextDecoder.decode: the input must be an ArrayBuffer or a view of one');
+      if (this.#pending !== null) {
+        const joined = new Uint8Array(this.#pending.length + bytes.length);
+        joined.set(this.#pending);
+        joined.set(bytes, this.#pending.length);
+        bytes = joined;
+        this.#pending = null;
+      }
+      let end = bytes.length;
+      if (stream) {
+        const complete = completeEnd(this.#encoding, bytes);
+        if (complete === null && LEGACY_MULTIBYTE.has(this.#encoding)) {
+          throw new TypeError(`TextDecoder: streaming ${this.#encoding} is not supported here`);
+        }
+        end = complete ?? end;
+      }
       let start = 0;
-      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
-      return fromUtf8(start ? bytes.subarray(start) : bytes, this.#fatal);
+      const bom = BOMS[this.#encoding];
+      if (!this.#started && bom) {
+        const has = bom.every((b, i) => i >= end || bytes[i] === b);
+        if (stream && end < bom.length && has) {
+          // Not yet known whether these bytes are the BOM.
+          this.#pending = bytes.slice(0);
+          return '';
+        }
+        if (!this.#ignoreBOM && end >= bom.length && has) start = bom.length;
+      }
+      if (end < bytes.length) this.#pending = bytes.slice(end);
+      if (end > 0) this.#started = true;
+      const text = native.decode(this.#encoding, bytes.subarray(start, end), this.#fatal);
+      if (!stream) {
+        this.#started = false;
+        this.#pending = null;
+      }
+      return text;
     }
   }
 

@@ -16,6 +16,7 @@
 
 mod blob;
 mod db;
+mod encoding;
 mod fs;
 mod modules;
 mod url;
@@ -148,6 +149,8 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("webModule", host_fn(ctx, web_module)?)?;
     native.set("platformModule", host_fn(ctx, platform_module)?)?;
     native.set("randomBytes", host_fn(ctx, random_bytes)?)?;
+    native.set("encodingFor", host_fn(ctx, encoding::name_for)?)?;
+    native.set("decode", host_fn(ctx, encoding::decode)?)?;
     native.set("urlParse", host_fn(ctx, url::parse)?)?;
     native.set("urlSet", host_fn(ctx, url::set)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;

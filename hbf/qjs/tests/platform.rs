@@ -142,6 +142,30 @@ routes['/console'] = () => {
   console.table([{ a: 1 }]); console.dir({ b: 2 })
   return { missing: methods.filter((m) => typeof console[m] !== 'function') }
 }
+routes['/text-decoder'] = () => {
+  const euro = new TextEncoder().encode('a€b') // 61 e2 82 ac 62
+  const d = new TextDecoder()
+  const streamed = [d.decode(euro.subarray(0, 2), { stream: true }), d.decode(euro.subarray(2, 3), { stream: true }), d.decode(euro.subarray(3))]
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, 0x68, 0x69])
+  const splitBom = new TextDecoder()
+  const bomStreamed = [splitBom.decode(bom.subarray(0, 1), { stream: true }), splitBom.decode(bom.subarray(1), { stream: true }), splitBom.decode()]
+  const utf16 = new TextDecoder('utf-16le')
+  const pile = new Uint8Array([0xff, 0xfe, 0x3d, 0xd8, 0x00, 0xde, 0x21, 0x00]) // BOM, U+1F600, '!'
+  const utf16Streamed = [utf16.decode(pile.subarray(0, 3), { stream: true }), utf16.decode(pile.subarray(3, 5), { stream: true }), utf16.decode(pile.subarray(5))]
+  return {
+    streamed,
+    cut: new TextDecoder().decode(euro.subarray(0, 3)),
+    bomStreamed,
+    kept: new TextDecoder('utf-8', { ignoreBOM: true }).decode(bom).length,
+    utf16Streamed,
+    latin1: [new TextDecoder('latin1').encoding, new TextDecoder('latin1').decode(new Uint8Array([0x80, 0xe9]))],
+    labels: [new TextDecoder(' UTF8 ').encoding, new TextDecoder('utf-16').encoding, new TextDecoder('utf-16be').decode(new Uint8Array([0, 0x41]))],
+    fatal: threw(() => new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array([0xff]))),
+    fatalStreamOk: new TextDecoder('utf-8', { fatal: true }).decode(euro.subarray(0, 2), { stream: true }),
+    unknown: threw(() => new TextDecoder('klingon')),
+    replacement: threw(() => new TextDecoder('iso-2022-kr')),
+  }
+}
 routes['/performance'] = () => ({
   origin: Math.abs(performance.timeOrigin + performance.now() - Date.now()) < 1000,
   epoch: performance.timeOrigin > 1.6e12,
@@ -318,5 +342,26 @@ fn console_has_every_method_and_performance_counts_from_the_epoch() {
             json(e, "/performance"),
             serde_json::json!({"origin": true, "epoch": true, "json": ["timeOrigin"]})
         );
+    });
+}
+
+#[test]
+fn text_decoder_streams_and_knows_the_encoding_standards_labels() {
+    each_mode(|e| {
+        let found = json(e, "/text-decoder");
+        assert_eq!(found["streamed"], serde_json::json!(["a", "", "€b"]));
+        assert_eq!(found["cut"], "a\u{fffd}");
+        assert_eq!(found["bomStreamed"], serde_json::json!(["", "hi", ""]));
+        assert_eq!(found["kept"], 3);
+        assert_eq!(found["utf16Streamed"], serde_json::json!(["", "", "😀!"]));
+        assert_eq!(found["latin1"], serde_json::json!(["windows-1252", "€é"]));
+        assert_eq!(
+            found["labels"],
+            serde_json::json!(["utf-8", "utf-16le", "A"])
+        );
+        assert_eq!(found["fatal"]["name"], "TypeError");
+        assert_eq!(found["fatalStreamOk"], "a");
+        assert_eq!(found["unknown"]["name"], "RangeError");
+        assert_eq!(found["replacement"]["name"], "RangeError");
     });
 }
