@@ -192,6 +192,76 @@ for (const lazy of LAZY) {
 }
 define('self', globalThis);
 
+// ---- timers (HTML's setTimeout and friends) --------------------------------
+//
+// The queue lives here; the engine drives it (engine/jobs.rs): when a
+// request's promise jobs run dry it asks `timers.next()` how long until the
+// earliest timer, waits that long (never past the request's deadline) and
+// calls `timers.fire()`, which runs one due timer; its promise jobs run before
+// the next. What a request leaves queued is dropped when it ends (`clear`, or
+// the snapshot's restore); a callback never runs in another request. Strings
+// are not evaluated as code.
+const clock = performance.now;
+const timerQueue = new Map(); // id -> { due, delay, callback, args, repeat }
+let nextTimerId = 1;
+const MAX_DELAY = 2 ** 31 - 1;
+const addTimer = (name, callback, ms, args, repeat) => {
+  if (typeof callback !== 'function') {
+    throw new TypeError(`${name}: the callback must be a function (a string is not run as code)`);
+  }
+  const n = Number(ms);
+  const delay = Number.isFinite(n) && n > 0 ? Math.min(n, MAX_DELAY) : 0;
+  const id = nextTimerId++;
+  timerQueue.set(id, { due: clock() + delay, delay, callback, args, repeat });
+  return id;
+};
+const clearTimer = (id) => {
+  timerQueue.delete(Number(id));
+};
+for (const [name, repeat] of [['setTimeout', false], ['setInterval', true]]) {
+  define(name, {
+    [name](callback, ms = 0, ...args) {
+      return addTimer(name, callback, ms, args, repeat);
+    },
+  }[name]);
+}
+define('clearTimeout', function clearTimeout(id) {
+  clearTimer(id);
+});
+define('clearInterval', function clearInterval(id) {
+  clearTimer(id);
+});
+
+export const timers = {
+  // Milliseconds until the earliest timer is due (0: now), or -1 if none.
+  next() {
+    let earliest = Infinity;
+    for (const timer of timerQueue.values()) if (timer.due < earliest) earliest = timer.due;
+    return earliest === Infinity ? -1 : Math.max(0, earliest - clock());
+  },
+  // Runs the earliest due timer (ties: the older first); false if none is due.
+  fire() {
+    const now = clock();
+    let found = null;
+    for (const [id, timer] of timerQueue) {
+      if (timer.due <= now && (found === null || timer.due < found[1].due)) found = [id, timer];
+    }
+    if (found === null) return false;
+    const [id, timer] = found;
+    if (timer.repeat) timer.due = now + Math.max(timer.delay, 1);
+    else timerQueue.delete(id);
+    try {
+      timer.callback(...timer.args);
+    } catch (error) {
+      native.log('error', `Uncaught ${format([error])}`);
+    }
+    return true;
+  },
+  clear() {
+    timerQueue.clear();
+  },
+};
+
 const lower = (name) => String(name).toLowerCase();
 
 // `res` of an HBF-style handler: chainable, and the first send wins.

@@ -227,6 +227,8 @@ impl Mode {
 struct Kept {
     dispatch: Persistent<Function<'static>>,
     namespace: Persistent<Object<'static>>,
+    /// The prelude's timer queue (`timers` in `js/prelude.js`).
+    timers: Persistent<Object<'static>>,
     context: Context,
     modules: Vec<(String, [u8; 32])>,
     /// The database generation at which `modules` were last confirmed current.
@@ -308,6 +310,12 @@ impl Engine {
     fn timed_out(&self) -> bool {
         let d = self.deadline.load(Ordering::Relaxed);
         d != 0 && self.epoch.elapsed().as_nanos() as u64 >= d
+    }
+
+    /// Time until the running request's deadline (zero when past it).
+    fn time_left(&self) -> Duration {
+        let d = self.deadline.load(Ordering::Relaxed);
+        Duration::from_nanos(d.saturating_sub(self.epoch.elapsed().as_nanos() as u64))
     }
 
     /// Loads the pod's modules once, so that the first request finds them
@@ -407,12 +415,20 @@ impl Engine {
         let kept = self.mode.kept().expect("ensured above");
         let context = kept.context.clone();
         let (dispatch, namespace) = (kept.dispatch.clone(), kept.namespace.clone());
+        let timers = kept.timers.clone();
+        let worker = matches!(self.mode, Mode::Worker { .. });
         let result = context.with(|ctx| {
-            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            let namespace = namespace
-                .restore(&ctx)
-                .map_err(|e| self.js_error(&ctx, e))?;
-            self.dispatch(&ctx, &dispatch, &namespace, request)
+            let err = |e| self.js_error(&ctx, e);
+            let dispatch = dispatch.restore(&ctx).map_err(err)?;
+            let namespace = namespace.restore(&ctx).map_err(err)?;
+            let timers = timers.restore(&ctx).map_err(err)?;
+            let result = self.dispatch(&ctx, &dispatch, &namespace, &timers, request);
+            // What the request left in the timer queue goes with it (the
+            // snapshot's restore does this in that mode).
+            if worker {
+                let _ = self.clear_timers(&ctx, &timers);
+            }
+            result
         });
         // No handle of ours may keep the context alive past a restore.
         drop(context);
@@ -508,29 +524,35 @@ impl Engine {
             .module_files()
             .map_err(|e| JsError::Internal(e.to_string()))?;
         let context = Context::full(self.runtime()).map_err(|e| self.engine_error(e))?;
-        let (dispatch, namespace) = context.with(|ctx| {
+        let (dispatch, namespace, timers) = context.with(|ctx| {
             let err = |e| self.js_error(&ctx, e);
             let prelude = self.evaluate_prelude(&ctx)?;
             let dispatch: Function = prelude.get("dispatch").map_err(err)?;
+            let timers: Object = prelude.get("timers").map_err(err)?;
             if warm {
                 let warm: Function = prelude.get("warmWebApis").map_err(err)?;
                 warm.call::<_, ()>(()).map_err(err)?;
             }
-            let namespace = self.evaluate_server(&ctx)?;
+            let namespace = self.evaluate_server(&ctx, &timers)?;
+            // Timers the module's top-level code left are not the first
+            // request's.
+            self.clear_timers(&ctx, &timers)?;
             if warm {
                 for name in host::NATIVE_MODULES {
                     let promise = Module::import(&ctx, name).map_err(err)?;
-                    self.settle::<Object>(&ctx, &promise)?;
+                    self.settle::<Object>(&ctx, &promise, None)?;
                 }
             }
             Ok::<_, JsError>((
                 Persistent::save(&ctx, dispatch),
                 Persistent::save(&ctx, namespace),
+                Persistent::save(&ctx, timers),
             ))
         })?;
         Ok(Kept {
             dispatch,
             namespace,
+            timers,
             context,
             modules,
             generation,
@@ -558,13 +580,17 @@ impl Engine {
     }
 
     /// Loads and runs the pod's server module; returns its namespace.
-    fn evaluate_server<'js>(&self, ctx: &Ctx<'js>) -> std::result::Result<Object<'js>, JsError> {
+    fn evaluate_server<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        timers: &Object<'js>,
+    ) -> std::result::Result<Object<'js>, JsError> {
         let err = |e| self.js_error(ctx, e);
         let _ = ctx.catch();
         let server = loader::load_module(ctx, &self.code, self.code.server_module())
             .map_err(|e| self.load_error(e))?;
         let (server, promise) = server.eval().map_err(err)?;
-        match self.settle::<()>(ctx, &promise) {
+        match self.settle::<()>(ctx, &promise, Some(timers)) {
             Ok(()) => {}
             Err(JsError::NeverSettled) => {
                 return Err(JsError::Exception {
@@ -584,6 +610,7 @@ impl Engine {
         ctx: &Ctx<'js>,
         dispatch: &Function<'js>,
         namespace: &Object<'js>,
+        timers: &Object<'js>,
         request: &JsRequest,
     ) -> std::result::Result<JsResponse, JsError> {
         let err = |e| self.js_error(ctx, e);
@@ -593,7 +620,7 @@ impl Engine {
         // A synchronous handler's response comes back at once; an async one's
         // as a promise, driven here until it settles.
         let out: Object = match result.try_into_promise() {
-            Ok(promise) => self.settle(ctx, &promise)?,
+            Ok(promise) => self.settle(ctx, &promise, Some(timers))?,
             Err(other) => other.into_object().ok_or_else(|| {
                 JsError::BadResponse("the dispatcher returned no response".into())
             })?,

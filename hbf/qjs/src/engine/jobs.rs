@@ -3,7 +3,10 @@
 //! endless chain's end (the deadline, memory) from a promise that can never
 //! settle.
 
-use rquickjs::Ctx;
+use std::time::Duration;
+
+use rquickjs::function::This;
+use rquickjs::{Ctx, Function, Object};
 
 use super::{Engine, JsError};
 use crate::compile::describe;
@@ -13,7 +16,10 @@ const MEMORY_SAMPLE_JOBS: u32 = 4096;
 
 impl Engine {
     /// Runs promise jobs until `promise` settles, the job queue runs dry
-    /// ([`JsError::NeverSettled`]) or the deadline passes ([`JsError::Timeout`]).
+    /// with no timer left ([`JsError::NeverSettled`]) or the deadline passes
+    /// ([`JsError::Timeout`]). When the jobs run dry and a timer of the
+    /// prelude's queue (`timers`) is pending, it waits for the earliest (up
+    /// to the deadline) and fires it; its jobs run before the next timer.
     ///
     /// rquickjs's `Promise::finish` would run jobs for as long as there are
     /// any: QuickJS's interrupt handler stops the job that is running at the
@@ -25,6 +31,7 @@ impl Engine {
         &self,
         ctx: &Ctx<'js>,
         promise: &rquickjs::Promise<'js>,
+        timers: Option<&Object<'js>>,
     ) -> std::result::Result<T, JsError> {
         let mut jobs = 0u32;
         loop {
@@ -39,7 +46,15 @@ impl Engine {
             if jobs.is_multiple_of(MEMORY_SAMPLE_JOBS) {
                 self.sample_memory(ctx);
             }
-            if !self.run_job(ctx) {
+            if self.run_job(ctx) {
+                continue;
+            }
+            if let Some(timers) = timers {
+                if self.fire_timer(ctx, timers)? {
+                    continue;
+                }
+            }
+            {
                 return Err(if self.timed_out() {
                     JsError::Timeout(self.config.timeout)
                 } else if self.out_of_memory.get() || self.memory_high.get() {
@@ -49,6 +64,44 @@ impl Engine {
                 });
             }
         }
+    }
+
+    /// Waits for the earliest pending timer (never past the deadline) and
+    /// fires it; false when no timer is pending.
+    fn fire_timer<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        timers: &Object<'js>,
+    ) -> std::result::Result<bool, JsError> {
+        let err = |e| self.js_error(ctx, e);
+        let next: Function = timers.get("next").map_err(err)?;
+        let wait: f64 = next.call((This(timers.clone()),)).map_err(err)?;
+        if wait.is_nan() || wait < 0.0 {
+            return Ok(false);
+        }
+        let wait = Duration::from_secs_f64(wait.min(1e9) / 1000.0);
+        let left = self.time_left();
+        if wait > left {
+            std::thread::sleep(left);
+            return Err(JsError::Timeout(self.config.timeout));
+        }
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+        let fire: Function = timers.get("fire").map_err(err)?;
+        fire.call::<_, bool>((This(timers.clone()),)).map_err(err)?;
+        Ok(true)
+    }
+
+    /// Drops every pending timer.
+    pub(super) fn clear_timers<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        timers: &Object<'js>,
+    ) -> std::result::Result<(), JsError> {
+        let err = |e| self.js_error(ctx, e);
+        let clear: Function = timers.get("clear").map_err(err)?;
+        clear.call::<_, ()>((This(timers.clone()),)).map_err(err)
     }
 
     /// Notes whether the heap is past three quarters of the memory limit

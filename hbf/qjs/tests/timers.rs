@@ -1,0 +1,102 @@
+//! `setTimeout`, `setInterval` and their `clear`s: run inside the request
+//! that set them, under its deadline, and never in another request.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{get, json};
+use hbf_qjs::{EngineConfig, Isolation, JsError};
+
+const SERVER: &str = r#"
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+setTimeout(() => { globalThis.fromTopLevel = true }, 0)
+const routes = {
+  '/order': async () => {
+    const seen = []
+    setTimeout((a, b) => seen.push(`30 ${a}${b}`), 30, 'x', 'y')
+    setTimeout(() => seen.push('10'), 10)
+    const cancelled = setTimeout(() => seen.push('never'), 5)
+    clearTimeout(cancelled)
+    setTimeout(() => { Promise.resolve().then(() => seen.push('job after 0')) ; seen.push('0') })
+    let ticks = 0
+    const interval = setInterval(() => { if (++ticks === 3) clearInterval(interval) }, 5)
+    setTimeout(() => { throw new Error('a timer failed') }, 1)
+    await sleep(60)
+    return { seen, ticks, ids: typeof cancelled }
+  },
+  '/slept': async () => {
+    const start = Date.now()
+    await sleep(50)
+    return { waited: Date.now() - start >= 45 }
+  },
+  '/past-deadline': async () => { await sleep(60000); return {} },
+  '/leave': () => { setTimeout(() => { globalThis.leaked = 'a timer of an earlier request' }, 20); setInterval(() => { globalThis.leaked = 'an interval' }, 5); return {} },
+  '/look': () => ({ leaked: globalThis.leaked ?? null, fromTopLevel: globalThis.fromTopLevel ?? null }),
+  '/string': () => { try { setTimeout('globalThis.x = 1', 1) } catch (e) { return { name: e.name } } return {} },
+}
+export default { async fetch(request) { return Response.json(await routes[new URL(request.url).pathname]()) } }
+"#;
+
+fn each_mode(check: impl Fn(&mut hbf_qjs::Engine, Isolation)) {
+    for isolation in [Isolation::Snapshot, Isolation::Worker] {
+        let config = EngineConfig {
+            isolation,
+            isolation_from_pod: false,
+            timeout: Duration::from_millis(1500),
+            ..EngineConfig::default()
+        };
+        let mut engine = common::engine(&[("hbf/server.js", SERVER)], config);
+        check(&mut engine, isolation);
+    }
+}
+
+#[test]
+fn timers_fire_in_order_with_their_arguments() {
+    each_mode(|e, mode| {
+        assert_eq!(
+            json(e, "/order"),
+            serde_json::json!({"seen": ["0", "job after 0", "10", "30 xy"], "ticks": 3, "ids": "number"}),
+            "{mode:?}"
+        );
+        assert_eq!(json(e, "/slept"), serde_json::json!({"waited": true}));
+        assert_eq!(json(e, "/string"), serde_json::json!({"name": "TypeError"}));
+    });
+}
+
+#[test]
+fn a_timer_past_the_deadline_is_the_deadline() {
+    each_mode(|e, mode| {
+        let started = Instant::now();
+        let outcome = e.handle(&get("/past-deadline"));
+        assert!(
+            matches!(outcome, Err(JsError::Timeout(_))),
+            "{mode:?}: {outcome:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{mode:?}");
+        // The worker serves on.
+        assert_eq!(json(e, "/slept"), serde_json::json!({"waited": true}));
+    });
+}
+
+#[test]
+fn a_timer_never_fires_in_another_request() {
+    each_mode(|e, mode| {
+        assert_eq!(
+            json(e, "/look"),
+            serde_json::json!({"leaked": null, "fromTopLevel": null}),
+            "{mode:?}: a top-level timer is dropped"
+        );
+        json(e, "/leave");
+        std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..3 {
+            assert_eq!(
+                json(e, "/look"),
+                serde_json::json!({"leaked": null, "fromTopLevel": null}),
+                "{mode:?}"
+            );
+            // A request that waits gives a leftover timer every chance to fire.
+            json(e, "/slept");
+        }
+    });
+}
