@@ -35,7 +35,9 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use rusqlite::backup::Backup;
@@ -120,14 +122,6 @@ enum Location {
     Memory(String),
 }
 
-/// Locks a mutex, ignoring poisoning: every critical section here leaves its data
-/// consistent even when a panic unwinds through it (jobs run under `catch_unwind`).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Database {
     /// Opens the HBF database at `path`, creating it with an empty schema if the file
     /// does not exist.
@@ -185,7 +179,9 @@ impl Database {
     /// process through [`Database::fs_by`] while a hook was set, so its change
     /// was announced already.
     pub fn written_here(&self, path: &str, version: u64) -> bool {
-        lock(&self.shared.own_writes)
+        self.shared
+            .own_writes
+            .lock()
             .get(path)
             .is_some_and(|&own| own >= version)
     }
@@ -197,7 +193,7 @@ impl Database {
     /// Records, inside the writing transaction, that this process wrote `version`
     /// of `path` (see `own_writes`).
     pub(crate) fn note_own_write(&self, path: &str, version: u64) {
-        let mut own = lock(&self.shared.own_writes);
+        let mut own = self.shared.own_writes.lock();
         let latest = own.entry(path.to_owned()).or_insert(0);
         *latest = (*latest).max(version);
     }
@@ -211,12 +207,12 @@ impl Database {
     /// Runs `read` on a reader connection from the pool. The connection is
     /// `query_only`; on a file database it never waits for writers.
     pub fn read<R>(&self, read: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        let conn = match lock(&self.shared.readers).pop() {
+        let conn = match self.shared.readers.lock().pop() {
             Some(conn) => conn,
             None => self.open_reader()?,
         };
         let result = read(&conn);
-        let mut idle = lock(&self.shared.readers);
+        let mut idle = self.shared.readers.lock();
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }
@@ -268,7 +264,7 @@ impl Database {
         let Location::File(_) = self.shared.location else {
             return; // nothing outside this process can write an in-memory database
         };
-        let Ok(mut watch) = self.shared.outside.try_lock() else {
+        let Some(mut watch) = self.shared.outside.try_lock() else {
             return;
         };
         if watch.is_none() {
@@ -296,11 +292,11 @@ impl Database {
 
     /// Marks compiled-module entries as trusted (see [`crate::ModuleCache`]).
     pub(crate) fn trust(&self, digests: impl IntoIterator<Item = EntryDigest>) {
-        lock(&self.shared.trusted_modules).extend(digests);
+        self.shared.trusted_modules.lock().extend(digests);
     }
 
     pub(crate) fn is_trusted(&self, digest: &EntryDigest) -> bool {
-        lock(&self.shared.trusted_modules).contains(digest)
+        self.shared.trusted_modules.lock().contains(digest)
     }
 
     /// Opens a connection for a pod's own SQL (see [`crate::UserDb`]).
@@ -314,7 +310,7 @@ impl Database {
     /// allocation fails with an error instead of growing the process. A
     /// backstop behind the per-statement limits of [`crate::SqlLimits`].
     pub fn set_sql_memory_limit(&self, bytes: u64) -> Result<()> {
-        let conn = lock(&self.shared.writer);
+        let conn = self.shared.writer.lock();
         conn.query_row(&format!("PRAGMA hard_heap_limit = {bytes}"), [], |_| Ok(()))?;
         Ok(())
     }
@@ -327,14 +323,14 @@ impl Database {
     /// Runs `f` on the writer connection if no one is using it now (outside
     /// any transaction), else `None`.
     pub(crate) fn try_with_writer<R>(&self, f: impl FnOnce(&Connection) -> R) -> Option<R> {
-        let conn = self.shared.writer.try_lock().ok()?;
+        let conn = self.shared.writer.try_lock()?;
         Some(f(&conn))
     }
 
     /// Moves the WAL's content into the main file and truncates the WAL (at
     /// shutdown, or to bound the WAL's size).
     pub fn checkpoint(&self) -> Result<()> {
-        let conn = lock(&self.shared.writer);
+        let conn = self.shared.writer.lock();
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
@@ -353,7 +349,7 @@ impl Database {
             Location::File(_) => dest_str.to_owned(),
             Location::Memory(_) => format!("file:{}?vfs=unix", uri_escape(dest_str)),
         };
-        let conn = lock(&self.shared.writer);
+        let conn = self.shared.writer.lock();
         conn.execute("VACUUM INTO ?1", [target])?;
         Ok(())
     }

@@ -6,15 +6,14 @@
 //! one transaction before each eviction, when [`TOUCHES_KEPT`] keys are
 //! waiting, or when [`crate::BlockStore::flush_used`] is called.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::kind::BlockKind;
 use super::rows::{unlink, Counts};
-use crate::database::lock;
 use crate::vfs::now_ms;
 use crate::{Error, Result};
 
@@ -46,14 +45,14 @@ pub(super) struct Uses {
 impl Uses {
     /// Records a use; true when [`TOUCHES_KEPT`] keys are waiting.
     pub fn touch(&self, kind: BlockKind, key: &[u8; 32]) -> bool {
-        let mut pending = lock(&self.pending);
+        let mut pending = self.pending.lock();
         pending.insert((kind, *key), tick());
         pending.len() >= TOUCHES_KEPT
     }
 
     /// The uses recorded so far, forgotten here.
     pub fn take(&self) -> HashMap<(BlockKind, [u8; 32]), i64> {
-        std::mem::take(&mut *lock(&self.pending))
+        std::mem::take(&mut *self.pending.lock())
     }
 }
 
