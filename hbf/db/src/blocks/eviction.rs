@@ -6,35 +6,17 @@
 //! one transaction before each eviction, when [`TOUCHES_KEPT`] keys are
 //! waiting, or when [`crate::BlockStore::flush_used`] is called.
 
-use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 
+use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::kind::BlockKind;
-use super::rows::{unlink, Counts};
-use crate::vfs::now_ms;
+use super::rows::{tick, unlink, Counts};
 use crate::{Error, Result};
 
 /// Keys whose use is kept in memory before it is written.
 pub(super) const TOUCHES_KEPT: usize = 4096;
-
-/// Ticks of the logical clock of `used`: milliseconds since the epoch, but
-/// strictly increasing within the process, so that two uses in the same
-/// millisecond are still ordered.
-pub(super) fn tick() -> i64 {
-    static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = now_ms();
-    let mut prev = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = now.max(prev + 1);
-        match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(actual) => prev = actual,
-        }
-    }
-}
 
 /// Uses of cache entries not yet written: key -> tick.
 #[derive(Default)]
