@@ -28,6 +28,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use walkdir::WalkDir;
+
 use hbf_db::{ArchiveEntry, Database};
 use hbf_qjs::{engine_fingerprint, is_module_path, module_key, ts, Compiler, SERVER_MODULES};
 use sha2::{Digest, Sha256};
@@ -250,91 +252,102 @@ fn collect(pod: &Path, options: &PackOptions) -> Result<Vec<PodFile>, PackError>
         path: pod.to_owned(),
         source,
     })?;
-    let mut walk = Walk {
-        root,
-        options,
-        files: Vec::new(),
-        visited: HashSet::new(),
-    };
+    let mut files = Vec::new();
+    // Canonical directories entered, across both walks: a symlink to one is
+    // not walked again (and a symlink loop ends).
+    let mut entered = HashSet::new();
     for dir in POD_DIRS {
-        let path = pod.join(dir);
-        if path.exists() || path.symlink_metadata().is_ok() {
-            walk.visit(&path, dir)?;
+        let top = pod.join(dir);
+        if top.symlink_metadata().is_err() {
+            continue;
+        }
+        let walk = WalkDir::new(&top)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                !entry.file_type().is_dir()
+                    || entry
+                        .path()
+                        .canonicalize()
+                        .map_or(true, |real| entered.insert(real))
+            });
+        for entry in walk {
+            match entry {
+                Ok(entry) => add(&root, pod, options, &entry, &mut files)?,
+                // A symlink to a directory the walk is inside: walked already.
+                Err(e) if e.loop_ancestor().is_some() => {}
+                Err(e) => {
+                    return Err(PackError::Io {
+                        path: e.path().unwrap_or(&top).to_owned(),
+                        source: e.into(),
+                    })
+                }
+            }
         }
     }
-    walk.files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(walk.files)
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
-struct Walk<'a> {
-    /// The pod's canonical path: nothing outside it is packed.
-    root: PathBuf,
-    options: &'a PackOptions,
-    files: Vec<PodFile>,
-    /// Canonical directories entered, so that a symlink loop ends.
-    visited: HashSet<PathBuf>,
-}
-
-impl Walk<'_> {
-    fn visit(&mut self, path: &Path, pod_path: &str) -> Result<(), PackError> {
-        let io = |source| PackError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        hbf_db::path::normalize(pod_path).map_err(|problem| PackError::InvalidPath {
-            file: path.to_owned(),
-            path: pod_path.to_owned(),
-            problem: problem.to_string(),
-        })?;
-        let link = path.symlink_metadata().map_err(io)?;
+/// Checks one entry of the walk (its path, a symlink's target, a file's size)
+/// and reads it if it is a file.
+fn add(
+    root: &Path,
+    pod: &Path,
+    options: &PackOptions,
+    entry: &walkdir::DirEntry,
+    files: &mut Vec<PodFile>,
+) -> Result<(), PackError> {
+    let path = entry.path();
+    let io = |source| PackError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let relative = path.strip_prefix(pod).unwrap_or(path);
+    let pod_path = relative.to_str().ok_or_else(|| PackError::InvalidPath {
+        file: path.to_owned(),
+        path: relative.to_string_lossy().into_owned(),
+        problem: "the name is not valid UTF-8".into(),
+    })?;
+    hbf_db::path::normalize(pod_path).map_err(|problem| PackError::InvalidPath {
+        file: path.to_owned(),
+        path: pod_path.to_owned(),
+        problem: problem.to_string(),
+    })?;
+    if entry.path_is_symlink() {
         let real = path.canonicalize().map_err(io)?;
-        if link.file_type().is_symlink() && !real.starts_with(&self.root) {
+        if !real.starts_with(root) {
             return Err(PackError::SymlinkEscapes {
                 file: path.to_owned(),
                 target: real,
             });
         }
-        let meta = std::fs::metadata(path).map_err(io)?;
-        if meta.is_dir() {
-            if !self.visited.insert(real) {
-                return Ok(()); // a symlink back to a directory already walked
-            }
-            let mut children: Vec<_> = std::fs::read_dir(path)
-                .map_err(io)?
-                .map(|e| e.map(|e| e.file_name()))
-                .collect::<Result<_, _>>()
-                .map_err(io)?;
-            children.sort();
-            for name in children {
-                let child = path.join(&name);
-                let name = name.to_str().ok_or_else(|| PackError::InvalidPath {
-                    file: child.clone(),
-                    path: name.to_string_lossy().into_owned(),
-                    problem: "the name is not valid UTF-8".into(),
-                })?;
-                self.visit(&child, &format!("{pod_path}/{name}"))?;
-            }
-        } else if meta.is_file() {
-            if meta.len() > self.options.max_file_bytes {
-                return Err(PackError::TooLarge {
-                    file: path.to_owned(),
-                    size: meta.len(),
-                    limit: self.options.max_file_bytes,
-                });
-            }
-            let data = std::fs::read(path).map_err(io)?;
-            self.files.push(PodFile {
-                path: pod_path.to_owned(),
-                source: path.to_owned(),
-                data,
-            });
-        } else {
-            return Err(PackError::InvalidPath {
-                file: path.to_owned(),
-                path: pod_path.to_owned(),
-                problem: "not a regular file or directory".into(),
-            });
-        }
-        Ok(())
     }
+    let file_type = entry.file_type();
+    if file_type.is_dir() {
+        return Ok(());
+    }
+    if !file_type.is_file() {
+        return Err(PackError::InvalidPath {
+            file: path.to_owned(),
+            path: pod_path.to_owned(),
+            problem: "not a regular file or directory".into(),
+        });
+    }
+    let len = entry.metadata().map_err(|e| io(e.into()))?.len();
+    if len > options.max_file_bytes {
+        return Err(PackError::TooLarge {
+            file: path.to_owned(),
+            size: len,
+            limit: options.max_file_bytes,
+        });
+    }
+    let data = std::fs::read(path).map_err(io)?;
+    files.push(PodFile {
+        path: pod_path.to_owned(),
+        source: path.to_owned(),
+        data,
+    });
+    Ok(())
 }
