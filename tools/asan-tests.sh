@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The snapshot isolation's tests under AddressSanitizer (Rust, QuickJS and
 # SQLite all instrumented): the heap's unit tests, hbf/qjs's isolation,
-# snapshot, lock-down and response tests. Not part of tools/test.sh (its
+# snapshot, shared-objects and response tests. Not part of tools/test.sh (its
 # build takes 10-25 minutes here); the fuzz smoke there runs js_bridge under
 # ASan in the same mode on every CI run. Needs Rust's nightly toolchain
 # (tools/fuzz.sh installs it).
@@ -15,4 +15,4 @@ export ASAN_OPTIONS=detect_odr_violation=0
 export HBF_TEST_SLOWDOWN=10
 RUSTFLAGS="-Zsanitizer=address" cargo +nightly test -p hbf-qjs --locked \
   --target x86_64-unknown-linux-gnu --target-dir target/asan \
-  --lib --test isolation --test snapshot --test snapshot_rust_heap --test lockdown --test response
+  --lib --test isolation --test snapshot --test snapshot_rust_heap --test shared_objects --test response

@@ -3,7 +3,7 @@
 # where req/s is not (DOCS/PERF.md).
 #
 #   tools/bench/instructions.sh [ROUTE] [hbf flags...]
-#   tools/bench/instructions.sh /hello --isolation request
+#   tools/bench/instructions.sh /hello --isolation worker
 #
 # Runs target/release/hbf (build it first: cargo build --release -p hbf), or
 # $HBF_BIN to compare two builds, under valgrind --tool=callgrind on an

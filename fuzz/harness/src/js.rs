@@ -247,12 +247,11 @@ pub fn js_bridge(data: &[u8]) {
             panic!("engine failure: {e}\nrequest: {request:?}")
         }
     };
-    assert!(
-        (100..=999).contains(&response.status),
-        "status {}",
-        response.status
-    );
-    if !input.fetch_style && path == "/echo" && response.status == 200 && method != "HEAD" {
+    // A number that is no HTTP status is the server's 500 (hbf_http checks).
+    if !(response.status.fract() == 0.0 && (100.0..=999.0).contains(&response.status)) {
+        return;
+    }
+    if !input.fetch_style && path == "/echo" && response.status == 200.0 && method != "HEAD" {
         check_echo(&request, &response.body);
     }
 }

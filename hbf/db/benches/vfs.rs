@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hbf_db::Database;
+use hbf_db::{Database, VersionedFs};
 
 const FILES: usize = 1000;
 const VERSIONS: usize = 10;
@@ -63,6 +63,34 @@ fn populated(on_disk: bool, versions: usize) -> Fresh {
     f
 }
 
+/// The time `run` takes over `iters` runs, each on what `setup` made (not
+/// timed).
+fn timed<T>(iters: u64, setup: impl Fn() -> T, run: impl Fn(&T)) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let made = setup();
+        let start = Instant::now();
+        run(&made);
+        total += start.elapsed();
+    }
+    total
+}
+
+/// [`timed`] writes of versions 2 to [`VERSIONS`] of every file, each
+/// version by `write`, over a fixture that has version 1.
+fn new_versions(iters: u64, on_disk: bool, write: impl Fn(&VersionedFs, usize)) -> Duration {
+    timed(
+        iters,
+        || populated(on_disk, 1),
+        |f| {
+            let fs = f.db.fs();
+            for v in 2..=VERSIONS {
+                write(&fs, v);
+            }
+        },
+    )
+}
+
 fn scenario(c: &mut Criterion, on_disk: bool) {
     let kind = if on_disk { "disk" } else { "memory" };
     let mut group = c.benchmark_group(format!("vfs_{kind}"));
@@ -73,36 +101,27 @@ fn scenario(c: &mut Criterion, on_disk: bool) {
     group.throughput(Throughput::Elements(FILES as u64));
     group.bench_function("initial_writes", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let f = fresh(on_disk);
-                let fs = f.db.fs();
-                let start = Instant::now();
-                for i in 0..FILES {
-                    fs.write(&path(i), content(i, 1)).unwrap();
-                }
-                total += start.elapsed();
-            }
-            total
+            timed(
+                iters,
+                || fresh(on_disk),
+                |f| {
+                    let fs = f.db.fs();
+                    for i in 0..FILES {
+                        fs.write(&path(i), content(i, 1)).unwrap();
+                    }
+                },
+            )
         })
     });
 
     group.throughput(Throughput::Elements((FILES * (VERSIONS - 1)) as u64));
     group.bench_function("version_writes", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let f = populated(on_disk, 1);
-                let fs = f.db.fs();
-                let start = Instant::now();
-                for v in 2..=VERSIONS {
-                    for i in 0..FILES {
-                        fs.write(&path(i), content(i, v)).unwrap();
-                    }
+            new_versions(iters, on_disk, |fs, v| {
+                for i in 0..FILES {
+                    fs.write(&path(i), content(i, v)).unwrap();
                 }
-                total += start.elapsed();
-            }
-            total
+            })
         })
     });
 
@@ -110,47 +129,36 @@ fn scenario(c: &mut Criterion, on_disk: bool) {
         group.throughput(Throughput::Elements((FILES * (VERSIONS - 1)) as u64));
         group.bench_function("batched_writes", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let f = populated(on_disk, 1);
-                    let fs = f.db.fs();
-                    let start = Instant::now();
-                    for v in 2..=VERSIONS {
-                        for chunk in (0..FILES).collect::<Vec<_>>().chunks(100) {
-                            fs.write_many(
-                                chunk.iter().map(|&i| (path(i), content(i, v))).collect(),
-                            )
-                            .unwrap();
-                        }
+                new_versions(iters, on_disk, |fs, v| {
+                    for chunk in (0..FILES).collect::<Vec<_>>().chunks(100) {
+                        let files = chunk.iter().map(|&i| (path(i), content(i, v)));
+                        fs.write_many(files.collect()).unwrap();
                     }
-                    total += start.elapsed();
-                }
-                total
+                })
             })
         });
 
         group.throughput(Throughput::Elements((FILES * (VERSIONS - 1)) as u64));
         group.bench_function("group_commit_writes", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let f = populated(on_disk, 1);
-                    let start = Instant::now();
-                    std::thread::scope(|s| {
-                        for t in 0..4 {
-                            let fs = f.db.fs();
-                            s.spawn(move || {
-                                for v in 2..=VERSIONS {
-                                    for i in (t..FILES).step_by(4) {
-                                        fs.write(&path(i), content(i, v)).unwrap();
+                timed(
+                    iters,
+                    || populated(on_disk, 1),
+                    |f| {
+                        std::thread::scope(|s| {
+                            for t in 0..4 {
+                                let fs = f.db.fs();
+                                s.spawn(move || {
+                                    for v in 2..=VERSIONS {
+                                        for i in (t..FILES).step_by(4) {
+                                            fs.write(&path(i), content(i, v)).unwrap();
+                                        }
                                     }
-                                }
-                            });
-                        }
-                    });
-                    total += start.elapsed();
-                }
-                total
+                                });
+                            }
+                        })
+                    },
+                )
             })
         });
     }

@@ -93,9 +93,14 @@ fn to_http(js: JsResponse, id: u64) -> Result<HttpResponse, HttpError> {
         reason,
     };
     // A 1xx is not a final response: JavaScript cannot answer with one.
-    let status = match StatusCode::from_u16(js.status) {
-        Ok(status) if !status.is_informational() => status,
-        _ => {
+    // JavaScript may hand back any number.
+    let status = Some(js.status)
+        .filter(|s| s.fract() == 0.0 && (100.0..=999.0).contains(s))
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .filter(|s| !s.is_informational());
+    let status = match status {
+        Some(status) => status,
+        None => {
             return Err(bad(format!(
                 "the handler set an invalid HTTP status {} (a final status is 200 to 999)",
                 js.status

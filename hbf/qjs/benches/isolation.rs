@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, JsRequest, PodModules};
+use hbf_qjs::{Engine, EngineConfig, Isolation, PodCode};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 /// An in-memory database holding every file of `pods/base`.
 fn base_pod() -> Database {
@@ -31,18 +34,6 @@ fn base_pod() -> Database {
     db
 }
 
-fn request(path: &str) -> JsRequest {
-    JsRequest {
-        id: 1,
-        method: "GET".into(),
-        url: format!("http://localhost{path}"),
-        path: path.into(),
-        query: String::new(),
-        headers: vec![("host".into(), "localhost".into())],
-        body: Vec::new(),
-    }
-}
-
 fn isolation(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine");
     group.sample_size(30);
@@ -50,12 +41,10 @@ fn isolation(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, mode) in [
         ("snapshot", Isolation::Snapshot),
-        ("request", Isolation::Request),
-        ("context", Isolation::Context),
         ("worker", Isolation::Worker),
     ] {
         let db = base_pod();
-        let modules = PodModules::new(db.clone()).unwrap();
+        let modules = PodCode::new(db.clone());
         // The base pod declares `worker`: measure each mode as chosen here.
         let config = EngineConfig {
             isolation: mode,
@@ -65,14 +54,14 @@ fn isolation(c: &mut Criterion) {
         let mut engine = Engine::new(db, modules, config).unwrap();
         engine.warm_up();
         for path in ["/hello", "/user/42"] {
-            let req = request(path);
-            assert_eq!(engine.handle(&req).unwrap().status, 200);
+            let req = common::get(path);
+            assert_eq!(engine.handle(&req).unwrap().status, 200.0);
             if mode == Isolation::Snapshot {
                 for _ in 0..200 {
                     engine.handle(&req).unwrap();
                 }
                 engine.measure_restores(true);
-                assert_eq!(engine.handle(&req).unwrap().status, 200);
+                assert_eq!(engine.handle(&req).unwrap().status, 200.0);
                 let stats = engine.measure_restores(false).unwrap();
                 println!(
                     "snapshot {path}: heap {} bytes, {} pages changed, {} copied, {} bytes above, restore {} ns",

@@ -1,4 +1,4 @@
-// HBF's JavaScript prelude: evaluated in every fresh context before the pod's
+// HBF's JavaScript prelude: evaluated in every new context before the pod's
 // code. It takes the native bindings from `globalThis.__hbf` (and removes that
 // global, so pod code cannot reach them directly), defines `console`, the lazily
 // loaded Web APIs, and the dispatcher the Rust side calls for each request.
@@ -17,15 +17,7 @@ delete globalThis.__hbf;
 // is stored as NaN (no stack frames, what V8 does for a non-number limit),
 // and no pod function runs when an error is made (QuickJS would call an
 // object's valueOf).
-//
-// `nativeErrorState`: the engine's own getter and setter of
-// `Error.prepareStackTrace` and `Error.stackTraceLimit`, with the values they
-// start with, for the reset in lockdown().
-const nativeErrorState = [];
-for (const key of ['prepareStackTrace', 'stackTraceLimit']) {
-  const desc = Object.getOwnPropertyDescriptor(Error, key);
-  if (desc?.get && desc.set) nativeErrorState.push(desc.get, desc.set, desc.get.call(Error));
-}
+
 {
   const desc = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit');
   if (desc?.get && desc.set) {
@@ -58,17 +50,100 @@ const format = (args) =>
     })
     .join(' ');
 
+// The console of WHATWG's Console standard, every line into HBF's log.
+// Counters, timers and the group depth are the context's (a snapshot puts
+// them back after each request; `worker` mode keeps them, as a shared isolate
+// does).
 const makeConsole = () => {
-  const at = (level) => (...args) => native.log(level, format(args));
+  let indent = '';
+  const counts = new Map();
+  const timers = new Map();
+  const at = (level) => (...args) => native.log(level, indent + format(args));
+  const log = at('info');
+  const label = (value) => (value === undefined ? 'default' : String(value));
+  const elapsed = (name, verb) => {
+    const started = timers.get(name);
+    if (started === undefined) {
+      native.log('warn', `${indent}Timer '${name}' does not exist`);
+      return undefined;
+    }
+    return `${name}: ${(performance.now() - started).toFixed(3)}ms${verb}`;
+  };
+  const group = (...args) => {
+    if (args.length > 0) log(...args);
+    indent += '  ';
+  };
   return {
-    log: at('info'),
-    info: at('info'),
+    log,
+    info: log,
     warn: at('warn'),
     error: at('error'),
     debug: at('debug'),
-    trace: at('trace'),
+    trace: (...args) => native.log('trace', indent + format(['Trace:', ...args, new Error().stack ?? ''])),
+    dir: (value) => log(value),
+    dirxml: log,
+    table: (data) => log(data),
+    assert: (condition, ...args) => {
+      if (!condition) native.log('error', indent + format(['Assertion failed' + (args.length ? ':' : ''), ...args]));
+    },
+    count: (name) => {
+      const key = label(name);
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      log(`${key}: ${n}`);
+    },
+    countReset: (name) => {
+      const key = label(name);
+      if (counts.has(key)) counts.set(key, 0);
+      else native.log('warn', `${indent}Count for '${key}' does not exist`);
+    },
+    time: (name) => {
+      const key = label(name);
+      if (timers.has(key)) native.log('warn', `${indent}Timer '${key}' already exists`);
+      else timers.set(key, performance.now());
+    },
+    timeLog: (name, ...args) => {
+      const text = elapsed(label(name), '');
+      if (text !== undefined) log(text, ...args);
+    },
+    timeEnd: (name) => {
+      const key = label(name);
+      const text = elapsed(key, '');
+      if (text !== undefined) {
+        timers.delete(key);
+        log(text);
+      }
+    },
+    group,
+    groupCollapsed: group,
+    groupEnd: () => {
+      indent = indent.slice(2);
+    },
   };
 };
+
+// `performance.timeOrigin` is the Unix time (ms) `performance.now()` counts
+// from (HR-Time); QuickJS-NG's counts from an arbitrary clock's zero, in a
+// property that cannot be changed, so `performance` is made anew over the
+// engine's `now`.
+if (typeof performance === 'object' && performance !== null && typeof performance.now === 'function') {
+  const engineNow = performance.now;
+  const timeOrigin = Date.now() - engineNow();
+  Object.defineProperty(globalThis, 'performance', {
+    value: Object.freeze({
+      now: function now() {
+        return engineNow();
+      },
+      timeOrigin,
+      toJSON: function toJSON() {
+        return { timeOrigin };
+      },
+    }),
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
 
 Object.defineProperty(globalThis, 'console', {
   value: makeConsole(),
@@ -78,36 +153,44 @@ Object.defineProperty(globalThis, 'console', {
 });
 
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
-// TextDecoder) are defined on first use: most HBF-style requests never touch
-// them, and a fresh context per request should not pay for them.
+// TextDecoder: js/web.js) and the platform's small globals (events, abort,
+// structuredClone, base64, crypto, navigator: js/platform.js) are defined on
+// first use: a `worker` context that never needs them does not pay for them
+// (a snapshot loads them all before it is taken).
 const WEB_APIS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder'];
-let web = null;
-const loadWeb = () => {
-  if (web === null) {
-    web = native.webModule().make(native);
-    for (const name of WEB_APIS) {
-      Object.defineProperty(globalThis, name, {
-        value: web[name],
-        writable: true,
-        configurable: true,
-        enumerable: false,
-      });
-    }
+const PLATFORM_APIS = [
+  'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
+  'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',
+];
+const LAZY = [
+  { names: WEB_APIS, make: () => native.webModule().make(native), api: null },
+  { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
+];
+const define = (name, value) =>
+  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+const loadApis = (lazy) => {
+  if (lazy.api === null) {
+    lazy.api = lazy.make();
+    for (const name of lazy.names) define(name, lazy.api[name]);
   }
-  return web;
+  return lazy.api;
 };
-for (const name of WEB_APIS) {
-  Object.defineProperty(globalThis, name, {
-    get() {
-      return loadWeb()[name];
-    },
-    set(value) {
-      Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-    },
-    configurable: true,
-    enumerable: false,
-  });
+const loadWeb = () => loadApis(LAZY[0]);
+for (const lazy of LAZY) {
+  for (const name of lazy.names) {
+    Object.defineProperty(globalThis, name, {
+      get() {
+        return loadApis(lazy)[name];
+      },
+      set(value) {
+        define(name, value);
+      },
+      configurable: true,
+      enumerable: false,
+    });
+  }
 }
+define('self', globalThis);
 
 const lower = (name) => String(name).toLowerCase();
 
@@ -116,8 +199,8 @@ const lower = (name) => String(name).toLowerCase();
 // Every request's `res` is a plain object whose methods are the same frozen
 // functions, working on the request's state through `this` (as Express's do):
 // no closures to create, and no reference cycle for the collector, per request.
-// They are frozen because, in the default isolation, they are shared by every
-// request a context serves. Headers are kept as [name, value, lower-case name].
+// They are frozen because they are shared by every request a context serves
+// (in `worker` mode, the state of one request would otherwise reach the next). Headers are kept as [name, value, lower-case name].
 const STATE = Symbol('hbf response state');
 const findHeader = (headers, key) => {
   for (let i = 0; i < headers.length; i++) if (headers[i][2] === key) return i;
@@ -319,6 +402,7 @@ export const keepShapes = () => {
 // request, so what a request would load on first use is loaded before it:
 // the Web APIs, and the shapes of the objects a fetch-style request makes.
 export const warmWebApis = () => {
+  for (const lazy of LAZY) loadApis(lazy);
   const { Request, Response, Headers, URL } = loadWeb();
   const headers = new Headers([['content-type', 'text/plain']]);
   keptShapes.push(
@@ -342,178 +426,4 @@ export const dispatch = (namespace, id, method, url, path, query, headers, heade
   throw new TypeError(
     'hbf/server.js must set globalThis.app = { handle(req, res) } or export default { fetch(request) }',
   );
-};
-
-// ---- lockdown: request isolation in a kept context --------------------------
-//
-// With the default isolation (engine.rs, `Isolation::Request`) a worker keeps
-// one context and gives every request fresh instances of the pod's modules. What
-// the requests share is then only what this prelude set up: the intrinsics
-// (Object, Array.prototype, ...), the Web APIs, `console` and the global object.
-// `lockdown()` makes that shared part immutable, so no request can leave
-// anything behind for the next one:
-//
-// * every object reachable from the global object (intrinsics, prototypes, Web
-//   API classes, console) is frozen: `Array.prototype.x = 1` throws a TypeError;
-// * the global object's own properties become read-only and permanent; a
-//   request may add globals (`globalThis.app = ...`), and the function returned
-//   here deletes them after the request;
-// * the "override mistake" (assigning `this.name = ...` in an Error subclass, or
-//   `obj.toString = ...`, throws when the prototype's property is frozen) is
-//   avoided the way SES does it: those few properties become accessors whose
-//   setter defines an own property on the object assigned to.
-//
-// It returns the reset function; the Rust side calls it after every request,
-// and drops the context if it returns false (something it cannot undo).
-let turn = 0; // see FinalizationRegistry in lockdown()
-export const lockdown = () => {
-  loadWeb(); // the Web APIs become ordinary (frozen) globals
-  const { getPrototypeOf, getOwnPropertyDescriptor, defineProperty, freeze, isExtensible } = Object;
-  const { ownKeys } = Reflect;
-  const hasOwn = Object.hasOwn;
-
-  // The values behind those accessors, frozen below with everything else.
-  const overridden = [];
-  const overridable = (object, names) => {
-    for (const name of names) {
-      const desc = getOwnPropertyDescriptor(object, name);
-      if (!desc || !('value' in desc) || !desc.writable || !desc.configurable) continue;
-      const { value } = desc;
-      overridden.push(value);
-      defineProperty(object, name, {
-        get() {
-          return value;
-        },
-        set(v) {
-          if (this === object) {
-            throw new TypeError(`Cannot assign to read only property '${String(name)}' of a shared built-in`);
-          }
-          if (hasOwn(this, name)) {
-            this[name] = v; // an own accessor elsewhere in the chain: plain assignment
-          } else {
-            defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
-          }
-        },
-        enumerable: desc.enumerable,
-        configurable: false,
-      });
-    }
-  };
-  const errorNames = ['constructor', 'name', 'message', 'toString'];
-  overridable(Object.prototype, [
-    'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable',
-    'toLocaleString', 'toString', 'valueOf',
-  ]);
-  overridable(Function.prototype, ['constructor', 'toString']);
-  overridable(Array.prototype, ['toString']);
-  overridable(Promise.prototype, ['constructor']);
-  for (const E of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError]) {
-    overridable(E.prototype, errorNames);
-  }
-
-  // A FinalizationRegistry's callback runs when the collector finds its
-  // target, which may be during any later request (a request's module
-  // instances stay in the context): it would run that request's globals
-  // through the code of another. So the callbacks of a registry made during
-  // one request run only during that request (its leftover jobs included);
-  // `turn` counts the requests, advanced by the reset. The native
-  // constructor stays out of reach (nothing leads to it but the closure).
-  const NativeRegistry = globalThis.FinalizationRegistry;
-  if (typeof NativeRegistry === 'function') {
-    const { construct } = Reflect;
-    const Registry = function FinalizationRegistry(cleanup) {
-      if (new.target === undefined) throw new TypeError("Constructor FinalizationRegistry requires 'new'");
-      if (typeof cleanup !== 'function') throw new TypeError('FinalizationRegistry: the cleanup callback must be a function');
-      const owner = turn;
-      return construct(NativeRegistry, [(held) => (turn === owner ? cleanup(held) : undefined)], new.target);
-    };
-    defineProperty(Registry, 'prototype', { value: NativeRegistry.prototype, writable: false });
-    defineProperty(NativeRegistry.prototype, 'constructor', { value: Registry });
-    defineProperty(globalThis, 'FinalizationRegistry', { value: Registry });
-  }
-
-  // Freeze everything reachable from the global object (not the global itself).
-  const seen = new Set([globalThis]);
-  const pending = [];
-  const reach = (v) => {
-    if (((typeof v === 'object' && v !== null) || typeof v === 'function') && !seen.has(v)) {
-      seen.add(v);
-      pending.push(v);
-    }
-  };
-  const reachProperties = (object) => {
-    for (const key of ownKeys(object)) {
-      const desc = getOwnPropertyDescriptor(object, key);
-      if (desc) {
-        reach(desc.value);
-        reach(desc.get);
-        reach(desc.set);
-      }
-    }
-  };
-  reachProperties(globalThis);
-  reach(getPrototypeOf(globalThis));
-  // Intrinsics no global property leads to, only syntax or a built-in's
-  // result: the prototypes of generator and async functions, and of the
-  // iterators that arrays, maps, sets, strings, regular expressions and the
-  // iterator helpers return (replacing `next` on one would change every later
-  // request's `for...of`).
-  const strictArguments = function () {
-    'use strict';
-    return arguments;
-  };
-  const hidden = [
-    function* () {},
-    async function () {},
-    async function* () {},
-    [][Symbol.iterator](),
-    new Map()[Symbol.iterator](),
-    new Set()[Symbol.iterator](),
-    ''[Symbol.iterator](),
-    /a/g[Symbol.matchAll](''),
-  ];
-  if (typeof Iterator === 'function') {
-    hidden.push([].values().map((x) => x), Iterator.from({ next: () => ({ done: true }) }));
-  }
-  for (const object of hidden) reach(getPrototypeOf(object));
-  for (const value of overridden) reach(value);
-  reach(getOwnPropertyDescriptor(strictArguments(), 'callee').get); // %ThrowTypeError%
-  while (pending.length > 0) {
-    const object = pending.pop();
-    freeze(object);
-    reach(getPrototypeOf(object));
-    reachProperties(object);
-  }
-  for (const key of ownKeys(globalThis)) {
-    const desc = getOwnPropertyDescriptor(globalThis, key);
-    defineProperty(globalThis, key, 'value' in desc ? { writable: false, configurable: false } : { configurable: false });
-  }
-
-  // QuickJS keeps `Error.prepareStackTrace` and `Error.stackTraceLimit` in the
-  // context, behind accessors on Error that freezing leaves working (the engine
-  // reads them whenever it makes an Error). A request may set them (libraries
-  // do, to read call sites), so they are not locked but put back after every
-  // request: one request's function never sees a later request's errors.
-  // They are compared by identity with their first values, through the
-  // engine's own accessors (`nativeErrorState`, above).
-  const errorState = nativeErrorState;
-
-  const globalProto = getPrototypeOf(globalThis);
-  const baseline = new Set(ownKeys(globalThis));
-  const count = baseline.size;
-  // `keyCount`: the global object's own keys, counted by the caller (cheaper
-  // than listing them here).
-  return (keyCount) => {
-    turn++;
-    for (let i = 0; i < errorState.length; i += 3) {
-      if (errorState[i].call(Error) !== errorState[i + 2]) errorState[i + 1].call(Error, errorState[i + 2]);
-    }
-    if (getPrototypeOf(globalThis) !== globalProto || !isExtensible(globalThis)) return false;
-    // The baseline's properties are permanent: the same count means none added.
-    if (keyCount === count) return true;
-    for (const key of ownKeys(globalThis)) {
-      if (!baseline.has(key) && !Reflect.deleteProperty(globalThis, key)) return false;
-    }
-    return true;
-  };
 };

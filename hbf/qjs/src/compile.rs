@@ -15,10 +15,10 @@
 
 use std::sync::OnceLock;
 
-use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Context, Ctx, Module, Object, Runtime, Value, WriteOptions};
 use sha2::{Digest, Sha256};
 
+use crate::hooks::{Hooks, ModuleSource};
 use crate::{Error, Result};
 
 /// A QuickJS runtime kept for compiling many modules in a row.
@@ -31,7 +31,7 @@ pub struct Compiler {
 impl Compiler {
     pub fn new() -> Result<Self> {
         let runtime = Runtime::new()?;
-        runtime.set_loader(StandIns, StandIns);
+        runtime.set_loader(Hooks(StandIns), Hooks(StandIns));
         let context = Context::full(&runtime)?;
         Ok(Self {
             context,
@@ -69,27 +69,15 @@ impl Compiler {
 }
 
 /// Resolves every import to its specifier and loads an empty module for it.
+#[derive(Clone, Copy)]
 struct StandIns;
 
-impl Resolver for StandIns {
-    fn resolve<'js>(
-        &mut self,
-        _ctx: &Ctx<'js>,
-        _base: &str,
-        name: &str,
-        _attributes: Option<ImportAttributes<'js>>,
-    ) -> rquickjs::Result<String> {
+impl ModuleSource for StandIns {
+    fn resolve(&self, _base: &str, name: &str) -> rquickjs::Result<String> {
         Ok(name.to_owned())
     }
-}
 
-impl Loader for StandIns {
-    fn load<'js>(
-        &mut self,
-        ctx: &Ctx<'js>,
-        name: &str,
-        _attributes: Option<ImportAttributes<'js>>,
-    ) -> rquickjs::Result<Module<'js>> {
+    fn load<'js>(&self, ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
         Module::declare(ctx.clone(), name, "")
     }
 }

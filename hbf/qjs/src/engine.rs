@@ -3,25 +3,18 @@
 //!
 //! # Isolation
 //!
-//! [`Isolation::Snapshot`] (the default) keeps one warm context per worker
-//! whose whole heap is saved once the pod has loaded and put back after every
-//! request (`engine/snapshot.rs`, over the region of `heap/`): nothing a
-//! request does to globals, built-ins or module state reaches the next, and
-//! nothing is frozen. [`Isolation::Request`] keeps one context per worker,
-//! locked down (every built-in and Web API object frozen, the original
-//! globals read-only; `js/prelude.js`), and gives every request fresh
-//! instances of the pod's modules ([`crate::instances`]). After the request
-//! its leftover promise jobs run, globals it added are deleted and
-//! `Error.prepareStackTrace` / `Error.stackTraceLimit` put back, and so no
-//! request sees another's changes to globals, built-ins or module state
-//! (`tests/lockdown.rs` walks all that is shared). The context is replaced
-//! every [`REQUESTS_PER_CONTEXT`] requests (module instances accumulate in
-//! it) or when it cannot be reset. [`Isolation::Context`] gives every request
-//! a fresh context (nothing is frozen; the slowest). [`Isolation::Worker`]
-//! keeps one context and one set of module instances per worker while the
-//! pod's code is unchanged: module state and globals persist between the
-//! requests one worker serves (as on edge runtimes that reuse isolates).
-//! `DOCS/PERF.md` has the measured costs.
+//! Two modes, each owning its state ([`Mode`]); one request path through both
+//! ([`Engine::handle`]): make sure the kept context is current, dispatch in it.
+//!
+//! * [`Isolation::Snapshot`] (the default) keeps one warm context per worker
+//!   whose whole heap is saved once the pod has loaded and put back after every
+//!   request (`engine/snapshot.rs`, over the region of `heap/`): nothing a
+//!   request does to globals, built-ins or module state reaches the next, and
+//!   nothing is frozen.
+//! * [`Isolation::Worker`] keeps one context and one set of module instances
+//!   per worker while the pod's code is unchanged: module state and globals
+//!   persist between the requests one worker serves (as on edge runtimes that
+//!   reuse isolates). `DOCS/PERF.md` has the measured costs.
 //!
 //! A pod chooses its isolation by exporting it from `hbf/server.js`
 //! (`export const isolation = 'worker'`: SPEC 4's "unless the pod opts into
@@ -35,16 +28,14 @@
 //! wall-clock deadline, enforced by QuickJS's interrupt handler (it stops any
 //! running JavaScript, even an infinite loop) and checked between promise jobs
 //! (a chain that never yields to the host). A request that hits a limit fails
-//! alone; the runtime is rebuilt after anything that may have left it in doubt
-//! (out of memory, an interrupted script, an engine error), except in snapshot
-//! mode, where putting the heap back is enough (but for an engine error).
+//! alone; in `worker` mode the runtime is rebuilt after anything that may have
+//! left it in doubt (out of memory, an interrupted script, an engine error); in
+//! snapshot mode putting the heap back is enough (but for an engine error).
 //!
-//! Here: the engine, its isolation modes and dispatch; in `engine/`:
-//! `snapshot.rs` ([`Isolation::Snapshot`]), `locked.rs` (the locked-down
-//! context of [`Isolation::Request`]), `declared.rs` (the pod's `export const
-//! isolation`), `errors.rs` ([`JsError`] and telling failures apart), `jobs.rs`
-//! (promise jobs under the deadline and the memory limit) and `convert.rs`
-//! (the request in, the response out).
+//! Here: the engine, its modes and the request path; in `engine/`:
+//! `snapshot.rs` (the snapshot mode's state), `errors.rs` ([`JsError`] and
+//! telling failures apart), `jobs.rs` (promise jobs under the deadline and the
+//! memory limit) and `convert.rs` (the request in, the response out).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -55,37 +46,28 @@ use std::time::{Duration, Instant};
 use hbf_db::Database;
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
 
-use crate::compile::Compiler;
+use crate::bytecode::{self, Trusted};
 use crate::host::{self, HostState};
-use crate::{PodModules, Result};
+use crate::{loader, PodCode, Result};
 
 mod convert;
-mod declared;
 mod errors;
 mod jobs;
-mod locked;
 mod snapshot;
 
 use convert::{dispatch_args, response_from};
 pub use errors::JsError;
-use locked::Locked;
 pub use snapshot::RestoreStats;
-use snapshot::Snapshot;
-
-use crate::heap::Region;
+use snapshot::SnapshotMode;
 
 /// The pod's server module, as messages name it: `hbf/server.js`, or the first
 /// of [`crate::SERVER_MODULES`] that exists (`hbf/server.ts`...), which
-/// [`PodModules::server_module`] finds.
+/// [`PodCode::server_module`] finds.
 pub const SERVER_MODULE: &str = "hbf/server.js";
 
 /// How requests are isolated from each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Isolation {
-    /// Fresh module instances for every request in a kept, locked-down context.
-    Request,
-    /// A fresh context (globals, built-ins and module instances) for every request.
-    Context,
     /// One context per worker, reused while the pod's code is unchanged.
     Worker,
     /// One context per worker, whose heap is put back after every request as
@@ -98,29 +80,30 @@ impl Isolation {
     /// The name of the mode, as the CLI and `export const isolation` spell it.
     pub fn name(self) -> &'static str {
         match self {
-            Isolation::Request => "request",
-            Isolation::Context => "context",
             Isolation::Worker => "worker",
             Isolation::Snapshot => "snapshot",
         }
     }
 
-    /// The mode named `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        [
-            Isolation::Request,
-            Isolation::Context,
-            Isolation::Worker,
-            Isolation::Snapshot,
-        ]
-        .into_iter()
-        .find(|mode| mode.name() == name)
+    /// The mode named `name`, or why there is none: the two modes that were
+    /// removed (`request`, `context`) are named with what replaces them.
+    pub fn parse(name: &str) -> std::result::Result<Self, String> {
+        match name {
+            "snapshot" => Ok(Isolation::Snapshot),
+            "worker" => Ok(Isolation::Worker),
+            "request" | "context" => Err(format!(
+                "isolation '{name}' was removed: use 'snapshot' (the default), which starts \
+                 every request from the pod's warm heap, so nothing one request does reaches \
+                 the next (the promise '{name}' made, and faster), or 'worker' to share module \
+                 state between the requests of a worker"
+            )),
+            other => Err(format!(
+                "unknown isolation '{}': use 'snapshot' (the default) or 'worker'",
+                other.escape_debug()
+            )),
+        }
     }
 }
-
-/// Requests served by one locked-down context before it is replaced
-/// ([`Isolation::Request`]): each leaves its module instances behind.
-pub const REQUESTS_PER_CONTEXT: u32 = 200;
 
 /// Limits and settings of an engine.
 #[derive(Debug, Clone)]
@@ -133,8 +116,6 @@ pub struct EngineConfig {
     /// Whether the pod's `export const isolation` in `hbf/server.js` decides
     /// (false when the operator chose with `--isolation`).
     pub isolation_from_pod: bool,
-    /// Development mode: error responses carry the message and stack.
-    pub dev: bool,
 }
 
 impl Default for EngineConfig {
@@ -144,7 +125,6 @@ impl Default for EngineConfig {
             timeout: Duration::from_secs(5),
             isolation: Isolation::Snapshot,
             isolation_from_pod: true,
-            dev: false,
         }
     }
 }
@@ -166,10 +146,12 @@ pub struct JsRequest {
     pub body: Vec<u8>,
 }
 
-/// A response made by JavaScript, not yet validated as HTTP.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A response made by JavaScript, not yet validated as HTTP: the status is
+/// whatever number the handler gave (`hbf_http` checks it), the headers as
+/// the handler named them.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct JsResponse {
-    pub status: u16,
+    pub status: f64,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -177,10 +159,8 @@ pub struct JsResponse {
 /// The engine of one worker thread.
 pub struct Engine {
     db: Database,
-    modules: PodModules,
+    code: PodCode,
     config: EngineConfig,
-    /// The isolation in effect: `config.isolation`, or what the pod declares.
-    mode: Isolation,
     /// What the server module last evaluated declares (when the pod decides):
     /// applied between requests.
     declared: Cell<Option<Isolation>>,
@@ -193,28 +173,61 @@ pub struct Engine {
     /// Deadline of the running request, in nanoseconds since `epoch` (0: none).
     deadline: Arc<AtomicU64>,
     epoch: Instant,
-    prelude_bytecode: Vec<u8>,
-    /// A context kept between requests ([`Isolation::Worker`]).
-    reused: Option<Reused>,
-    /// The locked-down context of [`Isolation::Request`].
-    locked: Option<Locked>,
-    /// The saved heap of [`Isolation::Snapshot`].
-    snapshot: Option<Snapshot>,
-    // Field order: the runtime must be dropped after every context, and the
-    // region its heap lives in (snapshot mode) after the runtime.
-    runtime: Runtime,
-    region: Option<Region>,
-    /// The region's bump pointer when its runtime was made: while it has not
-    /// moved, nothing ran in the runtime, and a snapshot can be taken in it
-    /// instead of a new one.
-    region_fresh_at: Option<usize>,
+    prelude: Trusted,
+    /// The isolation in effect, with its runtime and kept context.
+    mode: Mode,
+}
+
+/// The isolation in effect and what it owns. Each variant's fields drop in
+/// order: the kept context (and every value saved from it) before the
+/// runtime, the runtime before the region its heap lives in.
+enum Mode {
+    Worker {
+        kept: Option<Kept>,
+        runtime: Runtime,
+    },
+    Snapshot(SnapshotMode),
+}
+
+impl Mode {
+    /// A new runtime for `isolation`, with nothing in it yet.
+    fn new(isolation: Isolation, config: &EngineConfig) -> rquickjs::Result<Self> {
+        Ok(match isolation {
+            Isolation::Worker => Mode::Worker {
+                kept: None,
+                runtime: Runtime::new()?,
+            },
+            Isolation::Snapshot => Mode::Snapshot(SnapshotMode::new(config)?),
+        })
+    }
+
+    fn isolation(&self) -> Isolation {
+        match self {
+            Mode::Worker { .. } => Isolation::Worker,
+            Mode::Snapshot(_) => Isolation::Snapshot,
+        }
+    }
+
+    fn runtime(&self) -> &Runtime {
+        match self {
+            Mode::Worker { runtime, .. } => runtime,
+            Mode::Snapshot(snapshot) => snapshot.runtime(),
+        }
+    }
+
+    fn kept(&mut self) -> Option<&mut Kept> {
+        match self {
+            Mode::Worker { kept, .. } => kept.as_mut(),
+            Mode::Snapshot(snapshot) => snapshot.kept(),
+        }
+    }
 }
 
 /// A context kept for the next request, with what it was built from.
-struct Reused {
-    context: Context,
+struct Kept {
     dispatch: Persistent<Function<'static>>,
     namespace: Persistent<Object<'static>>,
+    context: Context,
     modules: Vec<(String, [u8; 32])>,
     /// The database generation at which `modules` were last confirmed current.
     generation: u64,
@@ -226,19 +239,8 @@ const PRELUDE_NAME: &str = "hbf:prelude";
 
 impl Engine {
     /// Builds an engine for `db`'s pod on the current thread.
-    pub fn new(db: Database, modules: PodModules, config: EngineConfig) -> Result<Self> {
-        let modules = if config.isolation == Isolation::Request || config.isolation_from_pod {
-            modules.with_instances()
-        } else {
-            modules
-        };
-        let compiler = Compiler::new()?;
-        let prelude_bytecode = compiler.compile_module(PRELUDE_NAME, PRELUDE_SOURCE.as_bytes())?;
-        let web_bytecode = compiler.compile_module(host::WEB_NAME, host::WEB_SOURCE.as_bytes())?;
-        let jsx_bytecode = compiler.compile_module(host::JSX_NAME, host::JSX_SOURCE.as_bytes())?;
-        let console_bytecode =
-            compiler.compile_module(host::CONSOLE_NAME, host::CONSOLE_SOURCE.as_bytes())?;
-        drop(compiler);
+    pub fn new(db: Database, code: PodCode, config: EngineConfig) -> Result<Self> {
+        let prelude = bytecode::embedded(PRELUDE_NAME, PRELUDE_SOURCE)?;
         let user = db.user_db()?;
         // A query's rows must fit in the JavaScript heap they are copied into.
         user.set_limits(hbf_db::SqlLimits {
@@ -246,90 +248,61 @@ impl Engine {
             max_result_bytes: config.memory_limit_bytes,
             ..hbf_db::SqlLimits::default()
         })?;
-        host::set_state(Rc::new(HostState {
-            user,
-            db: db.clone(),
-            request_id: Default::default(),
-            web_bytecode,
-            jsx_bytecode,
-            console_bytecode,
-        }));
-        let (runtime, region) = snapshot::runtime_for(config.isolation, &config)?;
-        let deadline = Arc::new(AtomicU64::new(0));
-        let epoch = Instant::now();
-        let mut engine = Self {
+        host::set_state(Rc::new(HostState::new(db.clone(), user)?));
+        let mode = Mode::new(config.isolation, &config)?;
+        let engine = Self {
             db,
-            modules,
-            mode: config.isolation,
+            code,
             declared: Cell::new(None),
             out_of_memory: Cell::new(false),
             memory_high: Cell::new(false),
             config,
-            deadline,
-            epoch,
-            prelude_bytecode,
-            reused: None,
-            locked: None,
-            snapshot: None,
-            runtime,
-            region,
-            region_fresh_at: None,
+            deadline: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
+            prelude,
+            mode,
         };
         engine.configure_runtime();
-        engine.region_fresh_at = engine.region.as_ref().map(Region::used);
         Ok(engine)
     }
 
+    fn runtime(&self) -> &Runtime {
+        self.mode.runtime()
+    }
+
     fn configure_runtime(&self) {
-        self.runtime
-            .set_memory_limit(self.config.memory_limit_bytes);
-        self.runtime.set_max_stack_size(STACK_LIMIT);
-        self.runtime.set_gc_threshold(self.gc_threshold());
+        let runtime = self.runtime();
+        runtime.set_memory_limit(self.config.memory_limit_bytes);
+        runtime.set_max_stack_size(STACK_LIMIT);
+        runtime.set_gc_threshold(match self.mode {
+            // Until the snapshot sets its own (`SnapshotMode::take`).
+            Mode::Snapshot(_) => self.config.memory_limit_bytes / 2,
+            Mode::Worker { .. } => 4 << 20,
+        });
         let deadline = Arc::clone(&self.deadline);
         let epoch = self.epoch;
-        self.runtime.set_interrupt_handler(Some(Box::new(move || {
+        runtime.set_interrupt_handler(Some(Box::new(move || {
             let d = deadline.load(Ordering::Relaxed);
             d != 0 && epoch.elapsed().as_nanos() as u64 >= d
         })));
-        self.modules.install(&self.runtime);
+        loader::install(runtime, &self.code);
     }
 
-    /// The heap size at which QuickJS collects cycles. In the locked-down
-    /// context a request's cycles (its module instances, mostly) live until the
-    /// context is replaced, so collecting earlier would only walk the kept
-    /// context again and again; the memory limit still applies.
-    fn gc_threshold(&self) -> usize {
-        match self.mode {
-            // Snapshot: until the snapshot sets its own (`take_snapshot`).
-            Isolation::Request | Isolation::Snapshot => self.config.memory_limit_bytes / 2,
-            Isolation::Context | Isolation::Worker => 4 << 20,
+    /// Replaces the runtime with a new one for `isolation` (after an error
+    /// that may have left it in doubt, or to switch modes).
+    fn switch_to(&mut self, isolation: Isolation) {
+        match Mode::new(isolation, &self.config) {
+            Ok(mode) => {
+                self.mode = mode;
+                self.configure_runtime();
+            }
+            Err(e) => tracing::error!("cannot rebuild the JavaScript runtime: {e}"),
         }
     }
 
     /// Replaces the runtime (after an error that may have left it in doubt).
     fn rebuild(&mut self) {
-        if let Err(e) = self.replace_runtime(self.mode) {
-            tracing::error!("cannot rebuild the JavaScript runtime: {e}");
-        }
-    }
-
-    /// A new runtime for `mode` (over a new region in snapshot mode); every
-    /// context of the old one goes first, then the old runtime, then its region.
-    fn replace_runtime(&mut self, mode: Isolation) -> rquickjs::Result<()> {
-        self.reused = None;
-        self.locked = None;
-        self.snapshot = None;
-        let (runtime, region) = snapshot::runtime_for(mode, &self.config)?;
-        drop(std::mem::replace(&mut self.runtime, runtime));
-        self.region = region;
-        self.configure_runtime();
-        self.region_fresh_at = self.region.as_ref().map(Region::used);
-        Ok(())
-    }
-
-    /// True while the runtime is over a region and nothing has run in it.
-    fn region_unused(&self) -> bool {
-        self.region.is_some() && self.region.as_ref().map(Region::used) == self.region_fresh_at
+        self.switch_to(self.mode.isolation());
     }
 
     fn timed_out(&self) -> bool {
@@ -338,13 +311,13 @@ impl Engine {
     }
 
     /// Loads the pod's modules once, so that the first request finds them
-    /// compiled (and, with [`Isolation::Worker`], finds its context ready). A pod
-    /// that fails to load is logged here, and answers 500 until it is fixed.
+    /// compiled and its context ready. A pod that fails to load is logged
+    /// here, and answers 500 until it is fixed.
     pub fn warm_up(&mut self) {
-        // A pod that may declare sharing is first loaded the cheap way (a
-        // plain context, no lock-down), which is then kept if it does.
+        // A pod that may declare sharing is first loaded the cheap way (no
+        // snapshot), which is then kept if it does.
         if self.config.isolation_from_pod
-            && self.mode != Isolation::Worker
+            && self.mode.isolation() != Isolation::Worker
             && self.server_may_declare()
         {
             self.switch_to(Isolation::Worker);
@@ -364,24 +337,13 @@ impl Engine {
         self.arm_deadline();
         self.out_of_memory.set(false);
         self.memory_high.set(false);
-        let built = match self.mode {
-            Isolation::Worker => self.ensure_reused(),
-            Isolation::Request => self.warm_up_locked(),
-            Isolation::Snapshot => self.ensure_snapshot(),
-            Isolation::Context => Context::full(&self.runtime)
-                .map_err(|e| self.engine_error(e))
-                .and_then(|context| context.with(|ctx| self.instantiate(&ctx, false).map(drop))),
-        };
+        let built = self.ensure_kept();
         let drained = self.drain_jobs();
         self.disarm_deadline();
-        if let Err(e) = built {
+        if let Err(e) = &built {
             tracing::error!("the pod's {SERVER_MODULE} does not load: {e}");
-            self.reused = None;
-            if matches!(e, JsError::Timeout(_) | JsError::OutOfMemory(_)) {
-                self.rebuild();
-            }
         }
-        if !drained {
+        if !drained || matches!(built, Err(JsError::Timeout(_) | JsError::OutOfMemory(_))) {
             self.rebuild();
         }
     }
@@ -402,60 +364,83 @@ impl Engine {
     /// Runs the pod's handler for `request`.
     pub fn handle(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
         // The last request's heap, unless `finish` put it back already.
-        self.restore_snapshot();
+        self.finish();
         self.arm_deadline();
         self.out_of_memory.set(false);
         self.memory_high.set(false);
-        set_request_id(request.id);
-        let outcome = match self.mode {
-            Isolation::Request => self.handle_locked(request),
-            Isolation::Context => self.handle_fresh(request),
-            Isolation::Worker => self.handle_reused(request),
-            Isolation::Snapshot => self.handle_snapshot(request),
-        };
-        // The jobs the request left queued run now, under its deadline (the
-        // locked-down context's reset ran them already), not in the next
-        // request; an endless chain still queued at the deadline goes with
-        // the runtime (the job queue is the runtime's).
+        host::set_request_id(request.id);
+        let outcome = self.run(request);
+        // The jobs the request left queued run now, under its deadline, not in
+        // the next request; an endless chain still queued at the deadline goes
+        // with the runtime (the job queue is the runtime's) or the snapshot.
         let drained = self.drain_jobs();
         let timed_out = self.timed_out();
         self.disarm_deadline();
-        set_request_id(0);
+        host::set_request_id(0);
         let outcome = outcome.map_err(|e| match e {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,
         });
-        let snapshot = self.mode == Isolation::Snapshot;
-        match &outcome {
-            Err(JsError::Internal(_)) => self.rebuild(),
-            // The snapshot's heap is put back below, whatever state it is in.
-            Err(JsError::Timeout(_) | JsError::OutOfMemory(_)) if !snapshot => self.rebuild(),
-            _ if !drained && !snapshot => self.rebuild(),
+        match (&mut self.mode, &outcome) {
+            (_, Err(JsError::Internal(_))) => self.rebuild(),
+            // The snapshot's heap is put back, whatever state it is in.
+            (Mode::Snapshot(_), _) => {}
+            (Mode::Worker { .. }, Err(JsError::Timeout(_) | JsError::OutOfMemory(_))) => {
+                self.rebuild()
+            }
+            (Mode::Worker { .. }, _) if !drained => self.rebuild(),
             // The context may hold half-done state of the failed request.
-            Err(_) if self.mode == Isolation::Worker => self.reused = None,
-            _ => {}
+            (Mode::Worker { kept, .. }, Err(_)) => *kept = None,
+            (Mode::Worker { .. }, Ok(_)) => {}
         }
         self.apply_declared();
         outcome
     }
 
-    /// Puts the heap back as the snapshot has it ([`Isolation::Snapshot`];
-    /// nothing in the other modes). The next [`Self::handle`] does it first
-    /// if this was not called: the pool calls it once the response is on
-    /// its way, so the copy is not in the response's latency.
+    /// The request path of both modes: the kept context, made current, runs
+    /// the dispatcher.
+    fn run(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
+        self.ensure_kept()?;
+        if let Mode::Snapshot(snapshot) = &mut self.mode {
+            snapshot.dirty();
+        }
+        let kept = self.mode.kept().expect("ensured above");
+        let context = kept.context.clone();
+        let (dispatch, namespace) = (kept.dispatch.clone(), kept.namespace.clone());
+        let result = context.with(|ctx| {
+            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
+            let namespace = namespace
+                .restore(&ctx)
+                .map_err(|e| self.js_error(&ctx, e))?;
+            self.dispatch(&ctx, &dispatch, &namespace, request)
+        });
+        // No handle of ours may keep the context alive past a restore.
+        drop(context);
+        result
+    }
+
+    /// Puts the heap back as the snapshot has it (snapshot mode; nothing in
+    /// `worker` mode). The next [`Self::handle`] does it first if this was
+    /// not called: the pool calls it once the response is on its way, so the
+    /// copy is not in the response's latency.
     pub fn finish(&mut self) {
-        self.restore_snapshot();
+        if let Mode::Snapshot(snapshot) = &mut self.mode {
+            snapshot.restore();
+        }
     }
 
     /// The isolation in effect now.
     pub fn isolation(&self) -> Isolation {
-        self.mode
+        self.mode.isolation()
     }
 
     /// Bytes of the warm heap that each request's restore copies back
-    /// ([`Isolation::Snapshot`], once the snapshot is taken).
+    /// (snapshot mode, once the snapshot is taken).
     pub fn snapshot_bytes(&self) -> Option<usize> {
-        self.snapshot.as_ref().map(|s| s.heap_bytes())
+        match &self.mode {
+            Mode::Snapshot(snapshot) => snapshot.heap_bytes(),
+            Mode::Worker { .. } => None,
+        }
     }
 
     /// Measures each restore of the snapshot from now on, or no more (a
@@ -463,121 +448,121 @@ impl Engine {
     /// page: for benchmarks, not for serving); returns what the last measured
     /// one found.
     pub fn measure_restores(&mut self, on: bool) -> Option<RestoreStats> {
-        let snapshot = self.snapshot.as_mut()?;
-        snapshot.measure(on)
+        match &mut self.mode {
+            Mode::Snapshot(snapshot) => snapshot.measure(on),
+            Mode::Worker { .. } => None,
+        }
     }
 
-    fn handle_fresh(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
-        let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
-        let result = context.with(|ctx| -> std::result::Result<JsResponse, JsError> {
-            let (dispatch, namespace) = self.instantiate(&ctx, false)?;
-            self.dispatch(&ctx, &dispatch, &namespace, request)
-        });
-        drop(context);
-        result
-    }
-
-    fn handle_reused(&mut self, request: &JsRequest) -> std::result::Result<JsResponse, JsError> {
-        self.ensure_reused()?;
-        let reused = self.reused.as_ref().expect("ensured above");
-        let context = reused.context.clone();
-        let (dispatch, namespace) = (reused.dispatch.clone(), reused.namespace.clone());
-        context.with(|ctx| {
-            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            let namespace = namespace
-                .restore(&ctx)
-                .map_err(|e| self.js_error(&ctx, e))?;
-            self.dispatch(&ctx, &dispatch, &namespace, request)
-        })
-    }
-
-    /// Builds the reused context unless one is ready and the pod's code has not
-    /// changed since it was built.
-    fn ensure_reused(&mut self) -> std::result::Result<(), JsError> {
+    /// Builds the kept context (and in snapshot mode, saves the heap) unless
+    /// one is ready and the pod's code has not changed since it was built.
+    fn ensure_kept(&mut self) -> std::result::Result<(), JsError> {
         let generation = self.db.generation();
-        if let Some(reused) = &mut self.reused {
-            let modules = &reused.modules;
-            if !still_current(&self.modules, modules, &mut reused.generation, generation)? {
-                self.reused = None;
+        if let Some(kept) = self.mode.kept() {
+            if confirmed_current(&self.code, kept, generation)? {
+                return Ok(());
             }
         }
-        if self.reused.is_none() {
-            let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
-            let modules = self
-                .loaded_modules()
-                .map_err(|e| JsError::Internal(e.to_string()))?;
-            let built = context.with(|ctx| {
-                let (dispatch, namespace) = self.instantiate(&ctx, true)?;
-                Ok::<_, JsError>((
-                    Persistent::save(&ctx, dispatch),
-                    Persistent::save(&ctx, namespace),
-                    modules,
-                ))
-            })?;
-            self.reused = Some(Reused {
-                context,
-                dispatch: built.0,
-                namespace: built.1,
-                modules: built.2,
-                generation,
-            });
+        match &mut self.mode {
+            Mode::Worker { kept, .. } => *kept = None,
+            Mode::Snapshot(snapshot) => {
+                // A fresh region: the old one holds the old code's heap
+                // (unless nothing ran in it yet, as at start).
+                if !snapshot.unused() {
+                    self.switch_to(Isolation::Snapshot);
+                }
+            }
+        }
+        let snapshot = matches!(self.mode, Mode::Snapshot(_));
+        if snapshot {
+            host::start_pinning();
+        }
+        let built = self.build_kept(generation, snapshot);
+        let pins = if snapshot {
+            host::stop_pinning()
+        } else {
+            Vec::new()
+        };
+        let kept = built?;
+        match &mut self.mode {
+            Mode::Worker { kept: slot, .. } => *slot = Some(kept),
+            Mode::Snapshot(_) => {
+                if !self.drain_jobs() {
+                    return Err(JsError::Timeout(self.config.timeout));
+                }
+                let Mode::Snapshot(snapshot) = &mut self.mode else {
+                    unreachable!("matched above")
+                };
+                snapshot.take(kept, pins);
+            }
         }
         Ok(())
     }
 
-    /// Runs the prelude and the pod's server module in `ctx`; returns the
-    /// dispatcher and the server module's namespace. `kept`: the context
-    /// serves many requests.
-    fn instantiate<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        kept: bool,
-    ) -> std::result::Result<(Function<'js>, Object<'js>), JsError> {
-        let err = |e| self.js_error(ctx, e);
-        let prelude = self.evaluate_prelude(ctx, kept)?;
-        let dispatch: Function = prelude.get("dispatch").map_err(err)?;
-        let namespace = self.evaluate_server(ctx, self.modules.server_module())?;
-        Ok((dispatch, namespace))
+    /// A new context with the prelude and the pod's server module evaluated
+    /// in it. For a snapshot (`warm`), what a request would otherwise load on
+    /// first use is loaded now: the Web APIs and every native host module.
+    fn build_kept(&self, generation: u64, warm: bool) -> std::result::Result<Kept, JsError> {
+        let modules = self
+            .code
+            .module_files()
+            .map_err(|e| JsError::Internal(e.to_string()))?;
+        let context = Context::full(self.runtime()).map_err(|e| self.engine_error(e))?;
+        let (dispatch, namespace) = context.with(|ctx| {
+            let err = |e| self.js_error(&ctx, e);
+            let prelude = self.evaluate_prelude(&ctx)?;
+            let dispatch: Function = prelude.get("dispatch").map_err(err)?;
+            if warm {
+                let warm: Function = prelude.get("warmWebApis").map_err(err)?;
+                warm.call::<_, ()>(()).map_err(err)?;
+            }
+            let namespace = self.evaluate_server(&ctx)?;
+            if warm {
+                for name in host::NATIVE_MODULES {
+                    let promise = Module::import(&ctx, name).map_err(err)?;
+                    self.settle::<Object>(&ctx, &promise)?;
+                }
+            }
+            Ok::<_, JsError>((
+                Persistent::save(&ctx, dispatch),
+                Persistent::save(&ctx, namespace),
+            ))
+        })?;
+        Ok(Kept {
+            dispatch,
+            namespace,
+            context,
+            modules,
+            generation,
+        })
     }
 
     /// Installs the native bindings and runs the prelude; returns its module.
-    /// In a context that will serve many requests (`kept`) it also keeps the
-    /// shapes of the per-request objects (`keepShapes` in the prelude).
+    /// The context serves many requests, so it also keeps the shapes of the
+    /// per-request objects (`keepShapes` in the prelude).
     fn evaluate_prelude<'js>(
         &self,
         ctx: &Ctx<'js>,
-        kept: bool,
     ) -> std::result::Result<Module<'js, rquickjs::module::Evaluated>, JsError> {
         let err = |e| self.js_error(ctx, e);
         // A stale exception (the runtime keeps one pending exception, whatever
         // the context) must not be taken for this request's.
         let _ = ctx.catch();
         host::install_native(ctx).map_err(err)?;
-        // SAFETY: the prelude's bytecode was compiled by this process, from the
-        // source embedded in the binary, by this QuickJS build. QuickJS copies it.
-        let prelude = unsafe { Module::load(ctx.clone(), &self.prelude_bytecode) }.map_err(err)?;
+        let prelude = self.prelude.load(ctx).map_err(err)?;
         let (prelude, promise) = prelude.eval().map_err(err)?;
         promise.finish::<()>().map_err(err)?;
-        if kept {
-            let keep: Function = prelude.get("keepShapes").map_err(err)?;
-            keep.call::<_, ()>(()).map_err(err)?;
-        }
+        let keep: Function = prelude.get("keepShapes").map_err(err)?;
+        keep.call::<_, ()>(()).map_err(err)?;
         Ok(prelude)
     }
 
-    /// Loads and runs the pod's server module under `name` (its path, or an
-    /// instance name); returns its namespace.
-    fn evaluate_server<'js>(
-        &self,
-        ctx: &Ctx<'js>,
-        name: &str,
-    ) -> std::result::Result<Object<'js>, JsError> {
+    /// Loads and runs the pod's server module; returns its namespace.
+    fn evaluate_server<'js>(&self, ctx: &Ctx<'js>) -> std::result::Result<Object<'js>, JsError> {
         let err = |e| self.js_error(ctx, e);
         let _ = ctx.catch();
-        let (server, _) = self
-            .modules
-            .load_module(ctx, name)
-            .map_err(|e| self.load_error(ctx, e))?;
+        let server = loader::load_module(ctx, &self.code, self.code.server_module())
+            .map_err(|e| self.load_error(e))?;
         let (server, promise) = server.eval().map_err(err)?;
         match self.settle::<()>(ctx, &promise) {
             Ok(()) => {}
@@ -592,12 +577,6 @@ impl Engine {
         let namespace = server.namespace().map_err(err)?;
         self.note_declared(ctx, &namespace)?;
         Ok(namespace)
-    }
-
-    /// The pod modules a context depends on, for change detection: all modules
-    /// of the pod under `hbf/` that the loader has compiled.
-    fn loaded_modules(&self) -> Result<Vec<(String, [u8; 32])>> {
-        self.modules.module_files()
     }
 
     fn dispatch<'js>(
@@ -624,6 +603,63 @@ impl Engine {
             other => JsError::BadResponse(other.to_string()),
         })
     }
+
+    /// False when `hbf/server.js` cannot declare an isolation: its source
+    /// does not even contain the word.
+    fn server_may_declare(&self) -> bool {
+        self.db
+            .fs()
+            .read(self.code.server_module())
+            .map(|source| source.windows(9).any(|w| w == b"isolation"))
+            .unwrap_or(true)
+    }
+
+    /// Switches to the isolation the pod's server module declared, if that is
+    /// not the one in effect; true if it switched. Runs between requests.
+    fn apply_declared(&mut self) -> bool {
+        let Some(wanted) = self.declared.take() else {
+            return false;
+        };
+        if wanted == self.mode.isolation() {
+            return false;
+        }
+        tracing::info!(from = ?self.mode.isolation(), to = ?wanted, "the pod's {SERVER_MODULE} declares its isolation");
+        self.switch_to(wanted);
+        true
+    }
+
+    /// Reads the server module's `export const isolation` (when the pod
+    /// decides) and keeps it for [`Self::apply_declared`].
+    fn note_declared<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        namespace: &Object<'js>,
+    ) -> std::result::Result<(), JsError> {
+        if !self.config.isolation_from_pod {
+            return Ok(());
+        }
+        let value: Value = namespace
+            .get("isolation")
+            .map_err(|e| self.js_error(ctx, e))?;
+        let declared = if value.is_undefined() {
+            self.config.isolation
+        } else {
+            let text = value.as_string().and_then(|s| s.to_string().ok());
+            let parsed = match &text {
+                Some(text) => Isolation::parse(text),
+                None => Err(format!(
+                    "it must be 'snapshot' or 'worker', not a value of type {}",
+                    value.type_name()
+                )),
+            };
+            parsed.map_err(|why| JsError::Exception {
+                message: format!("{SERVER_MODULE}: `export const isolation`: {why}"),
+                stack: String::new(),
+            })?
+        };
+        self.declared.set(Some(declared));
+        Ok(())
+    }
 }
 
 /// The largest stack QuickJS may use (the worker threads have more).
@@ -632,26 +668,21 @@ const STACK_LIMIT: usize = 1 << 20;
 /// Stack size of worker threads: QuickJS's limit plus room for Rust frames.
 pub const WORKER_STACK: usize = 8 << 20;
 
-fn set_request_id(id: u64) {
-    host::set_request_id(id);
-}
-
-/// Whether code loaded as `modules`, last confirmed current at database
-/// generation `*confirmed`, is still the pod's latest at `generation`
-/// (confirmed again if so): the check of a kept context or snapshot before
-/// each request, free while nothing was written.
-fn still_current(
-    pod: &PodModules,
-    modules: &[(String, [u8; 32])],
-    confirmed: &mut u64,
+/// Whether `kept`'s code, last confirmed current at database generation
+/// `kept.generation`, is still the pod's latest at `generation` (confirmed
+/// again if so): the check before each request, free while nothing was
+/// written.
+fn confirmed_current(
+    pod: &PodCode,
+    kept: &mut Kept,
     generation: u64,
 ) -> std::result::Result<bool, JsError> {
-    if *confirmed == generation {
+    if kept.generation == generation {
         return Ok(true);
     }
-    match pod.is_current(modules) {
+    match pod.is_current(&kept.modules) {
         Ok(true) => {
-            *confirmed = generation;
+            kept.generation = generation;
             Ok(true)
         }
         Ok(false) => Ok(false),

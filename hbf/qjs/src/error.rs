@@ -37,10 +37,6 @@ pub enum Error {
     #[error(transparent)]
     Db(#[from] hbf_db::Error),
 
-    /// Stored bytecode could not be given a per-request module name.
-    #[error(transparent)]
-    Rename(#[from] crate::instances::RenameError),
-
     /// The engine failed outside JavaScript (out of memory, invalid name...).
     #[error("QuickJS: {0}")]
     Engine(#[from] rquickjs::Error),

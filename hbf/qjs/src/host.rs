@@ -3,7 +3,7 @@
 //! the pinning of host functions, here; the host modules `hbf:db`
 //! (`host/db.rs`), `hbf:fs` (`host/fs.rs`), `hbf:console` and `hbf:jsx` (its
 //! JavaScript in `js/jsx.js`; `host/modules.rs`, which also names them all).
-//! `hbf:blob` is in `blob.rs`.
+//! `hbf:blob` is in `host/blob.rs`.
 //!
 //! Host functions run on the worker thread that runs the JavaScript, so they
 //! reach the worker's storage handles through a thread-local [`HostState`].
@@ -14,6 +14,7 @@
 //! BLOB. Back in JavaScript: INTEGER is a number, or a bigint beyond 2^53; REAL a
 //! number; TEXT a string; BLOB a Uint8Array; NULL null.
 
+mod blob;
 mod db;
 mod fs;
 mod modules;
@@ -23,13 +24,13 @@ use std::rc::Rc;
 
 use db::DbModule;
 use fs::FsModule;
-pub(crate) use modules::{load_host_module, CONSOLE_NAME, CONSOLE_SOURCE, JSX_NAME, JSX_SOURCE};
+pub(crate) use modules::HostModules;
 
 use hbf_db::{Database, UserDb};
 use rquickjs::function::Opt;
-use rquickjs::{
-    ArrayBuffer, Ctx, Exception, Function, Module, Object, Persistent, TypedArray, Value,
-};
+use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Persistent, TypedArray, Value};
+
+use crate::bytecode::{self, Trusted};
 
 /// What host functions need, per worker thread.
 pub(crate) struct HostState {
@@ -37,12 +38,22 @@ pub(crate) struct HostState {
     pub user: UserDb,
     /// The request being served (for log lines).
     pub request_id: Cell<u64>,
-    /// Bytecode of `js/web.js`, compiled once per worker.
-    pub web_bytecode: Vec<u8>,
-    /// Bytecode of `js/jsx.js` (`hbf:jsx`), compiled once per worker.
-    pub jsx_bytecode: Vec<u8>,
-    /// Bytecode of `hbf:console`, compiled once per worker.
-    pub console_bytecode: Vec<u8>,
+    /// Bytecode of `js/web.js`.
+    pub web: Trusted,
+    /// Bytecode of `js/platform.js`.
+    pub platform: Trusted,
+}
+
+impl HostState {
+    pub(crate) fn new(db: Database, user: UserDb) -> crate::Result<Self> {
+        Ok(Self {
+            db,
+            user,
+            request_id: Cell::default(),
+            web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
+            platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
+        })
+    }
 }
 
 thread_local! {
@@ -134,6 +145,9 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("utf8Encode", host_fn(ctx, utf8_encode)?)?;
     native.set("utf8Decode", host_fn(ctx, utf8_decode)?)?;
     native.set("webModule", host_fn(ctx, web_module)?)?;
+    native.set("platformModule", host_fn(ctx, platform_module)?)?;
+    native.set("randomBytes", host_fn(ctx, random_bytes)?)?;
+    native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
 }
@@ -212,20 +226,45 @@ fn utf8_decode<'js>(
 
 /// Loads and evaluates the web APIs module, returning its namespace.
 fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
-    let st = state(&ctx)?;
-    // SAFETY: this bytecode was compiled moments ago in this process by this
-    // QuickJS build from the web APIs source embedded in the binary; QuickJS
-    // copies the buffer.
-    let module = unsafe { Module::load(ctx.clone(), &st.web_bytecode)? };
-    let (module, promise) = module.eval()?;
+    evaluate(&ctx, &state(&ctx)?.web)
+}
+
+/// Loads and evaluates the platform's globals module, returning its namespace.
+fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.platform)
+}
+
+fn evaluate<'js>(ctx: &Ctx<'js>, module: &Trusted) -> rquickjs::Result<Object<'js>> {
+    let (module, promise) = module.load(ctx)?.eval()?;
     promise.finish::<()>()?;
     module.namespace()
 }
 
-/// The source of `js/web.js`, and its module name (it is loaded through the
-/// native `webModule()`, never imported).
+/// The most bytes one `randomBytes` call makes (`crypto.getRandomValues`'s
+/// own limit).
+const MAX_RANDOM_BYTES: usize = 65536;
+
+/// `n` bytes from the operating system's CSPRNG, as a new Uint8Array.
+fn random_bytes<'js>(ctx: Ctx<'js>, n: usize) -> rquickjs::Result<TypedArray<'js, u8>> {
+    if n > MAX_RANDOM_BYTES {
+        return Err(Exception::throw_range(
+            &ctx,
+            &format!("at most {MAX_RANDOM_BYTES} random bytes at once"),
+        ));
+    }
+    let mut bytes = vec![0; n];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Exception::throw_internal(&ctx, &format!("the system's randomness failed: {e}"))
+    })?;
+    TypedArray::new_copy(ctx, &bytes)
+}
+
+/// The sources of `js/web.js` and `js/platform.js`, and their module names
+/// (each is loaded through a native function, never imported).
 pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
 pub(crate) const WEB_NAME: &str = "hbf:web";
+pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
+pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.

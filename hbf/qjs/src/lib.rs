@@ -4,13 +4,14 @@
 //!   does this for every shipped module) and reports syntax errors with their
 //!   location. [`engine_fingerprint`] identifies the engine build, so bytecode is
 //!   only ever loaded by the engine that wrote it.
-//! * [`PodModules`] is the module loader: it resolves `import` specifiers
-//!   (relative, pod-absolute, bare through `static/importmap.json`) to paths of the
-//!   versioned filesystem and loads each module from its stored bytecode when it
-//!   matches the latest source, or parses the source otherwise. TypeScript and
-//!   JSX modules (`.ts`, `.mts`, `.tsx`, `.jsx`) are transformed first
-//!   ([`hbf_ts`]) and keep their names and lines; `hbf:jsx` is the default JSX
-//!   runtime.
+//! * [`PodCode`] supplies the pod's code: it resolves `import` specifiers
+//!   (relative, pod-absolute, bare through `static/importmap.json`; the rules
+//!   in `pod_files.rs`) to paths of the versioned filesystem, and hands out a
+//!   module's trusted bytecode when some matches its latest source, or its
+//!   JavaScript otherwise. TypeScript and JSX (`.ts`, `.mts`, `.tsx`, `.jsx`)
+//!   are transformed first ([`hbf_ts`]), keeping their names and lines;
+//!   `hbf:jsx` is the default JSX runtime. `loader.rs` is QuickJS's side of
+//!   it, with the host modules as a loader of their own.
 //!
 //! * [`JsPool`] runs requests on worker threads, each owning an [`Engine`] (a
 //!   QuickJS runtime with memory, stack and time limits) that calls the pod's
@@ -19,29 +20,32 @@
 //!
 //! This crate knows nothing of HTTP: requests and responses are plain data.
 
-mod blob;
+mod bytecode;
 mod compile;
 mod engine;
 mod error;
 mod heap;
+mod hooks;
 mod host;
 mod import_map;
-mod instances;
 mod loader;
+mod pod_code;
+mod pod_files;
 mod pool;
 
 pub use compile::{engine_fingerprint, module_key, Compiler};
 pub use engine::{
-    Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, RestoreStats,
-    REQUESTS_PER_CONTEXT, SERVER_MODULE,
+    Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse, RestoreStats, SERVER_MODULE,
 };
 pub use error::{Error, Result};
 /// The TypeScript/JSX transform this engine runs ([`hbf_ts`]).
 pub use hbf_ts as ts;
 pub use host::{set_console_hook, ConsoleHook};
 pub use import_map::ImportMap;
-pub use loader::{
-    is_module_path, resolve, typescript_source_candidates, LoadLog, LoadedFrom, PodModules,
-    EXTENSION_ORDER, SERVER_MODULES, TYPESCRIPT_SOURCES,
+pub use loader::{install as install_loader, load_module};
+pub use pod_code::{LoadLog, LoadedFrom, PodCode};
+pub use pod_files::{
+    is_module_path, is_server_module, resolve, typescript_source_candidates, EXTENSION_ORDER,
+    SERVER_MODULES, TYPESCRIPT_SOURCES,
 };
 pub use pool::JsPool;

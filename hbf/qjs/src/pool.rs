@@ -17,7 +17,7 @@ use hbf_db::Database;
 use tokio::sync::oneshot;
 
 use crate::engine::{Engine, EngineConfig, JsError, JsRequest, JsResponse, WORKER_STACK};
-use crate::{PodModules, Result};
+use crate::{PodCode, Result};
 
 struct Job {
     request: JsRequest,
@@ -28,6 +28,9 @@ struct Job {
 /// requests already queued.
 pub struct JsPool {
     sender: Option<Sender<Job>>,
+    /// The pod's code, shared by every worker (and by static files that
+    /// serve TypeScript as JavaScript).
+    code: PodCode,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -53,7 +56,7 @@ impl JsPool {
         config: EngineConfig,
     ) -> Result<Self> {
         let workers = workers.max(1);
-        let modules = PodModules::new(db.clone())?;
+        let modules = PodCode::new(db.clone());
         let (sender, receiver) = bounded::<Job>(queue.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let mut handles = Vec::with_capacity(workers);
@@ -77,9 +80,15 @@ impl JsPool {
             }
         }
         Ok(Self {
+            code: modules,
             sender: Some(sender),
             workers: handles,
         })
+    }
+
+    /// The pod's code the workers load from.
+    pub fn code(&self) -> &PodCode {
+        &self.code
     }
 
     /// Runs `request` on the next free worker.
@@ -110,7 +119,7 @@ impl Drop for JsPool {
 
 fn worker(
     db: Database,
-    modules: PodModules,
+    modules: PodCode,
     config: EngineConfig,
     jobs: Receiver<Job>,
     ready: std::sync::mpsc::Sender<std::result::Result<(), String>>,

@@ -3,7 +3,7 @@
 mod common;
 
 use hbf_db::{BlockKind, BlockStore, Database};
-use hbf_qjs::{Engine, EngineConfig, PodModules};
+use hbf_qjs::{Engine, EngineConfig, PodCode};
 use sha2::{Digest, Sha256};
 
 const SERVER: &str = r#"
@@ -43,7 +43,7 @@ globalThis.app = {
 fn pods_put_get_has_and_delete_blocks() {
     let db = Database::memory().unwrap();
     db.fs().write("hbf/server.js", SERVER).unwrap();
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     let mut engine = Engine::new(db.clone(), modules, EngineConfig::default()).unwrap();
     let out = common::json(&mut engine, "/");
     let hello: String = Sha256::digest(b"hello")

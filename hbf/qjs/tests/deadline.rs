@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::get;
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, JsResponse, PodModules};
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, JsResponse, PodCode};
 
 const TIMEOUT: Duration = Duration::from_millis(200);
 
@@ -73,7 +73,7 @@ fn serve_with(
         .spawn(move || {
             let db = Database::memory().unwrap();
             db.fs().write("hbf/server.js", server).unwrap();
-            let modules = PodModules::new(db.clone()).unwrap();
+            let modules = PodCode::new(db.clone());
             let mut engine = Engine::new(db, modules, config).unwrap();
             engine.warm_up();
             for path in list {
@@ -96,12 +96,7 @@ fn serve_with(
         .collect()
 }
 
-const MODES: [Isolation; 4] = [
-    Isolation::Snapshot,
-    Isolation::Request,
-    Isolation::Context,
-    Isolation::Worker,
-];
+const MODES: [Isolation; 2] = [Isolation::Snapshot, Isolation::Worker];
 
 fn body(outcome: &Result<JsResponse, JsError>) -> Result<&[u8], &JsError> {
     outcome.as_ref().map(|r| r.body.as_slice())
@@ -191,7 +186,6 @@ fn a_chain_that_runs_out_of_memory_says_so() {
             isolation_from_pod: false,
             timeout: Duration::from_secs(5),
             memory_limit_bytes: 8 << 20,
-            ..EngineConfig::default()
         };
         let served = serve_with(SERVER, config, &["/spin", "/ok"]);
         assert_eq!(served[0].0, Err(JsError::OutOfMemory(8)), "{isolation:?}");

@@ -1,13 +1,12 @@
-//! The isolating modes that keep a context (`Isolation::Snapshot`, the default:
-//! the heap put back after each request; `Isolation::Request`: a locked-down
-//! context and fresh module instances per request) against pods that try to
-//! leave state behind, break the reset, or fail; and the context being replaced.
+//! The isolating mode (`Isolation::Snapshot`, the default: the heap put back
+//! after each request) against pods that try to leave state behind, break
+//! the restore, or fail; and what a pod may declare.
 
 mod common;
 
 use common::{engine, get, json};
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodModules, REQUESTS_PER_CONTEXT};
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodCode};
 
 /// Each route does something to the shared context; `/look` reports what a
 /// request sees.
@@ -38,8 +37,8 @@ export default {
 
 const COUNTER: &str = "let n = 0;\nexport const count = () => ++n;\n";
 
-/// The modes under test here.
-const KEPT: [Isolation; 2] = [Isolation::Snapshot, Isolation::Request];
+/// The isolating modes under test here.
+const KEPT: [Isolation; 1] = [Isolation::Snapshot];
 
 fn in_mode(isolation: Isolation) -> EngineConfig {
     EngineConfig {
@@ -53,7 +52,7 @@ fn pod(isolation: Isolation) -> Engine {
         &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
         EngineConfig {
             // Room for an unoptimized QuickJS on a busy machine (Bazel runs
-            // the tests in parallel): a lock-down can take a few hundred ms.
+            // the tests in parallel): a warm-up can take a few hundred ms.
             timeout: common::deadline(2000),
             ..in_mode(isolation)
         },
@@ -91,10 +90,10 @@ fn nothing_reaches_the_next(mode: Isolation) {
 }
 
 #[test]
-fn the_context_is_replaced_and_every_request_stays_isolated() {
+fn every_request_of_many_stays_isolated() {
     for mode in KEPT {
         let mut e = pod(mode);
-        for i in 0..(REQUESTS_PER_CONTEXT as usize * 2 + 7) {
+        for i in 0..407 {
             if i % 3 == 0 {
                 e.handle(&get("/add")).unwrap();
             }
@@ -148,9 +147,9 @@ fn stacks_name_the_users_files(mode: Isolation) {
 }
 
 #[test]
-fn a_pod_with_large_modules_gets_new_contexts_before_the_memory_limit() {
-    // Each request loads ~1 MB of module code; with a 32 MB limit the context
-    // must be replaced every couple of requests, never run out of memory.
+fn a_pod_with_large_modules_never_runs_out_of_memory() {
+    // ~1 MB of module code with a 32 MB limit: loaded once, never
+    // accumulated by the requests.
     let big = format!(
         "export const data = [{}];\n",
         (0..60_000)
@@ -256,7 +255,7 @@ fn an_edit_to_the_declaration_takes_effect_on_the_next_request() {
             counting_pod("export const isolation = 'worker'"),
         )
         .unwrap();
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     let mut e = Engine::new(db.clone(), modules, EngineConfig::default()).unwrap();
     e.warm_up();
     assert_eq!(counts(&mut e, 2), [1, 2]);
@@ -282,8 +281,23 @@ fn an_edit_to_the_declaration_takes_effect_on_the_next_request() {
 #[test]
 fn an_unknown_isolation_is_a_clear_error() {
     for (declaration, found) in [
-        ("export const isolation = 'shared'", "not 'shared'"),
-        ("export const isolation = 1", "not a value of type int"),
+        (
+            "export const isolation = 'shared'",
+            "unknown isolation 'shared': use 'snapshot' (the default) or 'worker'",
+        ),
+        (
+            "export const isolation = 1",
+            "it must be 'snapshot' or 'worker', not a value of type int",
+        ),
+        // The removed modes name what replaces them.
+        (
+            "export const isolation = 'request'",
+            "isolation 'request' was removed: use 'snapshot' (the default)",
+        ),
+        (
+            "export const isolation = 'context'",
+            "isolation 'context' was removed: use 'snapshot' (the default)",
+        ),
     ] {
         let server = counting_pod(declaration);
         let mut e = engine(
@@ -296,9 +310,8 @@ fn an_unknown_isolation_is_a_clear_error() {
         match e.handle(&get("/")) {
             Err(JsError::Exception { message, .. }) => {
                 assert!(
-                    message.contains(
-                        "`export const isolation` must be 'snapshot', 'request', 'context' or 'worker'"
-                    ) && message.contains(found),
+                    message.contains("hbf/server.js: `export const isolation`: ")
+                        && message.contains(found),
                     "{message}"
                 )
             }

@@ -6,7 +6,7 @@ mod common;
 
 use common::get;
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, JsResponse, PodModules};
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, JsResponse, PodCode};
 
 const SERVER: &str = r#"
 const routes = {
@@ -46,7 +46,7 @@ globalThis.app = { handle: (req, res) => routes[req.path](req, res) }
 fn engine(isolation: Isolation) -> Engine {
     let db = Database::memory().unwrap();
     db.fs().write("hbf/server.js", SERVER).unwrap();
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     let config = EngineConfig {
         isolation,
         ..EngineConfig::default()
@@ -79,21 +79,20 @@ fn body(response: &JsResponse) -> &str {
 
 #[test]
 fn res_behaves_the_same_in_every_isolation_mode() {
-    for isolation in [
-        Isolation::Snapshot,
-        Isolation::Request,
-        Isolation::Context,
-        Isolation::Worker,
-    ] {
+    for isolation in [Isolation::Snapshot, Isolation::Worker] {
         let mut e = engine(isolation);
         let r = ok(&mut e, "/chain");
-        assert_eq!((r.status, body(&r)), (201, r#"{"a":"2"}"#), "{isolation:?}");
+        assert_eq!(
+            (r.status, body(&r)),
+            (201.0, r#"{"a":"2"}"#),
+            "{isolation:?}"
+        );
         assert_eq!(header(&r, "x-a"), ["2"], "set replaces whatever the case");
         assert_eq!(header(&r, "x-b"), ["1", "2"], "append keeps both");
         assert_eq!(header(&r, "content-type"), ["application/json"]);
 
         let r = ok(&mut e, "/first-wins");
-        assert_eq!((r.status, body(&r)), (200, "one"));
+        assert_eq!((r.status, body(&r)), (200.0, "one"));
         assert!(header(&r, "x-late").is_empty());
 
         let r = ok(&mut e, "/object");
@@ -111,13 +110,13 @@ fn res_behaves_the_same_in_every_isolation_mode() {
         assert_eq!(header(&r, "content-type"), ["application/octet-stream"]);
 
         let r = ok(&mut e, "/status-only");
-        assert_eq!((r.status, r.body.len()), (204, 0));
+        assert_eq!((r.status, r.body.len()), (204.0, 0));
 
         let r = ok(&mut e, "/type-kept");
         assert_eq!(header(&r, "content-type"), ["text/csv"]);
 
         let r = ok(&mut e, "/state");
-        assert_eq!(r.status, 202);
+        assert_eq!(r.status, 202.0);
         assert_eq!(body(&r), "[200,false,202,false]");
 
         let r = ok(&mut e, "/async");
@@ -160,17 +159,12 @@ fn res_behaves_the_same_in_every_isolation_mode() {
 /// (`res.status('404')`), garbage is a clear error.
 #[test]
 fn res_status_takes_numeric_strings_and_rejects_garbage() {
-    for isolation in [
-        Isolation::Snapshot,
-        Isolation::Request,
-        Isolation::Context,
-        Isolation::Worker,
-    ] {
+    for isolation in [Isolation::Snapshot, Isolation::Worker] {
         let mut e = engine(isolation);
         let r = ok(&mut e, "/status-string");
-        assert_eq!((r.status, body(&r)), (404, "not here"), "{isolation:?}");
+        assert_eq!((r.status, body(&r)), (404.0, "not here"), "{isolation:?}");
         let r = ok(&mut e, "/status-code-string");
-        assert_eq!((r.status, body(&r)), (201, "made"), "{isolation:?}");
+        assert_eq!((r.status, body(&r)), (201.0, "made"), "{isolation:?}");
         for (path, shown) in [
             (
                 "/status-garbage",
@@ -214,7 +208,7 @@ export default { fetch: (request) => cases[new URL(request.url).pathname]() }
 "#;
     let db = Database::memory().unwrap();
     db.fs().write("hbf/server.js", FETCH).unwrap();
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     let mut e = Engine::new(db, modules, EngineConfig::default()).unwrap();
     e.warm_up();
     for (path, status) in [
@@ -225,7 +219,7 @@ export default { fetch: (request) => cases[new URL(request.url).pathname]() }
         ("/object", 202),
         ("/redirect", 301),
     ] {
-        assert_eq!(ok(&mut e, path).status, status, "{path}");
+        assert_eq!(ok(&mut e, path).status, f64::from(status), "{path}");
     }
     for path in ["/garbage", "/null", "/too-big", "/redirect-garbage"] {
         match call(&mut e, path) {

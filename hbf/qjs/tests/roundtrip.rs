@@ -2,7 +2,7 @@
 //! binary bodies, through both handler styles (issue 6).
 
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, JsRequest, JsResponse, PodModules};
+use hbf_qjs::{Engine, EngineConfig, JsRequest, JsResponse, PodCode};
 use proptest::prelude::*;
 
 /// HBF style: every request header comes back as `x-r-<name>` (from
@@ -37,7 +37,7 @@ fn engine(server_js: &str) -> Engine {
 fn engine_for(server_js: &str) -> Engine {
     let db = Database::memory().unwrap();
     db.fs().write("hbf/server.js", server_js).unwrap();
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     Engine::new(db, modules, EngineConfig::default()).unwrap()
 }
 
@@ -157,7 +157,7 @@ proptest! {
     fn hbf_style_round_trip(headers in headers(), body in body()) {
         let mut engine = engine(HBF_ECHO);
         let response = engine.handle(&request(&headers, &body)).unwrap();
-        prop_assert_eq!(response.status, 200);
+        prop_assert_eq!(response.status, 200.0);
         prop_assert_eq!(&response.body, &body);
         let (got, text) = echoed(&response);
         prop_assert_eq!(got, joined(&headers, false));
@@ -169,7 +169,7 @@ proptest! {
     fn fetch_style_round_trip(headers in headers(), body in body()) {
         let mut engine = engine(FETCH_ECHO);
         let response = engine.handle(&request(&headers, &body)).unwrap();
-        prop_assert_eq!(response.status, 200);
+        prop_assert_eq!(response.status, 200.0);
         prop_assert_eq!(&response.body, &body);
         let (mut got, text) = echoed(&response);
         got.sort();

@@ -6,7 +6,7 @@ mod common;
 
 use common::{engine, get, json};
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodModules};
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodCode};
 
 /// Each route breaks something a later request would see; `/look` reports
 /// what a request sees.
@@ -62,7 +62,7 @@ fn pod() -> Engine {
         &[("hbf/server.js", SERVER), ("hbf/lib/counter.js", COUNTER)],
         EngineConfig {
             // Room for an unoptimized QuickJS on a busy machine (Bazel runs
-            // the tests in parallel): a lock-down can take a few hundred ms.
+            // the tests in parallel): a warm-up can take a few hundred ms.
             timeout: common::deadline(2000),
             memory_limit_bytes: 16 << 20,
             ..EngineConfig::default()
@@ -96,7 +96,7 @@ fn every_request_starts_from_the_pristine_snapshot() {
     assert_eq!(json(&mut e, "/look"), pristine(), "after /patch");
     for path in ["/job", "/endless"] {
         let done = e.handle(&get(path)).unwrap();
-        assert_eq!(done.status, 200, "{path}");
+        assert_eq!(done.status, 200.0, "{path}");
         assert_eq!(json(&mut e, "/look"), pristine(), "after {path}");
     }
     let failed = e.handle(&get("/throw")).unwrap_err();
@@ -132,7 +132,7 @@ fn an_edit_of_the_pods_code_takes_effect_on_the_next_request() {
     let db = Database::memory().unwrap();
     db.fs().write("hbf/server.js", SERVER).unwrap();
     db.fs().write("hbf/lib/counter.js", COUNTER).unwrap();
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     let mut e = Engine::new(db.clone(), modules, EngineConfig::default()).unwrap();
     e.warm_up();
     assert_eq!(json(&mut e, "/look")["count"], 1);

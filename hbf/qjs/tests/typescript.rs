@@ -5,20 +5,19 @@ mod common;
 
 use common::{get, json};
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodModules};
+use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, PodCode};
 
 /// An engine over `files` with `isolation`, and its loader (clones share the
 /// transform count).
-fn engine(files: &[(&str, &str)], isolation: Isolation) -> (Engine, PodModules, Database) {
+fn engine(files: &[(&str, &str)], isolation: Isolation) -> (Engine, PodCode, Database) {
     let db = Database::memory().unwrap();
     for (path, source) in files {
         db.fs().write(path, *source).unwrap();
     }
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     let config = EngineConfig {
         isolation,
         isolation_from_pod: false,
-        dev: true,
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(db.clone(), modules.clone(), config).unwrap();
@@ -26,12 +25,7 @@ fn engine(files: &[(&str, &str)], isolation: Isolation) -> (Engine, PodModules, 
     (engine, modules, db)
 }
 
-const MODES: [Isolation; 4] = [
-    Isolation::Snapshot,
-    Isolation::Request,
-    Isolation::Context,
-    Isolation::Worker,
-];
+const MODES: [Isolation; 2] = [Isolation::Snapshot, Isolation::Worker];
 
 /// A fetch-style server in TypeScript using the language's runtime-relevant
 /// features: interfaces, generics, type-only imports, an enum, `satisfies`, a
@@ -154,7 +148,7 @@ globalThis.app = {
     for mode in MODES {
         let (mut engine, _, _) = engine(&[("hbf/server.tsx", page)], mode);
         let response = engine.handle(&get("/")).unwrap();
-        assert_eq!(response.status, 200, "{mode:?}");
+        assert_eq!(response.status, 200.0, "{mode:?}");
         assert_eq!(
             String::from_utf8(response.body).unwrap(),
             "<h1 title=\"&quot;quoted&quot; &amp; &lt;b&gt;\">Menu</h1>\
@@ -320,7 +314,7 @@ fn extension_free_imports_follow_the_documented_order() {
             ("hbf/lib/c/index.ts", "export default 'c/index.ts';\n"),
             ("hbf/lib/d.jsx", "export default 'd.jsx';\n"),
         ],
-        Isolation::Request,
+        Isolation::Snapshot,
     );
     assert_eq!(
         json(&mut engine, "/"),
@@ -336,7 +330,7 @@ fn a_missing_js_file_names_its_typescript_source() {
         import d from './lib/d.jsx';\n\
         import e from '/hbf/lib/e.js';\n\
         export default { fetch: () => Response.json([a, b, c, d, e]) };\n";
-    for mode in [Isolation::Request, Isolation::Snapshot] {
+    for mode in [Isolation::Snapshot, Isolation::Worker] {
         let (mut engine, _, _) = engine(
             &[
                 ("hbf/server.ts", server),
@@ -363,7 +357,7 @@ fn a_missing_js_file_names_its_typescript_source() {
             "hbf/server.ts",
             "import x from './lib/none.js';\nexport default { fetch: () => new Response(x) };\n",
         )],
-        Isolation::Request,
+        Isolation::Snapshot,
     );
     let (message, _) = exception(engine.handle(&get("/")));
     assert!(message.contains("hbf/lib/none.js"), "{message}");

@@ -6,6 +6,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use hbf_qjs::Isolation;
 
 /// HBF: one binary that serves a pod's static files and runs its JavaScript,
 /// all stored in SQLite.
@@ -84,16 +85,13 @@ pub struct Cli {
 
     /// How requests are isolated: `snapshot` runs each request in a warm
     /// context whose whole heap is put back afterwards as it was when the pod
-    /// had loaded (nothing a request does reaches the next); `request` gives
-    /// each request fresh module instances in a kept context whose built-ins
-    /// are frozen (globals a request adds are deleted after it); `context`
-    /// gives each request a fresh context (nothing frozen; the slowest);
-    /// `worker` reuses one context and its module instances per worker (state
-    /// persists between the requests a worker serves). Without this flag the
-    /// pod decides (`export const isolation = 'worker'` in hbf/server.js), and
-    /// a pod that declares nothing gets `snapshot`.
-    #[arg(long, value_enum)]
-    pub isolation: Option<IsolationArg>,
+    /// had loaded (nothing a request does reaches the next); `worker` reuses
+    /// one context and its module instances per worker (state persists
+    /// between the requests a worker serves). Without this flag the pod
+    /// decides (`export const isolation = 'worker'` in hbf/server.js), and a
+    /// pod that declares nothing gets `snapshot`.
+    #[arg(long, value_name = "snapshot|worker", value_parser = Isolation::parse)]
+    pub isolation: Option<Isolation>,
 
     /// Largest request body accepted, in bytes (413 beyond).
     #[arg(long = "max-body", value_name = "BYTES", default_value_t = 10 << 20)]
@@ -170,14 +168,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum IsolationArg {
-    Snapshot,
-    Request,
-    Context,
-    Worker,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,7 @@ use hbf_http::BearerToken;
 use hbf_http::{App, ServerConfig};
 use hbf_qjs::{EngineConfig, Isolation, JsPool};
 
-use crate::cli::{Cli, IsolationArg};
+use crate::cli::Cli;
 
 /// Runs the server; returns after a graceful shutdown.
 pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
@@ -42,14 +42,8 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
     let engine = EngineConfig {
         memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
         timeout: Duration::from_millis(cli.js_timeout_ms),
-        isolation: match cli.isolation {
-            None | Some(IsolationArg::Snapshot) => Isolation::Snapshot,
-            Some(IsolationArg::Request) => Isolation::Request,
-            Some(IsolationArg::Context) => Isolation::Context,
-            Some(IsolationArg::Worker) => Isolation::Worker,
-        },
+        isolation: cli.isolation.unwrap_or_default(),
         isolation_from_pod: cli.isolation.is_none(),
-        dev: cli.dev,
     };
     db.set_sql_memory_limit(cli.sql_memory_mb << 20)
         .map_err(|e| format!("cannot bound SQLite's memory: {e}"))?;
@@ -139,12 +133,7 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
             workers,
             isolation =
                 cli.isolation
-                    .map_or("as the pod declares (default snapshot)", |i| match i {
-                        IsolationArg::Snapshot => "snapshot",
-                        IsolationArg::Request => "request",
-                        IsolationArg::Context => "context",
-                        IsolationArg::Worker => "worker",
-                    }),
+                    .map_or("as the pod declares (default snapshot)", Isolation::name),
             "hbf listening on http://{bound}"
         );
         hbf_http::serve(listener, Arc::clone(&app), shutdown)

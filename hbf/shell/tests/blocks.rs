@@ -200,16 +200,8 @@ fn sixty_four_clients_put_and_read_at_once() {
 #[test]
 fn kill_9_during_puts_loses_no_acknowledged_block() {
     const WRITERS: u64 = 16;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hbf.db");
-    let pod = test_pod();
-    let args = [
-        "--db",
-        db.to_str().unwrap(),
-        "--pod",
-        pod.to_str().unwrap(),
-        "--blocks",
-    ];
+    let on_file = common::test_pod_on_file(&["--blocks"]);
+    let args = on_file.args();
     let mut server = Server::try_start(&args).unwrap();
     let base = server.url("");
     let stop = Arc::new(AtomicBool::new(false));
@@ -563,6 +555,33 @@ fn without_blocks_the_paths_are_the_pods() {
 /// The pieces of an upload stored so far, read with the `sqlite3` tool
 /// (installed by `.ci/run`, as for `hbf/db/tests/sqlite3_cli.rs`; the test
 /// fails without it).
+/// Sends the head of a 2 MB `PUT /cas/hash` and 700 kB of `byte`, and waits
+/// until the server has stored pieces of it; the connection stays open.
+fn start_upload(
+    server: &Server,
+    db: &std::path::Path,
+    hash: &str,
+    byte: u8,
+) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut client = std::net::TcpStream::connect(&server.addr).unwrap();
+    write!(
+        client,
+        "PUT /cas/{hash} HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n"
+    )
+    .unwrap();
+    client.write_all(&vec![byte; 700_000]).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while upload_pieces(db) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pieces were stored"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    client
+}
+
 fn upload_pieces(db: &std::path::Path) -> u64 {
     let out = std::process::Command::new("sqlite3")
         .arg(db)
@@ -583,36 +602,14 @@ fn upload_pieces(db: &std::path::Path) -> u64 {
 
 #[test]
 fn an_abandoned_upload_leaves_no_pieces() {
-    use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hbf.db");
-    let pod = test_pod();
-    let args = [
-        "--db",
-        db.to_str().unwrap(),
-        "--pod",
-        pod.to_str().unwrap(),
-        "--blocks",
-    ];
+    let on_file = common::test_pod_on_file(&["--blocks"]);
+    let (db, args) = (&on_file.db, on_file.args());
     let mut server = Server::try_start(&args).unwrap();
     let hash = sha256_hex(b"never sent whole");
-    let mut client = std::net::TcpStream::connect(&server.addr).unwrap();
-    write!(
-        client,
-        "PUT /cas/{hash} HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n"
-    )
-    .unwrap();
-    client.write_all(&vec![b'x'; 700_000]).unwrap();
+    let first = start_upload(&server, db, &hash, b'x');
     let deadline = std::time::Instant::now() + WAIT;
-    while upload_pieces(&db) < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no pieces were stored"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    drop(client); // gone mid-body
-    while upload_pieces(&db) > 0 {
+    drop(first); // gone mid-body
+    while upload_pieces(db) > 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "an abandoned upload's pieces stay"
@@ -622,25 +619,11 @@ fn an_abandoned_upload_leaves_no_pieces() {
     assert_eq!(server.get(&format!("/cas/{hash}")).status, 404);
 
     // Pieces a killed server left are deleted at the next start.
-    let mut client = std::net::TcpStream::connect(&server.addr).unwrap();
-    write!(
-        client,
-        "PUT /cas/{hash} HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n"
-    )
-    .unwrap();
-    client.write_all(&vec![b'y'; 700_000]).unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    while upload_pieces(&db) < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no pieces were stored"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let client = start_upload(&server, db, &hash, b'y');
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     drop(client);
-    assert!(upload_pieces(&db) >= 2);
+    assert!(upload_pieces(db) >= 2);
     let _server = Server::try_start(&args).unwrap();
-    assert_eq!(upload_pieces(&db), 0);
+    assert_eq!(upload_pieces(db), 0);
 }

@@ -721,16 +721,8 @@ fn racing_puts_with_the_same_if_match_have_one_winner() {
 #[test]
 fn kill_9_during_acknowledged_puts_loses_none() {
     const WRITERS: usize = 8;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hbf.db");
-    let pod = test_pod();
-    let args = [
-        "--db",
-        db.to_str().unwrap(),
-        "--pod",
-        pod.to_str().unwrap(),
-        "--dev",
-    ];
+    let on_file = common::test_pod_on_file(&["--dev"]);
+    let args = on_file.args();
     let env = [("HBF_DEV_TOKEN", TOKEN)];
     let mut server = Server::try_start_with_env(&args, &env).unwrap();
     let base = server.url("");

@@ -70,20 +70,10 @@ fn static_files_have_validators_ranges_and_methods() {
     assert_eq!(css.header("last-modified"), None);
     let etag = css.header("etag").unwrap().to_owned();
     assert!(etag.starts_with('"') && etag.len() == 66, "{etag}");
-    let again = server.request(
-        "GET",
-        "/static/style.css",
-        &[("If-None-Match", &etag)],
-        None,
-    );
+    let again = style_if_none_match(&server, &etag);
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
-    let other = server.request(
-        "GET",
-        "/static/style.css",
-        &[("If-None-Match", "\"nope\"")],
-        None,
-    );
+    let other = style_if_none_match(&server, "\"nope\"");
     assert_eq!(other.status, 200);
     let range = server.request("GET", "/static/style.css", &[("Range", "bytes=0-9")], None);
     assert_eq!(range.status, 206);
@@ -471,12 +461,7 @@ fn packed_files_claim_no_1970_date() {
     // Conditional requests still behave: the ETag validates; a date validates
     // only against a date the server has sent.
     let etag = css.header("etag").unwrap().to_owned();
-    let again = server.request(
-        "GET",
-        "/static/style.css",
-        &[("If-None-Match", &etag)],
-        None,
-    );
+    let again = style_if_none_match(&server, &etag);
     assert_eq!(again.status, 304);
     let since_1970 = server.request(
         "GET",
@@ -601,4 +586,9 @@ fn http2_prior_knowledge_is_told_to_use_http11() {
     assert_eq!(reply, goaway);
     // The server is fine.
     assert_eq!(server.get("/health").status, 200);
+}
+
+/// `GET /static/style.css` with `If-None-Match: etag`.
+fn style_if_none_match(server: &Server, etag: &str) -> common::Reply {
+    server.request("GET", "/static/style.css", &[("If-None-Match", etag)], None)
 }

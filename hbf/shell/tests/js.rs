@@ -277,21 +277,16 @@ fn snapshot_isolation_by_default_worker_reuse_on_request() {
             serde_json::json!({"module": 1, "global": 1, "polluted": false, "builtins": "writable"})
         );
     }
-    // Fresh module instances per request, built-ins frozen, added globals
-    // deleted after each request.
-    let locked = Server::test_pod(&["--workers", "1", "--isolation", "request"]);
-    for _ in 0..3 {
-        assert_eq!(
-            locked.get("/t/global").json(),
-            serde_json::json!({"module": 1, "global": 1, "polluted": false, "builtins": "frozen"})
-        );
-    }
-    // A fresh context per request: nothing frozen, nothing shared.
-    let fresh = Server::test_pod(&["--workers", "1", "--isolation", "context"]);
-    for _ in 0..2 {
-        assert_eq!(
-            fresh.get("/t/global").json(),
-            serde_json::json!({"module": 1, "global": 1, "polluted": false, "builtins": "writable"})
+    // The two removed modes fail at start with a message naming `snapshot`.
+    for removed in ["request", "context"] {
+        let refused = Server::try_start(&["--inmem", "--isolation", removed])
+            .err()
+            .unwrap_or_else(|| panic!("--isolation {removed} started"));
+        assert!(
+            refused.contains(&format!(
+                "isolation '{removed}' was removed: use 'snapshot'"
+            )),
+            "{refused}"
         );
     }
     let shared = Server::test_pod(&["--workers", "1", "--isolation", "worker"]);
@@ -314,7 +309,7 @@ fn a_pod_opts_into_sharing_unless_the_operator_chose() {
             .collect()
     };
     let pod_decides = Server::test_pod(&["--workers", "1"]);
-    let operator = Server::test_pod(&["--workers", "1", "--isolation", "request"]);
+    let operator = Server::test_pod(&["--workers", "1", "--isolation", "snapshot"]);
     for server in [&pod_decides, &operator] {
         let write = server.post("/t/fs/write?path=hbf/server.js&as=text", code.as_bytes());
         assert_eq!(write.status, 200, "{}", write.text());
@@ -330,11 +325,11 @@ fn a_pod_opts_into_sharing_unless_the_operator_chose() {
         .is_some());
 }
 
-/// The isolating modes against a pod that tries every way to leave state for
-/// the next request, and uses what freezing must not break (Error subclasses
-/// that set `name`, objects that override `toString`): the default
-/// (`snapshot`) lets a request patch anything and puts it all back after;
-/// `request` refuses the patches.
+/// The isolating mode against a pod that tries every way to leave state for
+/// the next request, and uses built-ins as ordinary code does (Error
+/// subclasses that set `name`, objects that override `toString`): the
+/// default (`snapshot`), chosen by the pod's default and by the operator,
+/// lets a request patch anything and puts it all back after.
 #[test]
 fn isolation_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
@@ -393,22 +388,17 @@ export default {
     )
     .unwrap();
     let pod = pod.to_str().unwrap();
-    for (mode, refused) in [("snapshot", "allowed"), ("request", "TypeError")] {
-        let flags = [
-            "--inmem",
-            "--pod",
-            pod,
-            "--workers",
-            "1",
-            "--isolation",
-            mode,
-        ];
-        let server = Server::start(if mode == "snapshot" {
-            &flags[..5]
-        } else {
-            &flags
-        });
-        leaves_nothing_behind(&server, refused);
+    let flags = [
+        "--inmem",
+        "--pod",
+        pod,
+        "--workers",
+        "1",
+        "--isolation",
+        "snapshot",
+    ];
+    for chosen in [&flags[..5], &flags[..]] {
+        leaves_nothing_behind(&Server::start(chosen), "allowed");
     }
 }
 
@@ -532,4 +522,44 @@ fn too_many_response_headers_are_a_500_not_a_dropped_connection() {
         .wait_for_log(&["at most 1000"], Duration::from_secs(5))
         .is_some());
     assert_eq!(server.get("/hello").status, 200);
+}
+
+/// The platform's small globals (issue 24) through real HTTP, in both
+/// isolation modes: what nanoid/uuid-style code and fetch handlers use.
+#[test]
+fn platform_globals_work_through_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("platform");
+    std::fs::create_dir_all(pod.join("hbf")).unwrap();
+    std::fs::write(
+        pod.join("hbf/server.js"),
+        r#"export default {
+  fetch(request) {
+    const controller = new AbortController()
+    controller.abort()
+    const copy = structuredClone({ when: new Date(0), tags: new Set(['a']) })
+    return Response.json({
+      uuid: crypto.randomUUID(),
+      decoded: atob(btoa('hbf')),
+      clone: [copy.when instanceof Date, copy.tags.has('a')],
+      aborted: controller.signal.reason.name,
+      ua: navigator.userAgent.startsWith('HBF/'),
+    })
+  },
+}
+"#,
+    )
+    .unwrap();
+    let pod = pod.to_str().unwrap();
+    for mode in ["snapshot", "worker"] {
+        let server = Server::start(&["--inmem", "--pod", pod, "--isolation", mode]);
+        let first = server.get("/").json();
+        let second = server.get("/").json();
+        assert_eq!(first["decoded"], "hbf", "{mode}: {first}");
+        assert_eq!(first["clone"], serde_json::json!([true, true]), "{mode}");
+        assert_eq!(first["aborted"], "AbortError", "{mode}");
+        assert_eq!(first["ua"], true, "{mode}");
+        assert_eq!(first["uuid"].as_str().unwrap().len(), 36, "{mode}");
+        assert_ne!(first["uuid"], second["uuid"], "{mode}");
+    }
 }

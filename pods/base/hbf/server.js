@@ -8,8 +8,9 @@
 // This pod keeps nothing of its own between requests (the router is built once,
 // the handlers only read it, notes live in hbf:fs), so it opts into sharing one
 // context per worker: the fastest isolation (DOCS/PERF.md). A pod that keeps
-// per-request state in modules or globals leaves this out and gets fresh
-// module instances for every request. `hbf --isolation ...` overrides it.
+// per-request state in modules or globals leaves this out and gets `snapshot`:
+// every request starts from the warm heap as it was after loading. `hbf
+// --isolation ...` overrides it.
 export const isolation = 'worker'
 
 import { Router } from './lib/router.js'

@@ -217,24 +217,11 @@ mod tests {
 
     fn m(server: &str, route: &str, rep: i64, rps: f64, errors: i64) -> Measurement {
         Measurement {
-            server: server.into(),
-            category: "runtime".into(),
-            route: route.into(),
             connections: 50,
-            repetition: rep,
             duration_s: 1.0,
             requests: rps as i64,
-            rps,
-            cpu_s: None,
-            rps_per_core: None,
-            p50_ms: None,
-            p90_ms: None,
-            p99_ms: None,
-            p999_ms: None,
-            max_ms: None,
-            socket_errors: 0,
             status_errors: errors,
-            peak_rss_kb: None,
+            ..Measurement::of_rps(server, "runtime", route, rep, rps)
         }
     }
 

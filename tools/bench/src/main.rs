@@ -123,7 +123,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 3)]
     runs: u32,
     /// hbf servers, comma-separated: shipped (no --isolation: the pod decides),
-    /// snapshot, request, context, worker.
+    /// snapshot, worker.
     #[arg(long, value_delimiter = ',', default_value = "shipped")]
     isolation: Vec<String>,
     /// Free text stored with the run.
@@ -252,9 +252,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .iter()
                 .map(|i| match i.as_str() {
                     "shipped" => Ok(None),
-                    "snapshot" | "request" | "context" | "worker" => Ok(Some(i.clone())),
+                    "snapshot" | "worker" => Ok(Some(i.clone())),
                     _ => Err(BenchError::Usage(format!(
-                        "unknown isolation {i:?} (shipped, snapshot, request, context, worker)"
+                        "unknown isolation {i:?} (shipped, snapshot, worker)"
                     ))),
                 })
                 .collect::<Result<Vec<_>>>()?;

@@ -40,6 +40,20 @@ impl RunData {
     }
 }
 
+/// The chart's legend, in a box at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(chart_err)
+}
+
 fn chart_err(e: impl std::fmt::Display) -> BenchError {
     BenchError::Chart(e.to_string())
 }
@@ -131,13 +145,7 @@ pub fn category_svg(title: &str, groups: &[&Group], servers: &[String]) -> Resul
                 }))
                 .map_err(chart_err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(chart_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(chart_err)?;
     }
     Ok(svg)
@@ -198,12 +206,7 @@ pub fn trend_svg(route: &str, points: &[(String, Vec<(i64, f64)>)]) -> Result<St
                 .draw_series(line.iter().map(|p| Circle::new(*p, 3, color.filled())))
                 .map_err(chart_err)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(chart_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
         root.present().map_err(chart_err)?;
     }
     Ok(svg)

@@ -147,6 +147,31 @@ pub struct Measurement {
 }
 
 impl Measurement {
+    /// A measurement that knows only its req/s (the reference run's
+    /// samples, and tests): no latencies, CPU or memory figures.
+    pub fn of_rps(server: &str, category: &str, route: &str, repetition: i64, rps: f64) -> Self {
+        Self {
+            server: server.into(),
+            category: category.into(),
+            route: route.into(),
+            connections: 0,
+            repetition,
+            duration_s: 0.0,
+            requests: 0,
+            rps,
+            cpu_s: None,
+            rps_per_core: None,
+            p50_ms: None,
+            p90_ms: None,
+            p99_ms: None,
+            p999_ms: None,
+            max_ms: None,
+            socket_errors: 0,
+            status_errors: 0,
+            peak_rss_kb: None,
+        }
+    }
+
     /// Whether this measurement saw any error: such a route is flagged.
     pub fn has_errors(&self) -> bool {
         self.socket_errors > 0 || self.status_errors > 0
@@ -224,24 +249,8 @@ impl Store {
                 self.add_measurement(
                     id,
                     &Measurement {
-                        server: REFERENCE_SERVER.into(),
-                        category: (*category).into(),
-                        route: (*route).into(),
                         connections: 10,
-                        repetition: i as i64 + 1,
-                        duration_s: 0.0,
-                        requests: 0,
-                        rps: *rps,
-                        cpu_s: None,
-                        rps_per_core: None,
-                        p50_ms: None,
-                        p90_ms: None,
-                        p99_ms: None,
-                        p999_ms: None,
-                        max_ms: None,
-                        socket_errors: 0,
-                        status_errors: 0,
-                        peak_rss_kb: None,
+                        ..Measurement::of_rps(REFERENCE_SERVER, category, route, i as i64 + 1, *rps)
                     },
                 )?;
             }

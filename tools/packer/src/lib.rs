@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use hbf_db::{ArchiveEntry, Database};
-use hbf_qjs::{engine_fingerprint, is_module_path, module_key, ts, Compiler, SERVER_MODULES};
+use hbf_qjs::{engine_fingerprint, is_server_module, module_key, ts, Compiler, SERVER_MODULES};
 use sha2::{Digest, Sha256};
 
 /// Largest file accepted by default (16 MiB).
@@ -183,7 +183,7 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
     };
     let compiler = Compiler::new().map_err(PackError::Engine)?;
     let mut modules = Vec::new();
-    for file in files.iter().filter(|f| is_module(&f.path)) {
+    for file in files.iter().filter(|f| is_server_module(&f.path)) {
         let bytecode = compiler
             .compile_pod_module(&file.path, &file.data, &ts_options)
             .map_err(|source| PackError::Syntax {
@@ -217,10 +217,6 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
         modules: module_count,
         output_bytes,
     })
-}
-
-fn is_module(path: &str) -> bool {
-    path.starts_with("hbf/") && is_module_path(path)
 }
 
 /// `VACUUM INTO` a temporary file beside `output`, then rename it into place.

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use hbf_db::Database;
 use hbf_pack::{pack, PackError, PackOptions};
-use hbf_qjs::{LoadedFrom, PodModules};
+use hbf_qjs::{LoadedFrom, PodCode};
 use rquickjs::{Context, Runtime};
 
 fn repo() -> PathBuf {
@@ -295,7 +295,7 @@ fn packed_typescript_loads_from_bytecode_without_a_transform() {
     let out = dir.path().join("fs.db");
     pack(pod.path(), &out, &PackOptions::default()).unwrap();
     let db = open_as_template(&out);
-    let modules = PodModules::new(db).unwrap().with_log();
+    let modules = PodCode::new(db).with_log();
     let (loads, answer) = run_with(&modules, "hbf/server.ts");
     assert_eq!(answer, 42);
     assert!(
@@ -366,13 +366,13 @@ fn refuses_a_file_over_the_size_limit() {
 
 /// Evaluates `module` with `modules` in a fresh runtime; returns the loads this
 /// evaluation made, and the `answer` global the module set.
-fn run_with(modules: &PodModules, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
+fn run_with(modules: &PodCode, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
     let before = modules.log().entries().len();
     let runtime = Runtime::new().unwrap();
     let context = Context::full(&runtime).unwrap();
-    modules.install(&runtime);
+    hbf_qjs::install_loader(&runtime, modules);
     let answer = context.with(|ctx| {
-        let (m, _) = modules.load_module(&ctx, module).unwrap();
+        let m = hbf_qjs::load_module(&ctx, modules, module).unwrap();
         let (_, promise) = m.eval().unwrap();
         promise.finish::<()>().unwrap();
         ctx.globals().get::<_, i32>("answer").unwrap()
@@ -390,7 +390,7 @@ fn open_as_template(out: &std::path::Path) -> Database {
 }
 
 fn run_module(db: &Database, module: &str) -> (Vec<(String, LoadedFrom)>, i32) {
-    run_with(&PodModules::new(db.clone()).unwrap().with_log(), module)
+    run_with(&PodCode::new(db.clone()).with_log(), module)
 }
 
 #[test]
@@ -431,7 +431,7 @@ fn a_source_edited_after_packing_falls_back_to_parsing() {
     db.fs()
         .write("hbf/lib/value.js", "export const value = 7 * 6 + 1;\n")
         .unwrap();
-    let modules = PodModules::new(db.clone()).unwrap().with_log();
+    let modules = PodCode::new(db.clone()).with_log();
     let (loads, answer) = run_with(&modules, "hbf/server.js");
     assert_eq!(answer, 43, "the edited source ran, not the stale bytecode");
     assert_eq!(

@@ -186,7 +186,7 @@ pub(super) async fn write(
     let data = crate::body::read_request_body(&app.config, &parts.headers, body).await?;
     // Only the pod's server modules are compiled (rarely written, and a
     // compile must not hold up the writer).
-    let warnings = if hbf_db::path::normalize(&path).is_ok_and(|p| is_server_module(&p)) {
+    let warnings = if hbf_db::path::normalize(&path).is_ok_and(|p| hbf_qjs::is_server_module(&p)) {
         let (path, source) = (path.clone(), data.clone());
         blocking(move || Ok(module_warnings(&path, || Ok(((), source))))).await?
     } else {
@@ -259,12 +259,6 @@ fn written(status: StatusCode, v: &FileVersion, warnings: Vec<Value>) -> HttpRes
     response
 }
 
-/// True for the pod's server-side modules (JavaScript, TypeScript, JSX), which
-/// are compiled when saved.
-fn is_server_module(path: &str) -> bool {
-    path.starts_with("hbf/") && hbf_qjs::is_module_path(path)
-}
-
 thread_local! {
     /// A compiler per blocking thread, made on first use (a QuickJS runtime
     /// cannot move between threads).
@@ -281,7 +275,7 @@ fn module_warnings<T>(
     let Ok(path) = hbf_db::path::normalize(path) else {
         return Vec::new();
     };
-    if !is_server_module(&path) {
+    if !hbf_qjs::is_server_module(&path) {
         return Vec::new();
     }
     let Ok((_, source)) = content() else {

@@ -1,6 +1,5 @@
 //! The in-memory cache of small static files (at most [`CACHE_TOTAL_LIMIT`]
-//! bytes, dropped when the database's write generation moves) and of scripts
-//! transformed for module scripts.
+//! bytes, dropped when the database's write generation moves).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,19 +19,10 @@ pub struct StaticFile {
     pub(super) data: Bytes,
 }
 
-/// A TypeScript or JSX file's JavaScript, and the key it was made for.
-type Transformed = ([u8; 32], Arc<StaticFile>);
-
-/// The in-memory cache of small static files, and of TypeScript and JSX
-/// files transformed for module scripts.
+/// The in-memory cache of small static files.
 #[derive(Default)]
 pub struct StaticCache {
     state: Mutex<CacheState>,
-    /// TypeScript and JSX files as JavaScript, by path: the latest transform
-    /// and its key ([`hbf_qjs::module_key`]).
-    pub(super) transformed: Mutex<HashMap<String, Transformed>>,
-    /// `hbf/tsconfig.json`'s settings, and the hash of the text they came from.
-    pub(super) ts_options: Mutex<Option<(Option<[u8; 32]>, hbf_qjs::ts::Options)>>,
 }
 
 #[derive(Default)]

@@ -41,7 +41,7 @@
 //! | module | job |
 //! |---|---|
 //! | here | [`serve`]: the path, which answer, the response with its validators and range |
-//! | `cache` | [`StaticCache`]: small files and transformed scripts in memory |
+//! | `cache` | [`StaticCache`]: small files in memory |
 //! | `script` | TypeScript and JSX for module scripts |
 
 mod cache;

@@ -1,81 +1,44 @@
-//! TypeScript and JSX for module scripts: transformed to JavaScript as the
-//! server transforms its own modules (with `hbf/tsconfig.json`'s settings),
-//! once per source and settings, and kept in the [`StaticCache`].
+//! TypeScript and JSX for module scripts: the JavaScript the server runs
+//! (`hbf_qjs::PodCode::javascript`, with `hbf/tsconfig.json`'s settings,
+//! transformed once per source and settings).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::header::{HeaderMap, HeaderValue};
 
-use super::{respond_with, Content, FileMeta, StaticCache, StaticFile};
+use super::{respond_with, Content, FileMeta};
 use crate::respond::{HttpError, HttpResponse};
 use crate::App;
 
-/// A TypeScript or JSX file for a module script: transformed to JavaScript,
-/// once per source and settings. A file that does not transform is
-/// [`HttpError::Untransformable`].
+/// A TypeScript or JSX file for a module script: its JavaScript from the
+/// pod's code service, which transforms it once per source and settings for
+/// the server's modules and the static files alike. A file that does not
+/// transform is [`HttpError::Untransformable`].
 pub(super) fn serve(app: &App, path: &str, headers: &HeaderMap) -> Result<HttpResponse, HttpError> {
-    let fs = app.db.fs();
-    let meta = fs.stat(path)?;
-    let Some(sha) = meta.sha256 else {
+    let meta = app.db.fs().stat(path)?;
+    if meta.sha256.is_none() {
         return Err(HttpError::NoSuchFile(format!("no such file: {path}")));
-    };
-    let options = app
-        .static_cache
-        .ts_options(app)
-        .map_err(|e| HttpError::Untransformable(e.to_string()))?;
-    let key = hbf_qjs::module_key(path, sha, &options);
-    let cached = app
-        .static_cache
-        .transformed
-        .lock()
-        .get(path)
-        .filter(|(k, _)| *k == key)
-        .map(|(_, file)| Arc::clone(file));
-    let file = match cached {
-        Some(file) => file,
-        None => {
-            let source = fs.read(path)?;
-            let js = hbf_qjs::ts::transform(path, &source, &options)
-                .map_err(|e| HttpError::Untransformable(e.to_string()))?;
-            let mut file_meta = FileMeta::new(path, &meta);
-            file_meta.len = js.len() as u64;
-            file_meta.content_type = crate::mime::JAVASCRIPT;
-            file_meta.etag = HeaderValue::from_str(&format!("\"js-{}\"", hex::encode(key)))
-                .expect("hex is a valid header");
-            let file = Arc::new(StaticFile {
-                meta: file_meta,
-                data: Bytes::from(js),
-            });
-            app.static_cache
-                .transformed
-                .lock()
-                .insert(path.to_owned(), (key, Arc::clone(&file)));
-            file
-        }
-    };
-    respond_with(&file.meta, Content::Memory(&file.data), headers)
+    }
+    let (key, js) = app.js.code().javascript(path).map_err(|e| match e {
+        hbf_qjs::Error::Db(e) => HttpError::from(e),
+        other => HttpError::Untransformable(other.to_string()),
+    })?;
+    let mut file = FileMeta::new(path, &meta);
+    file.len = js.len() as u64;
+    file.content_type = crate::mime::JAVASCRIPT;
+    file.etag = HeaderValue::from_str(&format!("\"js-{}\"", hex::encode(key)))
+        .expect("hex is a valid header");
+    let data = Bytes::from_owner(JavaScript(js));
+    respond_with(&file, Content::Memory(&data), headers)
 }
 
-impl StaticCache {
-    /// The pod's transform settings, read again when `hbf/tsconfig.json` changes.
-    fn ts_options(&self, app: &App) -> Result<hbf_qjs::ts::Options, hbf_qjs::Error> {
-        let tsconfig = hbf_qjs::ts::TSCONFIG;
-        let sha = app.db.fs().stat(tsconfig).ok().and_then(|m| m.sha256);
-        let mut current = self.ts_options.lock();
-        if let Some((known, options)) = &*current {
-            if *known == sha {
-                return Ok(options.clone());
-            }
-        }
-        let options = match sha {
-            None => hbf_qjs::ts::Options::default(),
-            Some(_) => {
-                let text = app.db.fs().read(tsconfig)?;
-                hbf_qjs::ts::Options::from_tsconfig(&text)?
-            }
-        };
-        *current = Some((sha, options.clone()));
-        Ok(options)
+/// Transformed JavaScript as a body, shared with the code service's cache
+/// rather than copied.
+struct JavaScript(Arc<str>);
+
+impl AsRef<[u8]> for JavaScript {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }

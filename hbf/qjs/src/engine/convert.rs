@@ -65,15 +65,11 @@ pub(super) fn response_from<'js>(
     ctx: &Ctx<'js>,
     out: &Object<'js>,
 ) -> rquickjs::Result<JsResponse> {
-    let status: Value = out.get("status")?;
-    let status = status
-        .as_int()
-        .map(f64::from)
-        .or_else(|| status.as_float())
-        .filter(|s| s.fract() == 0.0 && (100.0..=999.0).contains(s))
-        .ok_or_else(|| {
-            rquickjs::Exception::throw_range(ctx, &format!("invalid HTTP status {status:?}"))
-        })? as u16;
+    // Any number: whether it is an HTTP status is the server's question.
+    let status = out
+        .get::<_, Value>("status")?
+        .as_number()
+        .unwrap_or(f64::NAN);
     let mut headers = Vec::new();
     let list: rquickjs::Array = out.get("headers")?;
     for pair in list.iter::<rquickjs::Array>() {

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use rquickjs::Ctx;
 
-use super::{Engine, Isolation};
+use super::{Engine, Mode};
 use crate::compile::describe;
-use crate::instances::strip_suffixes;
 
 /// Why a request's JavaScript failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,26 +35,16 @@ pub enum JsError {
 }
 
 impl Engine {
-    /// A message or stack trace as users should see it: their module names,
-    /// without instance suffixes.
-    pub(super) fn user_text(&self, text: String) -> String {
-        match self.mode {
-            Isolation::Request => strip_suffixes(&text),
-            Isolation::Context | Isolation::Worker | Isolation::Snapshot => text,
-        }
-    }
-
     pub(super) fn engine_error(&self, e: rquickjs::Error) -> JsError {
         JsError::Internal(e.to_string())
     }
 
-    pub(super) fn load_error(&self, ctx: &Ctx<'_>, e: crate::Error) -> JsError {
+    pub(super) fn load_error(&self, e: crate::Error) -> JsError {
         if self.timed_out() {
             return JsError::Timeout(self.config.timeout);
         }
-        let _ = ctx;
         JsError::Exception {
-            message: self.user_text(e.to_string()),
+            message: e.to_string(),
             stack: String::new(),
         }
     }
@@ -78,7 +67,6 @@ impl Engine {
                     return JsError::OutOfMemory(self.config.memory_limit_bytes >> 20);
                 }
                 let (name, message, stack) = describe(&thrown);
-                let (message, stack) = (self.user_text(message), self.user_text(stack));
                 if message.contains("out of memory") {
                     JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
                 } else if (name == "RangeError" && message.contains("call stack"))
@@ -100,6 +88,15 @@ impl Engine {
                 JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
             }
             other => JsError::Internal(other.to_string()),
+        }
+    }
+
+    /// Whether the running request took more than half the memory limit
+    /// above the snapshot (snapshot mode).
+    fn snapshot_heap_grew(&self) -> bool {
+        match &self.mode {
+            Mode::Snapshot(snapshot) => snapshot.grew_past(self.config.memory_limit_bytes / 2),
+            Mode::Worker { .. } => false,
         }
     }
 }

@@ -117,12 +117,12 @@ impl Engine {
     /// Runs the promise jobs a request left queued, under its deadline; false
     /// if some are still queued at the deadline.
     pub(super) fn drain_jobs(&self) -> bool {
-        while self.runtime.is_job_pending() {
+        while self.runtime().is_job_pending() {
             if self.timed_out() {
                 return false;
             }
             // A leftover job that throws concerns a request already answered.
-            let _ = self.runtime.execute_pending_job();
+            let _ = self.runtime().execute_pending_job();
         }
         true
     }

@@ -1,5 +1,5 @@
-//! [`Isolation::Snapshot`]: every request starts from a snapshot of a warm
-//! heap.
+//! [`Isolation::Snapshot`](super::Isolation::Snapshot): every request
+//! starts from a snapshot of a warm heap.
 //!
 //! The runtime of this mode allocates everything from one [`Region`]
 //! (`heap.rs`). After the warm-up (the prelude and the pod's modules
@@ -12,16 +12,15 @@
 //! What lives outside the heap and is pointed at from it is made before the
 //! save and never changes: the runtime's opaque data and interrupt handler,
 //! the loader, the context, and the host functions, each pinned from Rust
-//! ([`host::start_pinning`]) so that no request can have one freed. Requests
+//! ([`crate::host::start_pinning`]) so that no request can have one freed. Requests
 //! make no such thing: every host module is imported before the save, and
 //! binary data crosses into the heap as copies (`TypedArray::new_copy`), not
 //! as buffers owned by Rust. A change of the pod's code takes a new snapshot.
 
-use rquickjs::{Context, Function, Module, Object, Persistent, Runtime};
+use rquickjs::{Function, Persistent, Runtime};
 
-use super::{still_current, Engine, EngineConfig, Isolation, JsError, JsRequest, JsResponse};
+use super::{EngineConfig, Kept};
 use crate::heap::{Region, Saved};
-use crate::host;
 
 /// Pages a request used above the snapshot that stay mapped for the next
 /// one (beyond this, a restore gives them back to the kernel).
@@ -31,21 +30,29 @@ const KEEP_BYTES: usize = 8 << 20;
 /// discarded by the restore anyway, so a collection only costs time).
 const GC_ROOM: usize = 4 << 20;
 
-/// A warm heap saved, and the values of it the engine uses.
-pub(super) struct Snapshot {
-    // Field order: the values and the context go before the runtime.
-    dispatch: Persistent<Function<'static>>,
-    namespace: Persistent<Object<'static>>,
+/// The snapshot mode's state: a runtime over a region, and once the pod has
+/// loaded, the saved heap with the kept context in it.
+pub(super) struct SnapshotMode {
+    // Field order: the snapshot (its context and values) before the runtime,
+    // the runtime before the region its heap lives in.
+    snapshot: Option<Snapshot>,
+    runtime: Runtime,
+    region: Region,
+    /// The region's bump pointer when its runtime was made: while it has not
+    /// moved, nothing ran in the runtime, and a snapshot can be taken in it
+    /// instead of a new one.
+    fresh_at: usize,
+}
+
+/// A warm heap saved, and the context in it the engine uses.
+struct Snapshot {
+    kept: Kept,
     /// Host functions, kept alive from here (see the module's doc).
     _pins: Vec<Persistent<Function<'static>>>,
-    context: Context,
     saved: Saved,
-    modules: Vec<(String, [u8; 32])>,
-    /// The database generation at which `modules` were last confirmed current.
-    generation: u64,
     /// A request ran since the heap was last restored.
     dirty: bool,
-    /// Whether restores are measured ([`Engine::measure_restores`]), and
+    /// Whether restores are measured ([`SnapshotMode::measure`]), and
     /// what the last one found.
     measure: Option<RestoreStats>,
 }
@@ -66,186 +73,126 @@ pub struct RestoreStats {
     pub restore_nanos: u64,
 }
 
-impl Snapshot {
-    /// Bytes copied by each restore.
-    pub(super) fn heap_bytes(&self) -> usize {
-        self.saved.len()
+impl SnapshotMode {
+    /// A runtime over a fresh region, with nothing in it yet.
+    pub(super) fn new(config: &EngineConfig) -> rquickjs::Result<Self> {
+        // Room for the memory limit with the allocator's rounding (at most a
+        // quarter) and blocks freed in one size class and wanted in another;
+        // only touched pages cost memory.
+        let capacity = config.memory_limit_bytes.saturating_mul(3) + (16 << 20);
+        let region = Region::new(capacity).map_err(|e| {
+            tracing::error!("cannot map a JavaScript heap region: {e}");
+            rquickjs::Error::Allocation
+        })?;
+        let runtime = Runtime::new_with_alloc(region.allocator())?;
+        let fresh_at = region.used();
+        Ok(Self {
+            snapshot: None,
+            runtime,
+            region,
+            fresh_at,
+        })
     }
 
-    /// Starts or stops measuring restores; the last measured one's stats.
-    pub(super) fn measure(&mut self, on: bool) -> Option<RestoreStats> {
-        let last = self.measure;
-        self.measure = on.then(|| last.unwrap_or_default());
-        last
-    }
-}
-
-/// A runtime for `mode`: over a fresh region in snapshot mode, an ordinary one
-/// otherwise.
-pub(super) fn runtime_for(
-    mode: Isolation,
-    config: &EngineConfig,
-) -> rquickjs::Result<(Runtime, Option<Region>)> {
-    if mode != Isolation::Snapshot {
-        return Ok((Runtime::new()?, None));
-    }
-    // Room for the memory limit with the allocator's rounding (at most a
-    // quarter) and blocks freed in one size class and wanted in another;
-    // only touched pages cost memory.
-    let capacity = config.memory_limit_bytes.saturating_mul(3) + (16 << 20);
-    let region = Region::new(capacity).map_err(|e| {
-        tracing::error!("cannot map a JavaScript heap region: {e}");
-        rquickjs::Error::Allocation
-    })?;
-    let runtime = Runtime::new_with_alloc(region.allocator())?;
-    Ok((runtime, Some(region)))
-}
-
-impl Engine {
-    /// `Isolation::Snapshot`: the request runs in the snapshot's context; the
-    /// heap is restored after it ([`Self::restore_snapshot`]).
-    pub(super) fn handle_snapshot(
-        &mut self,
-        request: &JsRequest,
-    ) -> std::result::Result<JsResponse, JsError> {
-        self.ensure_snapshot()?;
-        let snapshot = self.snapshot.as_mut().expect("ensured above");
-        snapshot.dirty = true;
-        let context = snapshot.context.clone();
-        let (dispatch, namespace) = (snapshot.dispatch.clone(), snapshot.namespace.clone());
-        let result = context.with(|ctx| {
-            let dispatch = dispatch.restore(&ctx).map_err(|e| self.js_error(&ctx, e))?;
-            let namespace = namespace
-                .restore(&ctx)
-                .map_err(|e| self.js_error(&ctx, e))?;
-            self.dispatch(&ctx, &dispatch, &namespace, request)
-        });
-        drop(context);
-        result
+    pub(super) fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
-    /// Whether the running request took more than half the memory limit
-    /// above the snapshot (its region's bump pointer tells, even once the
-    /// memory is free again): what a thrown `null` then means is that
-    /// QuickJS could not even make the out-of-memory error.
-    pub(super) fn snapshot_heap_grew(&self) -> bool {
-        match (&self.snapshot, &self.region) {
-            (Some(snapshot), Some(region)) => {
-                region.used().saturating_sub(snapshot.saved.len())
-                    > self.config.memory_limit_bytes / 2
-            }
-            _ => false,
-        }
+    /// The kept context, once the snapshot is taken.
+    pub(super) fn kept(&mut self) -> Option<&mut Kept> {
+        self.snapshot.as_mut().map(|s| &mut s.kept)
     }
 
-    /// Puts the heap back as the snapshot has it, if a request ran since.
-    /// Called between requests, when no value of the request is left.
-    pub(super) fn restore_snapshot(&mut self) {
-        let (Some(snapshot), Some(region)) = (self.snapshot.as_mut(), self.region.as_ref()) else {
-            return;
-        };
-        if snapshot.dirty {
-            let before = snapshot.measure.map(|_| {
-                (
-                    region.pages_changed(&snapshot.saved),
-                    region.used().saturating_sub(snapshot.saved.len()),
-                    std::time::Instant::now(),
-                )
-            });
-            // SAFETY: between requests (the request's values were all dropped
-            // in `handle_snapshot`; the response is plain data), on the
-            // runtime's own thread; `saved` was taken from this region and
-            // every value made before it is still as it was then (heap.rs's
-            // invariant 3).
-            let restored = unsafe { region.restore(&snapshot.saved, KEEP_BYTES) };
-            snapshot.dirty = false;
-            if let Some((pages_changed, bytes_above, start)) = before {
-                let restore_nanos = start.elapsed().as_nanos() as u64;
-                snapshot.measure = Some(RestoreStats {
-                    heap_bytes: snapshot.saved.len(),
-                    pages_changed,
-                    pages_copied: restored.pages,
-                    bytes_above,
-                    restore_nanos,
-                });
-            }
-        }
+    /// True while nothing has run in the runtime.
+    pub(super) fn unused(&self) -> bool {
+        self.snapshot.is_none() && self.region.used() == self.fresh_at
     }
 
-    /// Takes a snapshot unless one is ready and the pod's code has not
-    /// changed since it was taken.
-    pub(super) fn ensure_snapshot(&mut self) -> std::result::Result<(), JsError> {
-        let generation = self.db.generation();
+    /// Notes that a request runs in the heap, to be put back after it.
+    pub(super) fn dirty(&mut self) {
         if let Some(snapshot) = &mut self.snapshot {
-            let modules = &snapshot.modules;
-            if !still_current(&self.modules, modules, &mut snapshot.generation, generation)? {
-                self.snapshot = None;
-            }
+            snapshot.dirty = true;
         }
-        if self.snapshot.is_none() {
-            self.snapshot = Some(self.take_snapshot(generation)?);
-        }
-        Ok(())
     }
 
-    /// Warms a new runtime up and saves its heap.
-    fn take_snapshot(&mut self, generation: u64) -> std::result::Result<Snapshot, JsError> {
-        // A fresh region: the old one holds the old code's heap (unless
-        // nothing ran in it yet, as at start).
-        if !self.region_unused() {
-            self.replace_runtime(Isolation::Snapshot)
-                .map_err(|e| self.engine_error(e))?;
-        }
-        let modules = self
-            .loaded_modules()
-            .map_err(|e| JsError::Internal(e.to_string()))?;
-        let context = Context::full(&self.runtime).map_err(|e| self.engine_error(e))?;
-        host::start_pinning();
-        let built = context.with(|ctx| {
-            let err = |e| self.js_error(&ctx, e);
-            let prelude = self.evaluate_prelude(&ctx, true)?;
-            let dispatch: Function = prelude.get("dispatch").map_err(err)?;
-            let warm: Function = prelude.get("warmWebApis").map_err(err)?;
-            warm.call::<_, ()>(()).map_err(err)?;
-            let namespace = self.evaluate_server(&ctx, self.modules.server_module())?;
-            for name in host::NATIVE_MODULES {
-                let promise = Module::import(&ctx, name).map_err(|e| self.js_error(&ctx, e))?;
-                self.settle::<Object>(&ctx, &promise)?;
-            }
-            Ok::<_, JsError>((
-                Persistent::save(&ctx, dispatch),
-                Persistent::save(&ctx, namespace),
-            ))
-        });
-        let pins = host::stop_pinning();
-        let (dispatch, namespace) = built?;
-        if !self.drain_jobs() {
-            return Err(JsError::Timeout(self.config.timeout));
-        }
+    /// Saves the heap, warmed up with `kept` (the pod loaded, its jobs run):
+    /// a collection first, then the save, and the collector's threshold set
+    /// so that requests rarely collect.
+    pub(super) fn take(&mut self, kept: Kept, pins: Vec<Persistent<Function<'static>>>) {
         self.runtime.run_gc();
         let used = usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0);
         self.runtime.set_gc_threshold(used + GC_ROOM);
-        let region = self
-            .region
-            .as_mut()
-            .expect("a snapshot runtime has a region");
-        let saved = region.save();
+        let saved = self.region.save();
         tracing::debug!(
             heap = saved.len(),
             quickjs = used,
             pinned = pins.len(),
             "took a snapshot of the pod's warm heap"
         );
-        Ok(Snapshot {
-            dispatch,
-            namespace,
+        self.snapshot = Some(Snapshot {
+            kept,
             _pins: pins,
-            context,
             saved,
-            modules,
-            generation,
             dirty: false,
             measure: None,
-        })
+        });
+    }
+
+    /// Bytes copied by each restore, once the snapshot is taken.
+    pub(super) fn heap_bytes(&self) -> Option<usize> {
+        self.snapshot.as_ref().map(|s| s.saved.len())
+    }
+
+    /// Starts or stops measuring restores; the last measured one's stats.
+    pub(super) fn measure(&mut self, on: bool) -> Option<RestoreStats> {
+        let snapshot = self.snapshot.as_mut()?;
+        let last = snapshot.measure;
+        snapshot.measure = on.then(|| last.unwrap_or_default());
+        last
+    }
+
+    /// Whether the running request took more than `limit` bytes above the
+    /// snapshot at some point (the region's peak tells, even once the memory
+    /// is free again): what a thrown `null` then means is that QuickJS could
+    /// not even make the out-of-memory error.
+    pub(super) fn grew_past(&self, limit: usize) -> bool {
+        self.snapshot
+            .as_ref()
+            .is_some_and(|s| self.region.peak().saturating_sub(s.saved.len()) > limit)
+    }
+
+    /// Puts the heap back as the snapshot has it, if a request ran since.
+    /// Called between requests, when no value of the request is left.
+    pub(super) fn restore(&mut self) {
+        let Some(snapshot) = self.snapshot.as_mut() else {
+            return;
+        };
+        if !snapshot.dirty {
+            return;
+        }
+        let region = &self.region;
+        let before = snapshot.measure.map(|_| {
+            (
+                region.pages_changed(&snapshot.saved),
+                region.used().saturating_sub(snapshot.saved.len()),
+                std::time::Instant::now(),
+            )
+        });
+        // SAFETY: between requests (the request's values were all dropped
+        // in `Engine::run`; the response is plain data), on the runtime's
+        // own thread; `saved` was taken from this region and every value
+        // made before it is still as it was then (heap.rs's invariant 3).
+        let restored = unsafe { region.restore(&snapshot.saved, KEEP_BYTES) };
+        snapshot.dirty = false;
+        if let Some((pages_changed, bytes_above, start)) = before {
+            let restore_nanos = start.elapsed().as_nanos() as u64;
+            snapshot.measure = Some(RestoreStats {
+                heap_bytes: snapshot.saved.len(),
+                pages_changed,
+                pages_copied: restored.pages,
+                bytes_above,
+                restore_nanos,
+            });
+        }
     }
 }

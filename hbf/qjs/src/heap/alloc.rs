@@ -15,6 +15,9 @@ pub(super) struct State {
     pub(super) top: usize,
     /// The region's size.
     pub(super) capacity: usize,
+    /// The highest `top` has been: a request's peak use, even after what
+    /// it took went back (the heap's state, so a restore resets it too).
+    pub(super) peak: usize,
     /// Per size class, the offset of the first free block's header (0: none).
     pub(super) free: [usize; CLASSES],
 }
@@ -97,6 +100,7 @@ unsafe impl Allocator for RegionAllocator {
             return ptr::null_mut();
         }
         state.top = end;
+        state.peak = state.peak.max(end);
         // SAFETY: `top..end` is inside the mapping and handed out to no one.
         unsafe { self.at(top).cast::<usize>().write(payload) };
         self.at(top + HEADER)
@@ -163,6 +167,7 @@ unsafe impl Allocator for RegionAllocator {
             let end = block + HEADER + payload;
             if end <= state.capacity {
                 state.top = end;
+                state.peak = state.peak.max(end);
                 // SAFETY: the block's own header.
                 unsafe { self.at(block).cast::<usize>().write(payload) };
                 return ptr;

@@ -114,6 +114,7 @@ impl Region {
         unsafe {
             base.cast::<State>().as_ptr().write(State {
                 top: FIRST_BLOCK,
+                peak: FIRST_BLOCK,
                 capacity,
                 free: [0; alloc::CLASSES],
             });
@@ -129,6 +130,13 @@ impl Region {
     /// The allocator to give the runtime (it only carries the address).
     pub(crate) fn allocator(&self) -> RegionAllocator {
         RegionAllocator { base: self.base }
+    }
+
+    /// The most bytes handed out at once since the region was made or last
+    /// restored (the bump pointer's highest point).
+    pub(crate) fn peak(&self) -> usize {
+        // SAFETY: as in `used`.
+        unsafe { self.base.cast::<State>().as_ref().peak }
     }
 
     /// Bytes handed out so far (the bump pointer).
@@ -155,8 +163,13 @@ impl Region {
         // from pages that need no copying back, instead of in free blocks
         // scattered over pages that would then all need it. (The free
         // blocks' bytes stay in the image, unused.)
+        // The peak starts from here, so a request's peak is its own.
         // SAFETY: as in `used`; no allocation runs now (invariant 2).
-        unsafe { self.base.cast::<State>().as_mut().free = [0; alloc::CLASSES] };
+        unsafe {
+            let state = self.base.cast::<State>().as_mut();
+            state.free = [0; alloc::CLASSES];
+            state.peak = state.top;
+        }
         let top = self.used();
         let saved = Saved {
             bytes: self.bytes(top).into(),

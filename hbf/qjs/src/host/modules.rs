@@ -1,12 +1,16 @@
-//! The host modules written in JavaScript (`hbf:console`, `hbf:jsx`), and
-//! the table of every host module.
+//! The host modules (`hbf:db`, `hbf:fs`, `hbf:blob`, `hbf:console`,
+//! `hbf:jsx`) as a resolver and loader of their own, composed before the
+//! pod's ([`crate::PodCode`]) as LLRT composes its `ModuleBuilder`s: a
+//! name it does not know falls through to the pod.
 
 use rquickjs::{Ctx, Module};
 
-use super::{state, DbModule, FsModule};
+use super::{DbModule, FsModule};
+use crate::bytecode;
+use crate::hooks::ModuleSource;
 
 /// `hbf:console`: the console functions as a module.
-pub(crate) const CONSOLE_SOURCE: &str = "\
+const CONSOLE_SOURCE: &str = "\
 const c = globalThis.console;
 export const log = (...a) => c.log(...a);
 export const info = (...a) => c.info(...a);
@@ -18,59 +22,56 @@ export default { log, info, warn, error, debug };
 
 /// `hbf:jsx`: the built-in JSX runtime (`jsx`, `jsxs`, `Fragment`,
 /// `renderToString`), plain JavaScript.
-pub(crate) const JSX_SOURCE: &str = include_str!("../../js/jsx.js");
-pub(crate) const JSX_NAME: &str = "hbf:jsx";
+const JSX_SOURCE: &str = include_str!("../../js/jsx.js");
 
-pub(crate) const CONSOLE_NAME: &str = "hbf:console";
+/// The names the host modules answer to (the JSX runtime also under the
+/// names the automatic JSX transform imports).
+const NAMES: [&str; 7] = [
+    "hbf:db",
+    "hbf:fs",
+    "hbf:blob",
+    "hbf:console",
+    "hbf:jsx",
+    "hbf:jsx/jsx-runtime",
+    "hbf:jsx/jsx-dev-runtime",
+];
 
-/// A host module written in JavaScript, under `name`, from `bytecode`: what
-/// the engine compiled from `source` as `canonical` once per worker (renamed
-/// for another name, such as a per-request instance), so that no load parses
-/// it again.
-fn compiled_module<'js>(
-    ctx: &Ctx<'js>,
-    name: &str,
-    canonical: &str,
-    bytecode: &[u8],
-    source: &str,
-) -> rquickjs::Result<Module<'js>> {
-    let bytecode = if name == canonical {
-        std::borrow::Cow::Borrowed(bytecode)
-    } else {
-        match crate::instances::rename_module(bytecode, canonical, name) {
-            Ok(renamed) => std::borrow::Cow::Owned(renamed),
-            Err(_) => return Module::declare(ctx.clone(), name, source),
+/// The host modules' resolver and loader.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct HostModules;
+
+impl ModuleSource for HostModules {
+    fn resolve(&self, base: &str, name: &str) -> rquickjs::Result<String> {
+        match NAMES.contains(&name) {
+            true => Ok(name.to_owned()),
+            // No message: the pod's resolver, next, says why it fails.
+            false => Err(rquickjs::Error::new_resolving(base, name)),
         }
-    };
-    // SAFETY: compiled at the engine's start in this process by this QuickJS
-    // build from the source embedded in the binary (and renamed by
-    // `rename_module`, which rewrites only the name); QuickJS copies it.
-    unsafe { Module::load(ctx.clone(), &bytecode) }
+    }
+
+    fn load<'js>(&self, ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Module<'js>> {
+        let Some(&name) = NAMES.iter().find(|n| **n == name) else {
+            return Err(rquickjs::Error::new_loading(name));
+        };
+        match name {
+            "hbf:db" => Module::declare_def::<DbModule, _>(ctx.clone(), name),
+            "hbf:fs" => Module::declare_def::<FsModule, _>(ctx.clone(), name),
+            "hbf:blob" => Module::declare_def::<super::blob::BlobModule, _>(ctx.clone(), name),
+            "hbf:console" => embedded(ctx, name, CONSOLE_SOURCE),
+            // The JSX runtime, under each of its names.
+            _ => embedded(ctx, name, JSX_SOURCE),
+        }
+    }
 }
 
-/// Loads host module `module` under `name` (the same, or a per-request instance
-/// name), or `None` if there is no such host module.
-pub(crate) fn load_host_module<'js>(
+/// A host module written in JavaScript, from the bytecode compiled once per
+/// process.
+fn embedded<'js>(
     ctx: &Ctx<'js>,
-    module: &str,
-    name: &str,
-) -> Option<rquickjs::Result<Module<'js>>> {
-    Some(match module {
-        "hbf:db" => Module::declare_def::<DbModule, _>(ctx.clone(), name),
-        "hbf:fs" => Module::declare_def::<FsModule, _>(ctx.clone(), name),
-        "hbf:blob" => Module::declare_def::<crate::blob::BlobModule, _>(ctx.clone(), name),
-        "hbf:console" => state(ctx).and_then(|st| {
-            compiled_module(
-                ctx,
-                name,
-                CONSOLE_NAME,
-                &st.console_bytecode,
-                CONSOLE_SOURCE,
-            )
-        }),
-        // The JSX runtime, under the names the automatic runtime imports too.
-        "hbf:jsx" | "hbf:jsx/jsx-runtime" | "hbf:jsx/jsx-dev-runtime" => state(ctx)
-            .and_then(|st| compiled_module(ctx, name, JSX_NAME, &st.jsx_bytecode, JSX_SOURCE)),
-        _ => return None,
-    })
+    name: &'static str,
+    source: &'static str,
+) -> rquickjs::Result<Module<'js>> {
+    bytecode::embedded(name, source)
+        .map_err(|e| rquickjs::Error::new_loading_message(name, e.to_string()))?
+        .load(ctx)
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test file uses some of them
 
 use hbf_db::Database;
-use hbf_qjs::{Engine, EngineConfig, JsRequest, PodModules};
+use hbf_qjs::{Engine, EngineConfig, JsRequest, PodCode};
 
 /// An engine, warmed up, for a pod made of `files` (path, source).
 pub fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
@@ -10,7 +10,7 @@ pub fn engine(files: &[(&str, &str)], config: EngineConfig) -> Engine {
     for (path, source) in files {
         db.fs().write(path, *source).unwrap();
     }
-    let modules = PodModules::new(db.clone()).unwrap();
+    let modules = PodCode::new(db.clone());
     let mut engine = Engine::new(db, modules, config).unwrap();
     engine.warm_up();
     engine
@@ -21,7 +21,7 @@ pub fn json(engine: &mut Engine, path: &str) -> serde_json::Value {
     let response = engine
         .handle(&get(path))
         .unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert_eq!(response.status, 200, "{path}");
+    assert_eq!(response.status, 200.0, "{path}");
     serde_json::from_slice(&response.body).unwrap()
 }
 

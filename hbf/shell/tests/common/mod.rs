@@ -23,6 +23,34 @@ pub fn test_pod() -> PathBuf {
     repo().join("pods/test")
 }
 
+/// The test pod on a database file in a new temporary directory.
+pub struct OnFile {
+    /// Removed when dropped.
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    args: Vec<String>,
+}
+
+impl OnFile {
+    /// `--db FILE --pod POD` and the extra arguments.
+    pub fn args(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+}
+
+/// [`OnFile`] with `extra` arguments after `--db FILE --pod POD`.
+pub fn test_pod_on_file(extra: &[&str]) -> OnFile {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hbf.db");
+    let mut args: Vec<String> = ["--db", db.to_str().unwrap(), "--pod"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    args.push(test_pod().to_str().unwrap().to_owned());
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    OnFile { dir, db, args }
+}
+
 /// The dev API token the `--dev` tests start `hbf` with.
 pub const DEV_TOKEN: &str = "test-token-0123456789";
 

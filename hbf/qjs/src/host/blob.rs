@@ -23,7 +23,7 @@ use hbf_db::{BlockKind, BlockStore};
 use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::{Ctx, Exception, Object, TypedArray, Value};
 
-use crate::host::{bytes_of, host_fn, state};
+use super::{bytes_of, host_fn, state};
 
 fn store<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<BlockStore> {
     Ok(BlockStore::new(state(ctx)?.db.clone()))
