@@ -2,7 +2,11 @@
 //! `hbf` binary embeds and hydrates from on first start.
 //!
 //! A pod is `hbf/**` (server code, ES modules) and `static/**` (assets); other
-//! entries at the pod's top level (a README, say) are not part of it. [`pack`]:
+//! entries at the pod's top level (a README, say) are not part of it. A pod
+//! may be an overlay of another: a top-level file [`BASE_FILE`] names the
+//! base pod's directory (relative to the pod), whose files it has too unless
+//! it has its own at the same path (the test pod is the base pod plus its
+//! test routes, without copies). [`pack`]:
 //!
 //! 1. walks the pod in sorted order, checking every path against the versioned
 //!    filesystem's rules, every size against [`PackOptions::max_file_bytes`], and
@@ -40,6 +44,12 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 20;
 /// The pod's top-level directories.
 const POD_DIRS: [&str; 2] = ["hbf", "static"];
 
+/// The top-level file of an overlay pod that names its base pod's directory.
+pub const BASE_FILE: &str = "base";
+
+/// Most bases below one pod (a base may have a base of its own).
+const MAX_LAYERS: usize = 8;
+
 /// What can go wrong packing a pod. Each message names the offending file.
 #[derive(Debug, thiserror::Error)]
 pub enum PackError {
@@ -69,6 +79,9 @@ pub enum PackError {
         size: u64,
         limit: u64,
     },
+
+    #[error("{}: the pods' bases go round or deeper than {MAX_LAYERS}", file.display())]
+    BaseTooDeep { file: PathBuf },
 
     #[error("{}: {source}", path.display())]
     Io {
@@ -243,7 +256,43 @@ fn write_output(db: &Database, output: &Path) -> Result<u64, PackError> {
 }
 
 /// Reads every file of the pod, sorted by path.
+/// The directories whose files make the pod at `pod`: its bases, deepest
+/// first, then the pod itself (only the pod, for a pod without a
+/// [`BASE_FILE`]).
+pub fn layers(pod: &Path) -> Result<Vec<PathBuf>, PackError> {
+    let mut layers = vec![pod.to_owned()];
+    loop {
+        let top = layers.last().expect("one layer at least");
+        let file = top.join(BASE_FILE);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(source) => return Err(PackError::Io { path: file, source }),
+        };
+        if layers.len() > MAX_LAYERS {
+            return Err(PackError::BaseTooDeep { file });
+        }
+        let base = top.join(text.trim());
+        layers.push(base);
+    }
+    layers.reverse();
+    Ok(layers)
+}
+
+/// The files of the pod at `pod` and of its bases, sorted by path; a pod's
+/// own file replaces its base's at the same path.
 fn collect(pod: &Path, options: &PackOptions) -> Result<Vec<PodFile>, PackError> {
+    let mut files = std::collections::BTreeMap::new();
+    for layer in layers(pod)? {
+        for file in collect_layer(&layer, options)? {
+            files.insert(file.path.clone(), file);
+        }
+    }
+    Ok(files.into_values().collect())
+}
+
+/// The files of one directory's `hbf/` and `static/`.
+fn collect_layer(pod: &Path, options: &PackOptions) -> Result<Vec<PodFile>, PackError> {
     let root = pod.canonicalize().map_err(|source| PackError::Io {
         path: pod.to_owned(),
         source,
