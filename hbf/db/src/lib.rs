@@ -27,6 +27,7 @@ mod archive;
 mod authorizer;
 mod blocks;
 mod checkpoint;
+mod connection;
 mod database;
 mod error;
 mod group_commit;
