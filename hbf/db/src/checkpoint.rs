@@ -56,6 +56,9 @@ struct State {
     wal_pages: AtomicI32,
     /// The checkpointer asks the writer to copy the last frames.
     finish: AtomicBool,
+    /// A replicator owns checkpoints ([`Checkpointer::hand_over`]): the hook
+    /// and the thread do nothing.
+    handed_over: AtomicBool,
     wake: Mutex<Wake>,
     ready: Condvar,
 }
@@ -89,6 +92,9 @@ impl Checkpointer {
         let hook_state = Arc::clone(&state);
         writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages| {
             hook_state.wal_pages.store(pages, Ordering::Relaxed);
+            if hook_state.handed_over.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             if hook_state.finish.swap(false, Ordering::Relaxed) || pages >= HARD_PAGES {
                 // The remainder (or, past the bound, everything): copied here.
                 if let Err(e) = wal.checkpoint_v2(CheckpointMode::PASSIVE) {
@@ -110,6 +116,16 @@ impl Checkpointer {
             state,
             thread: Some(thread),
         })
+    }
+}
+
+impl Checkpointer {
+    /// From now on a replicator (Litestream) checkpoints the WAL, after it
+    /// has copied the frames: a checkpoint here would restart the WAL under
+    /// it and force a full snapshot. The WAL's bound is then the
+    /// replicator's, with [`crate::Database::relieve_wal`] as the safety valve.
+    pub(crate) fn hand_over(&self) {
+        self.state.handed_over.store(true, Ordering::Relaxed);
     }
 }
 

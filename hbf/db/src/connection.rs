@@ -17,7 +17,7 @@ use crate::schema::{self, APPLICATION_ID, SCHEMA_VERSION};
 use crate::{Error, Result};
 
 /// How long a connection retries when the database is locked.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements cached per connection.
 const STATEMENT_CACHE: usize = 64;
 

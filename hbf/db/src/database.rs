@@ -33,7 +33,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -84,6 +84,8 @@ struct Shared {
     /// Told of every file change made through a [`crate::VersionedFs`] that names
     /// its source ([`Database::fs_by`]), once committed (the dev API's events).
     change_hook: OnceLock<ChangeHook>,
+    /// A replicator owns checkpoints ([`Database::hand_checkpoints_to_replicator`]).
+    replicated: AtomicBool,
     /// Small blocks kept in memory for reads, shared by every
     /// [`crate::BlockStore`] of this database.
     block_cache: crate::blocks::BlockCache,
@@ -448,6 +450,7 @@ impl Database {
                 epoch: Instant::now(),
                 trusted_modules: Mutex::new(HashSet::new()),
                 change_hook: OnceLock::new(),
+                replicated: AtomicBool::new(false),
                 block_cache: crate::blocks::BlockCache::new(data_version),
                 own_writes: Mutex::new(HashMap::new()),
             }),
@@ -475,7 +478,28 @@ impl Database {
             )?,
         };
         configure(&conn, role)?;
+        if self.shared.replicated.load(Ordering::Relaxed) {
+            // A pod's commits would otherwise checkpoint past 1000 pages.
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        }
         Ok(conn)
+    }
+
+    /// Hands the WAL's checkpoints to a replicator (Litestream, which copies
+    /// the WAL's frames before it checkpoints them): HBF's checkpointer and
+    /// every writing connection's automatic checkpoint (the writer's, and
+    /// the pods' opened from now on) stop. Call it before any pod connection
+    /// is opened. See `replication.rs`.
+    pub fn hand_checkpoints_to_replicator(&self) {
+        self.shared.replicated.store(true, Ordering::Relaxed);
+        if let Some(checkpointer) = &self.shared._checkpointer {
+            checkpointer.hand_over();
+        }
+    }
+
+    /// Runs `f` on the writer connection (waiting for it).
+    pub(crate) fn with_writer<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
+        f(&self.shared.writer.lock())
     }
 }
 

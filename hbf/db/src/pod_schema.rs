@@ -27,12 +27,16 @@ use std::sync::OnceLock;
 
 use rusqlite::{Connection, OptionalExtension};
 
-/// True for a name the platform owns or may own: `hbf_*` and `sqlar`, compared
-/// as SQLite compares names (ASCII case-insensitively).
+use crate::replication::is_replicator_name;
+
+/// True for a name the platform owns or may own: `hbf_*`, `sqlar` and the
+/// replicator's `_litestream_*`, compared as SQLite compares names (ASCII
+/// case-insensitively).
 pub(crate) fn is_platform_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     (bytes.len() >= 4 && bytes[..4].eq_ignore_ascii_case(b"hbf_"))
         || name.eq_ignore_ascii_case("sqlar")
+        || is_replicator_name(name)
 }
 
 /// True for SQLite's own tables (`sqlite_schema`, `sqlite_stat1`, ...).
@@ -86,7 +90,12 @@ pub(crate) fn violations(conn: &Connection) -> rusqlite::Result<Vec<Violation>> 
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     for (kind, name, table, sql) in objects {
-        if platform.contains(&(kind.clone(), name.to_ascii_lowercase())) || is_sqlite_name(&name) {
+        if platform.contains(&(kind.clone(), name.to_ascii_lowercase()))
+            || is_sqlite_name(&name)
+            || (kind == "table" && is_replicator_name(&name) && is_plain_table(&name, &sql))
+        {
+            // The replicator's own tables (a pod can create none: the
+            // authorizer refuses the name) are the platform's.
             continue;
         }
         let violation = |reason: String| Violation {
@@ -96,7 +105,7 @@ pub(crate) fn violations(conn: &Connection) -> rusqlite::Result<Vec<Violation>> 
         };
         if is_platform_name(&name) {
             found.push(violation(
-                "has a name reserved for the platform (hbf_*, sqlar)".into(),
+                "has a name reserved for the platform (hbf_*, sqlar, _litestream_*)".into(),
             ));
         } else if is_platform_name(&table) {
             found.push(violation(format!("is on the platform table {table}")));
@@ -137,7 +146,8 @@ pub(crate) fn delete_platform_statistics(conn: &Connection) -> rusqlite::Result<
 }
 
 /// `tbl` names a platform table, as SQL.
-const PLATFORM_TBL: &str = "lower(tbl) LIKE 'hbf\\_%' ESCAPE '\\' OR lower(tbl) = 'sqlar'";
+const PLATFORM_TBL: &str = "lower(tbl) LIKE 'hbf\\_%' ESCAPE '\\' OR lower(tbl) = 'sqlar' \
+    OR lower(tbl) LIKE '\\_litestream\\_%' ESCAPE '\\'";
 
 fn platform_statistics(conn: &Connection, stat: &str) -> rusqlite::Result<Option<String>> {
     if !table_exists(conn, stat)? {
@@ -181,6 +191,19 @@ pub(crate) fn mentioned_platform_name(sql: &str) -> Option<String> {
     Tokens::new(sql).find_map(|token| match token {
         Token::Word(name) | Token::Quoted(name) if is_platform_name(&name) => Some(name),
         _ => None,
+    })
+}
+
+/// True when `sql` defines the table `name` and mentions no other platform
+/// name and no foreign key: the shape of the replicator's own tables
+/// (`CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER)`).
+fn is_plain_table(name: &str, sql: &str) -> bool {
+    Tokens::new(sql).all(|token| match token {
+        Token::Word(word) | Token::Quoted(word) => {
+            (!is_platform_name(&word) || word.eq_ignore_ascii_case(name))
+                && !word.eq_ignore_ascii_case("references")
+        }
+        Token::Other => true,
     })
 }
 

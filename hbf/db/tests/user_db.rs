@@ -415,3 +415,97 @@ fn parameter_mistakes_are_clear() {
     let err = user.query("SELEC 1", &pos(vec![])).unwrap_err();
     assert!(err.to_string().contains("syntax error"), "{err}");
 }
+
+/// Litestream's tables, as `litestream replicate` creates them in the
+/// database it copies.
+const LITESTREAM_TABLES: &str =
+    "CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);
+     INSERT INTO _litestream_seq VALUES (1, 7);
+     CREATE TABLE _litestream_lock (id INTEGER);";
+
+/// Issue 25, point 4: a pod that read, wrote or dropped Litestream's tables
+/// made every later checkpoint of the replicator fail. They are platform
+/// tables, and unlike `hbf_*` not even readable.
+#[test]
+fn pod_sql_cannot_touch_the_replicators_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = database_file_with(&dir, LITESTREAM_TABLES);
+    let db = Database::open(&path).expect("the replicator's tables are the platform's");
+    let user = db.user_db().unwrap();
+    user.execute("CREATE TABLE mine (x)", &pos(vec![])).unwrap();
+    for sql in [
+        "SELECT * FROM _litestream_seq",
+        "SELECT count(*) FROM _LITESTREAM_SEQ",
+        "SELECT seq FROM main.\"_litestream_seq\"",
+        "SELECT (SELECT max(id) FROM _litestream_lock)",
+        "INSERT INTO mine SELECT seq FROM _litestream_seq",
+        "WITH s AS (SELECT * FROM _litestream_seq) SELECT * FROM s",
+        "DELETE FROM _litestream_seq",
+        "UPDATE _litestream_seq SET seq = 0",
+        "INSERT INTO _litestream_lock VALUES (1)",
+        "DROP TABLE _litestream_seq",
+        "DROP TABLE _litestream_lock",
+        "ALTER TABLE _litestream_seq ADD COLUMN y",
+        "ALTER TABLE _litestream_lock RENAME TO mine2",
+        "CREATE TABLE _litestream_mine (x)",
+        "CREATE INDEX i ON _litestream_seq (seq)",
+        "CREATE TABLE ref (x REFERENCES _litestream_seq(id))",
+        "CREATE VIEW v AS SELECT * FROM _litestream_seq",
+        "CREATE VIEW v2 AS SELECT '_litestream_seq'",
+        "CREATE TRIGGER t AFTER INSERT ON mine BEGIN DELETE FROM _litestream_seq; END",
+        "CREATE TRIGGER t2 AFTER DELETE ON _litestream_seq BEGIN SELECT 1; END",
+    ] {
+        match user.execute(sql, &pos(vec![])) {
+            // "not allowed" for a statement, "prohibited" for a column read.
+            Err(err) => assert!(
+                ["not allowed", "prohibited"]
+                    .iter()
+                    .any(|m| err.to_string().contains(m)),
+                "{sql}: {err}"
+            ),
+            Ok(done) => panic!("{sql} was allowed: {done:?}"),
+        }
+    }
+    // Describing the schema is still allowed; the data is not.
+    let rows = user
+        .query(
+            "SELECT name FROM sqlite_schema WHERE name LIKE '\\_litestream%' ESCAPE '\\'",
+            &pos(vec![]),
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let seq: i64 = db
+        .read(|c| Ok(c.query_row("SELECT seq FROM _litestream_seq", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(seq, 7, "the replicator's state is untouched");
+    let objects: i64 = db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name <> 'mine' AND name NOT LIKE 'hbf%' AND name <> 'sqlar' AND name NOT LIKE 'sqlite%'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(objects, 2, "no pod object was left behind");
+}
+
+/// Only plain tables may carry the replicator's names: a view, a trigger or a
+/// table with a foreign key named `_litestream_*` got there some other way
+/// and is refused at open, as a pod object reaching the platform would be.
+#[test]
+fn only_the_replicators_plain_tables_may_carry_its_names() {
+    for hostile in [
+        "CREATE VIEW _litestream_v AS SELECT * FROM hbf_fs_file;",
+        "CREATE TABLE _litestream_x (id REFERENCES hbf_fs_content(id));",
+        "CREATE TABLE mine (x); CREATE TRIGGER _litestream_t AFTER INSERT ON mine BEGIN SELECT 1; END;",
+        "CREATE TABLE mine2 (x REFERENCES _litestream_seq(id));",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = database_file_with(&dir, &format!("{LITESTREAM_TABLES}{hostile}"));
+        let err = Database::open(&path)
+            .err()
+            .unwrap_or_else(|| panic!("{hostile} was accepted"));
+        assert!(matches!(err, Error::UnsafeSchema { .. }), "{hostile}: {err}");
+    }
+}

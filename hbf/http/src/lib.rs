@@ -4,7 +4,7 @@
 //!
 //! 1. [`accept`]: the accept loop, connection limits, timeouts, graceful shutdown;
 //! 2. [`route`]: which handler a request goes to;
-//! 3. the handlers: `GET /health` (in [`route`]), [`static_files`] (`/static/**`
+//! 3. the handlers: `GET /health` ([`health`]), [`static_files`] (`/static/**`
 //!    from the versioned filesystem), [`dev_api`] (`/__dev/api/**`, the
 //!    authenticated live-editing API, only with `--dev`), [`dev_editor`] (the
 //!    browser editor's files at `/__dev/`, only with `--dev`) and [`js`]
@@ -27,6 +27,7 @@ pub mod route;
 pub mod blocks;
 pub mod dev_api;
 pub mod dev_editor;
+pub mod health;
 pub mod js;
 pub mod static_files;
 
@@ -57,6 +58,8 @@ pub struct App {
     pub dev_api: Option<dev_api::DevApi>,
     /// The block service (`--blocks`), set with [`App::with_blocks`].
     pub blocks: Option<blocks::BlockService>,
+    /// Extra sections of `/health` ([`App::with_health`]).
+    pub health: Option<health::HealthReport>,
     /// Permits for requests to JavaScript routes ([`ServerConfig::js_share`]).
     pub(crate) js_slots: tokio::sync::Semaphore,
     next_request_id: std::sync::atomic::AtomicU64,
@@ -71,6 +74,7 @@ impl App {
         Self {
             dev_api,
             blocks: None,
+            health: None,
             db,
             js,
             js_slots: tokio::sync::Semaphore::new(config.js_share()),
@@ -85,6 +89,12 @@ impl App {
     /// are the pod's paths like any other.
     pub fn with_blocks(mut self, service: blocks::BlockService) -> Self {
         self.blocks = Some(service);
+        self
+    }
+
+    /// Adds sections to `/health` (replication's state).
+    pub fn with_health(mut self, report: health::HealthReport) -> Self {
+        self.health = Some(report);
         self
     }
 

@@ -6,7 +6,7 @@
 //!
 //! | path | handler |
 //! |---|---|
-//! | `/health` | [`health`]: never touches JavaScript or storage |
+//! | `/health` | [`crate::health`]: never touches JavaScript or storage |
 //! | `/static/**` | [`crate::static_files`] |
 //! | `/__dev` | `308` to `/__dev/` ([`crate::dev_editor::redirect`]) with `--dev`; `404` otherwise |
 //! | `/__dev/api/**` | [`crate::dev_api`] with `--dev` and a token; `404` otherwise |
@@ -17,12 +17,12 @@
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::{Method, Request, StatusCode};
+use hyper::Request;
 
 use hbf_db::BlockKind;
 
 use crate::blocks::Target;
-use crate::respond::{self, HttpError, HttpResponse};
+use crate::respond::{HttpError, HttpResponse};
 use crate::App;
 
 /// Where a request goes.
@@ -98,7 +98,7 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
     let response = match check_host(&request) {
         Err(e) => Err(e),
         Ok(()) => match route(&path, app.blocks.is_some()) {
-            Route::Health => health(&method),
+            Route::Health => crate::health::serve(&app, &method),
             Route::Static(rest) => crate::static_files::serve(&app, &request, rest),
             Route::DevRoot => match &app.dev_api {
                 Some(_) => Ok(crate::dev_editor::redirect(request.uri().query())),
@@ -161,18 +161,6 @@ fn check_host<B>(request: &Request<B>) -> Result<(), HttpError> {
         _ => Err(HttpError::BadRequest(
             "an HTTP/1.1 request may carry only one Host header".into(),
         )),
-    }
-}
-
-/// `GET /health`.
-fn health(method: &Method) -> Result<HttpResponse, HttpError> {
-    if method == Method::GET || method == Method::HEAD {
-        Ok(respond::json(StatusCode::OK, &b"{\"status\":\"ok\"}"[..]))
-    } else {
-        Err(HttpError::MethodNotAllowed {
-            allow: "GET, HEAD",
-            message: "use GET",
-        })
     }
 }
 

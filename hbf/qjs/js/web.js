@@ -2,10 +2,7 @@
 // URLSearchParams, TextEncoder, TextDecoder. Loaded by the prelude on first use;
 // `make(native)` receives the native UTF-8 codec.
 //
-// URL implements the parts of the WHATWG URL standard that server code uses:
-// absolute URLs with a scheme, optional userinfo, host, port, path, query and
-// fragment, relative references against a base, percent-encoding of the path and
-// query, and the searchParams view.
+// URL is the WHATWG URL Standard's, parsed natively (host/url.rs).
 
 export const make = (native) => {
   const utf8 = (s) => native.utf8Encode(String(s));
@@ -134,189 +131,89 @@ export const make = (native) => {
     get [Symbol.toStringTag]() { return 'URLSearchParams'; }
   }
 
-  const DEFAULT_PORTS = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443', 'ftp:': '21' };
-  const SPECIAL = new Set(Object.keys(DEFAULT_PORTS).concat(['file:']));
-  const encodePath = (s) => s.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g, (c) => encodeURIComponent(c));
-  const encodeQueryPart = (s) => s.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g, (c) => encodeURIComponent(c));
-  const normalizePath = (path) => {
-    const out = [];
-    const segments = path.split('/');
-    for (let i = 0; i < segments.length; i++) {
-      const seg = segments[i];
-      if (seg === '..' || seg.toLowerCase() === '%2e%2e') {
-        if (out.length > 1) out.pop();
-        if (i === segments.length - 1) out.push('');
-      } else if (seg === '.' || seg.toLowerCase() === '%2e') {
-        if (i === segments.length - 1) out.push('');
-      } else out.push(seg);
-    }
-    const joined = out.join('/');
-    return joined.startsWith('/') ? joined : `/${joined}`;
+  // URL: the WHATWG URL Standard's parser, getters and setters are native
+  // (the `url` crate, host/url.rs); this object keeps the parts it returns:
+  // href, origin, protocol, username, password, host, hostname, port,
+  // pathname, search, hash.
+  const HREF = 0, ORIGIN = 1, PROTOCOL = 2, USERNAME = 3, PASSWORD = 4, HOST = 5, HOSTNAME = 6;
+  const PORT = 7, PATHNAME = 8, SEARCH = 9, HASH = 10;
+  // A USVString: lone surrogates become U+FFFD, as WebIDL converts them.
+  const usv = (value) => {
+    const s = String(value);
+    return typeof s.toWellFormed === 'function' ? s.toWellFormed() : s;
   };
-  const ABSOLUTE = /^([a-zA-Z][a-zA-Z0-9+\-.]*):(.*)$/s;
+  const parseURL = (input, base) =>
+    base === undefined ? native.urlParse(usv(input)) : native.urlParse(usv(input), usv(base));
 
   class URL {
-    #protocol = '';
-    #username = '';
-    #password = '';
-    #hostname = '';
-    #port = '';
-    #pathname = '/';
-    #search = '';
-    #hash = '';
+    #parts;
     #searchParams = null;
 
-    constructor(input, base) {
-      const text = String(input).replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '').replace(/[\t\n\r]/g, '');
-      const m = ABSOLUTE.exec(text);
-      if (m) this.#parseAbsolute(m[1].toLowerCase() + ':', m[2]);
-      else {
-        if (base === undefined) throw new TypeError(`Invalid URL: ${input}`);
-        const b = base instanceof URL ? base : new URL(base);
-        this.#resolve(text, b);
+    constructor(input, base = undefined) {
+      if (arguments.length === 0) throw new TypeError("URL: the 'url' argument is required");
+      const parts = parseURL(input, base);
+      if (!parts) {
+        throw new TypeError(base === undefined ? `Invalid URL: ${String(input)}` : `Invalid URL: ${String(input)} against ${String(base)}`);
       }
+      this.#parts = parts;
     }
 
-    #parseAbsolute(protocol, rest) {
-      this.#protocol = protocol;
-      if (!SPECIAL.has(protocol) && !rest.startsWith('//')) {
-        // An opaque URL (mailto:, data:): keep the path as it is.
-        this.#splitTail(rest, false);
-        return;
-      }
-      rest = rest.replace(/\\/g, '/').replace(/^\/*/, '');
-      const end = rest.search(/[/?#]/);
-      const authority = end < 0 ? rest : rest.slice(0, end);
-      this.#setAuthority(authority);
-      this.#splitTail(end < 0 ? '' : rest.slice(end), true);
+    #set(setter, value) {
+      const parts = native.urlSet(this.#parts[HREF], setter, usv(value));
+      if (parts) this.#parts = parts;
     }
 
-    #setAuthority(authority) {
-      const at = authority.lastIndexOf('@');
-      if (at >= 0) {
-        const userinfo = authority.slice(0, at);
-        const colon = userinfo.indexOf(':');
-        this.#username = colon < 0 ? userinfo : userinfo.slice(0, colon);
-        this.#password = colon < 0 ? '' : userinfo.slice(colon + 1);
-        authority = authority.slice(at + 1);
-      }
-      let host = authority;
-      let port = '';
-      const portMatch = /^(.*?)(?::(\d*))?$/.exec(authority);
-      if (portMatch && !authority.endsWith(']')) {
-        host = portMatch[1];
-        port = portMatch[2] ?? '';
-      }
-      if (host === '' && SPECIAL.has(this.#protocol) && this.#protocol !== 'file:') {
-        throw new TypeError('Invalid URL: empty host');
-      }
-      if (/[\s<>^|%]/.test(host)) throw new TypeError(`Invalid URL: bad host ${host}`);
-      if (port !== '' && Number(port) > 65535) throw new TypeError(`Invalid URL: bad port ${port}`);
-      this.#hostname = host.toLowerCase();
-      this.#port = port === DEFAULT_PORTS[this.#protocol] ? '' : port.replace(/^0+(?=\d)/, '');
+    // The searchParams object follows the query (the standard's "update").
+    #queryChanged() {
+      if (this.#searchParams) URLSearchParams._bind(this.#searchParams, this.#parts[SEARCH], this.#paramsChanged);
     }
 
-    #splitTail(tail, hierarchical) {
-      const hashAt = tail.indexOf('#');
-      if (hashAt >= 0) {
-        this.#hash = hashAt === tail.length - 1 ? '' : `#${encodeQueryPart(tail.slice(hashAt + 1))}`;
-        tail = tail.slice(0, hashAt);
-      }
-      const queryAt = tail.indexOf('?');
-      if (queryAt >= 0) {
-        this.#search = queryAt === tail.length - 1 ? '' : encodeQueryPart(tail.slice(queryAt));
-        tail = tail.slice(0, queryAt);
-      }
-      this.#pathname = hierarchical ? normalizePath(encodePath(tail)) : tail;
-    }
+    // An empty serialization leaves no query at all (set_search('')).
+    #paramsChanged = (serialized) => this.#set('search', serialized);
 
-    #resolve(ref, base) {
-      this.#protocol = base.protocol;
-      if (ref.startsWith('//')) {
-        this.#parseAbsolute(base.protocol, ref);
-        return;
-      }
-      this.#username = base.username;
-      this.#password = base.password;
-      this.#hostname = base.hostname;
-      this.#port = base.port;
-      if (ref === '') {
-        this.#pathname = base.pathname;
-        this.#search = base.search;
-        return;
-      }
-      if (ref.startsWith('#')) {
-        this.#pathname = base.pathname;
-        this.#search = base.search;
-        this.#splitTail(ref, true);
-        this.#pathname = base.pathname;
-        return;
-      }
-      if (ref.startsWith('?')) {
-        this.#splitTail(ref, true);
-        this.#pathname = base.pathname;
-        return;
-      }
-      if (ref.startsWith('/')) {
-        this.#splitTail(ref, true);
-        return;
-      }
-      const dir = base.pathname.slice(0, base.pathname.lastIndexOf('/') + 1);
-      this.#splitTail(dir + ref, true);
+    get href() { return this.#parts[HREF]; }
+    set href(value) {
+      const parts = parseURL(value);
+      if (!parts) throw new TypeError(`Invalid URL: ${String(value)}`);
+      this.#parts = parts;
+      this.#queryChanged();
     }
-
-    get protocol() { return this.#protocol; }
-    set protocol(v) { const p = String(v).replace(/:?$/, ':').toLowerCase(); if (/^[a-z][a-z0-9+\-.]*:$/.test(p)) this.#protocol = p; }
-    get username() { return this.#username; }
-    set username(v) { this.#username = encodeURIComponent(String(v)); }
-    get password() { return this.#password; }
-    set password(v) { this.#password = encodeURIComponent(String(v)); }
-    get hostname() { return this.#hostname; }
-    set hostname(v) { this.#hostname = String(v).toLowerCase(); }
-    get port() { return this.#port; }
-    set port(v) {
-      const p = String(v);
-      if (p === '') this.#port = '';
-      else if (/^\d+$/.test(p) && Number(p) <= 65535) this.#port = p === DEFAULT_PORTS[this.#protocol] ? '' : String(Number(p));
-    }
-    get host() { return this.#port ? `${this.#hostname}:${this.#port}` : this.#hostname; }
-    set host(v) { this.#setAuthority(String(v)); }
-    get origin() { return SPECIAL.has(this.#protocol) && this.#protocol !== 'file:' ? `${this.#protocol}//${this.host}` : 'null'; }
-    get pathname() { return this.#pathname; }
-    set pathname(v) { this.#pathname = normalizePath(encodePath(String(v))); }
-    get search() { return this.#search; }
-    set search(v) {
-      const s = String(v);
-      this.#search = s === '' || s === '?' ? '' : encodeQueryPart(s.startsWith('?') ? s : `?${s}`);
-      if (this.#searchParams) URLSearchParams._bind(this.#searchParams, this.#search, (q) => { this.#search = q ? `?${q}` : ''; });
+    get origin() { return this.#parts[ORIGIN]; }
+    get protocol() { return this.#parts[PROTOCOL]; }
+    set protocol(value) { this.#set('protocol', value); }
+    get username() { return this.#parts[USERNAME]; }
+    set username(value) { this.#set('username', value); }
+    get password() { return this.#parts[PASSWORD]; }
+    set password(value) { this.#set('password', value); }
+    get host() { return this.#parts[HOST]; }
+    set host(value) { this.#set('host', value); }
+    get hostname() { return this.#parts[HOSTNAME]; }
+    set hostname(value) { this.#set('hostname', value); }
+    get port() { return this.#parts[PORT]; }
+    set port(value) { this.#set('port', value); }
+    get pathname() { return this.#parts[PATHNAME]; }
+    set pathname(value) { this.#set('pathname', value); }
+    get search() { return this.#parts[SEARCH]; }
+    set search(value) {
+      this.#set('search', value);
+      this.#queryChanged();
     }
     get searchParams() {
-      if (!this.#searchParams) {
-        this.#searchParams = URLSearchParams._bind(new URLSearchParams(), this.#search, (q) => {
-          this.#search = q ? `?${q}` : '';
-        });
-      }
+      this.#searchParams ??= URLSearchParams._bind(new URLSearchParams(), this.#parts[SEARCH], this.#paramsChanged);
       return this.#searchParams;
     }
-    get hash() { return this.#hash; }
-    set hash(v) { const s = String(v).replace(/^#/, ''); this.#hash = s === '' ? '' : `#${encodeQueryPart(s)}`; }
-    get href() {
-      const hierarchical = SPECIAL.has(this.#protocol) || this.#hostname !== '';
-      if (!hierarchical) return `${this.#protocol}${this.#pathname}${this.#search}${this.#hash}`;
-      const userinfo = this.#username || this.#password
-        ? `${this.#username}${this.#password ? `:${this.#password}` : ''}@`
-        : '';
-      return `${this.#protocol}//${userinfo}${this.host}${this.#pathname}${this.#search}${this.#hash}`;
+    get hash() { return this.#parts[HASH]; }
+    set hash(value) { this.#set('hash', value); }
+    toString() { return this.#parts[HREF]; }
+    toJSON() { return this.#parts[HREF]; }
+    static canParse(input, base = undefined) { return Boolean(parseURL(input, base)); }
+    static parse(input, base = undefined) {
+      try {
+        return new URL(input, base);
+      } catch {
+        return null;
+      }
     }
-    set href(v) { this.#copy(new URL(v)); }
-    #copy(u) {
-      this.#protocol = u.protocol; this.#username = u.username; this.#password = u.password;
-      this.#hostname = u.hostname; this.#port = u.port; this.#pathname = u.pathname;
-      this.#search = u.search; this.#hash = u.hash; this.#searchParams = null;
-    }
-    toString() { return this.href; }
-    toJSON() { return this.href; }
-    static canParse(input, base) { try { new URL(input, base); return true; } catch { return false; } }
     get [Symbol.toStringTag]() { return 'URL'; }
   }
 

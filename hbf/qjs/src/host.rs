@@ -18,6 +18,7 @@ mod blob;
 mod db;
 mod fs;
 mod modules;
+mod url;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -147,6 +148,8 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("webModule", host_fn(ctx, web_module)?)?;
     native.set("platformModule", host_fn(ctx, platform_module)?)?;
     native.set("randomBytes", host_fn(ctx, random_bytes)?)?;
+    native.set("urlParse", host_fn(ctx, url::parse)?)?;
+    native.set("urlSet", host_fn(ctx, url::set)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())

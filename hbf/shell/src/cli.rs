@@ -166,6 +166,31 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(0..=1 << 20))]
     pub sql_memory_mb: u64,
 
+    /// Replicate the database continuously with Litestream (0.5.x) to URL:
+    /// s3://BUCKET/PATH (with endpoint=, region=, force-path-style=true as
+    /// URL parameters, as Litestream takes them), file:///DIR or
+    /// sftp://HOST/PATH. Credentials come from the environment only
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...). A missing --db is
+    /// restored from the replica first, if it has one. DOCS/REPLICATION.md.
+    #[arg(long, env = "HBF_REPLICATE", value_name = "URL", conflicts_with = "inmem",
+          value_parser = crate::litestream::parse_replica_url)]
+    pub replicate: Option<crate::litestream::ReplicaUrl>,
+
+    /// With --replicate: how often changes are shipped (e.g. 100ms, 1s): the
+    /// window of acknowledged writes a lost machine can take with it.
+    #[arg(long = "replicate-sync", value_name = "DURATION", default_value = "1s",
+          requires = "replicate", value_parser = crate::litestream::parse_duration)]
+    pub replicate_sync: crate::litestream::Interval,
+
+    /// With --replicate: how long restore points are kept (e.g. 720h).
+    #[arg(long = "replicate-retention", value_name = "DURATION", default_value = "720h",
+          requires = "replicate", value_parser = crate::litestream::parse_duration)]
+    pub replicate_retention: crate::litestream::Interval,
+
+    /// The Litestream binary (default: `litestream` on PATH).
+    #[arg(long, env = "HBF_LITESTREAM", value_name = "PATH", global = true)]
+    pub litestream: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -175,6 +200,39 @@ pub enum Command {
     /// Read and change the versioned filesystem of the database (`--db`).
     #[command(subcommand)]
     Fs(FsCommand),
+    /// Restore a database from a replica into a new file: restored to a
+    /// temporary file, checked (Litestream's integrity check, then HBF's:
+    /// application id, schema version, quick_check, pod schema), then moved
+    /// into place. An existing file is never overwritten.
+    Restore {
+        /// The replica's URL (as for --replicate).
+        #[arg(long, value_name = "URL", value_parser = crate::litestream::parse_replica_url)]
+        from: crate::litestream::ReplicaUrl,
+        /// The new database file.
+        #[arg(long = "db", value_name = "NEW")]
+        to: PathBuf,
+        /// Restore the database as it was at this moment (RFC 3339).
+        #[arg(long, conflicts_with = "txid")]
+        timestamp: Option<String>,
+        /// Restore up to this transaction (a decimal number).
+        #[arg(long)]
+        txid: Option<u64>,
+        /// Print the restore plan; write nothing.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+    },
+    /// A replica's restore points.
+    #[command(subcommand)]
+    Replicas(ReplicasCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplicasCommand {
+    /// List the restore points (Litestream's LTX files) of the replica at URL.
+    Ls {
+        #[arg(long, value_name = "URL", value_parser = crate::litestream::parse_replica_url)]
+        from: crate::litestream::ReplicaUrl,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,12 @@ use hbf_qjs::{EngineConfig, Isolation, JsPool};
 use crate::cli::Cli;
 
 /// Runs the server; returns after a graceful shutdown.
-pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
+pub fn run(
+    cli: &Cli,
+    db: Database,
+    pod: &str,
+    litestream: Option<&std::path::Path>,
+) -> Result<(), String> {
     let dev_token = match cli.dev {
         true => Some(dev_token(cli)?),
         false => None,
@@ -47,6 +52,18 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
     };
     db.set_sql_memory_limit(cli.sql_memory_mb << 20)
         .map_err(|e| format!("cannot bound SQLite's memory: {e}"))?;
+    // Before the JavaScript workers open their pod connections, which must
+    // start without SQLite's automatic checkpoint while replicating.
+    let replication = match (&cli.replicate, litestream) {
+        (Some(url), Some(binary)) => Some(crate::replicate::Replication::start(
+            &db,
+            binary,
+            url,
+            cli.replicate_sync,
+            cli.replicate_retention,
+        )?),
+        _ => None,
+    };
     let queue = cli
         .js_queue
         .map_or(workers * JsPool::QUEUE_PER_WORKER, |n| n.get());
@@ -92,6 +109,9 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
     let blocks_token = blocks.as_ref().map(|b| b.token.is_some());
     if let Some(blocks) = blocks {
         app = app.with_blocks(BlockService::start(&db, blocks)?);
+    }
+    if let Some(replication) = &replication {
+        app = app.with_health(replication.health_report());
     }
     let app = Arc::new(app);
     runtime.block_on(async {
@@ -140,11 +160,27 @@ pub fn run(cli: &Cli, db: Database, pod: &str) -> Result<(), String> {
             .await
             .map_err(|e| format!("server error: {e}"))
     })?;
+    let stopping = std::time::Instant::now();
     drop(runtime);
     drop(app);
-    db.checkpoint()
-        .map_err(|e| format!("checkpointing the database at shutdown: {e}"))?;
-    tracing::info!("hbf stopped");
+    if let Some(replication) = replication {
+        replication.stop();
+    }
+    // With the replicator gone no reader should pin the WAL; one left over
+    // (another process) costs this wait, not the 5 s busy timeout.
+    match db.final_checkpoint(Duration::from_millis(250)) {
+        Ok(done) if done.busy => tracing::warn!(
+            wal_frames = done.wal_frames,
+            copied_frames = done.copied_frames,
+            "the last checkpoint was kept busy by another connection: the WAL stays and is checkpointed at the next open (nothing is lost)"
+        ),
+        Ok(_) => {}
+        Err(e) => return Err(format!("checkpointing the database at shutdown: {e}")),
+    }
+    tracing::info!(
+        stop_ms = stopping.elapsed().as_millis() as u64,
+        "hbf stopped"
+    );
     Ok(())
 }
 

@@ -53,6 +53,57 @@ fn pod_sql_cannot_plant_objects_that_reach_platform_tables() {
     assert!(objects.is_empty(), "{objects:?}");
 }
 
+/// Issue 25, point 4: a pod's SQL cannot read, write, drop or reference
+/// Litestream's `_litestream_*` tables (a dropped one made every later
+/// checkpoint of the replicator fail).
+#[test]
+fn pod_sql_cannot_touch_the_replicators_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hbf.db");
+    let pod = common::test_pod();
+    let args = ["--db", db.to_str().unwrap(), "--pod", pod.to_str().unwrap()];
+    drop(Server::start(&args));
+    // What `litestream replicate` leaves in the file it copies.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);
+             INSERT INTO _litestream_seq VALUES (1, 7);
+             CREATE TABLE _litestream_lock (id INTEGER);",
+        )
+        .unwrap();
+    let server = Server::start(&args);
+    assert_eq!(sql(&server, "CREATE TABLE mine (x)").status, 200);
+    for statement in [
+        "SELECT * FROM _litestream_seq",
+        "SELECT count(*) AS n FROM _Litestream_Lock",
+        "INSERT INTO mine SELECT seq FROM _litestream_seq",
+        "UPDATE _litestream_seq SET seq = 0",
+        "DELETE FROM _litestream_lock",
+        "DROP TABLE _litestream_seq",
+        "CREATE TABLE r (x REFERENCES _litestream_seq(id))",
+        "CREATE TRIGGER t AFTER INSERT ON mine BEGIN DELETE FROM _litestream_seq; END",
+        "CREATE VIEW v AS SELECT * FROM _litestream_seq",
+    ] {
+        let reply = sql(&server, statement);
+        assert_eq!(reply.status, 400, "{statement}: {}", reply.text());
+    }
+    drop(server);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let seq: i64 = conn
+        .query_row("SELECT seq FROM _litestream_seq", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(seq, 7);
+    let left: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name IN ('r', 't', 'v')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
 #[test]
 fn forged_bytecode_in_the_database_is_never_loaded() {
     let dir = tempfile::tempdir().unwrap();
