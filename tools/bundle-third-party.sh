@@ -5,11 +5,10 @@
 # Today: find-my-way (the HTTP router used by pods/test for its /t/router/ routes).
 #
 # Outputs (all committed):
-#   third_party/find-my-way/find-my-way.mjs   the bundle
+#   pods/test/hbf/vendor/find-my-way.js       the bundle, the one copy (where the test pod imports it)
 #   third_party/find-my-way/LICENSE           the package's license
 #   third_party/find-my-way/LICENSE.dependencies  licenses of the bundled dependencies
 #   third_party/find-my-way/README.md         version, source, how to rebuild
-#   pods/test/hbf/vendor/find-my-way.js       a copy of the bundle (pods are self-contained)
 #
 # Re-run with:  bash tools/bundle-third-party.sh
 # Needs node and npm. Everything npm writes stays in a temporary directory
@@ -187,7 +186,6 @@ EOF
 node smoke.mjs
 
 mkdir -p "$OUT_DIR" "$POD_VENDOR_DIR"
-cp find-my-way.mjs "$OUT_DIR/find-my-way.mjs"
 cp node_modules/find-my-way/LICENSE "$OUT_DIR/LICENSE"
 cp LICENSE.dependencies "$OUT_DIR/LICENSE.dependencies"
 cp find-my-way.mjs "$POD_VENDOR_DIR/find-my-way.js"
@@ -211,7 +209,8 @@ $BUNDLED
     is one and a minimal scheme/host parser otherwise.
 - The script fails if the bundle mentions \`require\`, \`process\` or \`Buffer\`, and
   smoke-tests it in Node with those globals (and \`URL\`) removed.
-- A copy is used by the test pod: \`pods/test/hbf/vendor/find-my-way.js\`.
+- The bundle itself is the test pod's \`pods/test/hbf/vendor/find-my-way.js\` (one
+  copy, where it is imported).
 
 Note: find-my-way compiles its matchers with \`new Function\`, so the JavaScript
 context must allow eval (QuickJS does by default).
@@ -233,4 +232,4 @@ bash tools/bundle-third-party.sh
 EOF
 
 echo "bundled find-my-way $FIND_MY_WAY_VERSION with esbuild $ESBUILD_VERSION:" \
-  "$(wc -c < "$OUT_DIR/find-my-way.mjs") bytes -> third_party/find-my-way/find-my-way.mjs, pods/test/hbf/vendor/find-my-way.js"
+  "$(wc -c < "$POD_VENDOR_DIR/find-my-way.js") bytes -> pods/test/hbf/vendor/find-my-way.js"

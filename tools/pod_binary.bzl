@@ -16,9 +16,11 @@ load("//hbf/shell:shell.bzl", "hbf_shell_binary")
 
 _MUSL_PLATFORM = str(Label("//tools/toolchains:linux_x86_64_musl"))
 
-# Copies each file to its place under the pod directory in a scratch directory (the
-# packer refuses symlinks that leave the pod, and sandboxes are made of symlinks),
-# then packs it.
+# Copies each file to its place under its pod's directory in a scratch directory
+# (the packer refuses symlinks that leave the pod, and sandboxes are made of
+# symlinks), then packs the pod. An overlay pod's filegroup holds its base's
+# files too (its `base` file names `../<base>`): they go to the base's directory
+# beside it.
 _PACK_SH = """\
 set -eu
 packer=$1 out=$2 name=$3
@@ -26,8 +28,8 @@ shift 3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 while [ $# -ge 2 ]; do
-  mkdir -p "$tmp/$name/$(dirname "$2")"
-  cp -L "$1" "$tmp/$name/$2"
+  mkdir -p "$tmp/$(dirname "$2")"
+  cp -L "$1" "$tmp/$2"
   shift 2
 done
 "$packer" "$tmp/$name" -o "$out" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
@@ -36,8 +38,6 @@ done
 def _pod_db_impl(ctx):
     package = ctx.attr.pod.label.package
     pod_name = package.split("/")[-1]
-    prefix = ctx.attr.pod.label.workspace_root
-    prefix = (prefix + "/" if prefix else "") + package + "/"
     out = ctx.actions.declare_file(ctx.label.name + ".db")
     packer = ctx.attr._packer[DefaultInfo].files_to_run
     args = ctx.actions.args()
@@ -45,10 +45,14 @@ def _pod_db_impl(ctx):
     args.add(out)
     args.add(pod_name)
     for f in ctx.files.pod:
-        if not f.is_source or not f.path.startswith(prefix):
-            fail("%s: %s is not a source file under %s" % (ctx.attr.pod.label, f.path, prefix))
+        # The pod's own files, and an overlay's base files: each under the
+        # directory of the package that owns it.
+        root = f.owner.workspace_root
+        owner = (root + "/" if root else "") + f.owner.package + "/"
+        if not f.is_source or not f.path.startswith(owner):
+            fail("%s: %s is not a source file of a pod" % (ctx.attr.pod.label, f.path))
         args.add(f.path)
-        args.add(f.path[len(prefix):])
+        args.add(f.owner.package.split("/")[-1] + "/" + f.path[len(owner):])
     ctx.actions.run_shell(
         command = _PACK_SH,
         arguments = [args],

@@ -18,7 +18,10 @@ fn main() {
         Ok(dir) => workspace.join(dir),
         Err(_) => workspace.join("pods/base"),
     };
-    rerun_if_changed(&pod);
+    // The pod and, for an overlay pod, its bases.
+    for layer in hbf_pack::layers(&pod).unwrap_or_else(|e| panic!("{e}")) {
+        rerun_if_changed(&layer);
+    }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("pod.db");
     let options = hbf_pack::PackOptions::from_env().unwrap_or_else(|e| panic!("{e}"));
     if let Err(e) = hbf_pack::pack(&pod, &out, &options) {

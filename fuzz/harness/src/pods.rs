@@ -25,7 +25,8 @@ pub fn test_pod() -> &'static [u8] {
 }
 
 /// The template database of a pod whose `hbf/server.js` is
-/// `pods/test/hbf/fetch-style.js` (as in hbf/shell's `fetch_style_pods` test).
+/// `pods/test/hbf/fetch-style.js` with the base pod's `esm-test.js` (as in
+/// hbf/shell's `fetch_style_pods` test).
 pub fn fetch_pod() -> &'static [u8] {
     static POD: OnceLock<Vec<u8>> = OnceLock::new();
     POD.get_or_init(|| {
@@ -36,7 +37,7 @@ pub fn fetch_pod() -> &'static [u8] {
         std::fs::copy(test.join("fetch-style.js"), pod.join("hbf/server.js"))
             .expect("copy fetch-style.js");
         std::fs::copy(
-            test.join("lib/esm-test.js"),
+            repo().join("pods/base/hbf/lib/esm-test.js"),
             pod.join("hbf/lib/esm-test.js"),
         )
         .expect("copy esm-test.js");

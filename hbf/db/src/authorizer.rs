@@ -10,8 +10,8 @@
 
 use rusqlite::hooks::{AuthAction, Authorization};
 
+use crate::pod_schema::is_replicator_name;
 use crate::pod_schema::{is_platform_name, is_sqlite_name};
-use crate::replication::is_replicator_name;
 
 /// Pragmas a pod may run: reading settings and describing its schema. Any
 /// other pragma, and any of these with a value that is not a name to

@@ -28,13 +28,14 @@
 //! checkpoint, the database file after it).
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, MAIN_DB};
 
-use crate::database::lock;
 use crate::Result;
 
 /// WAL pages (4 KiB each) after which the checkpointer starts: 16 MiB.
@@ -130,7 +131,7 @@ impl Checkpointer {
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        lock(&self.state.wake).closed = true;
+        self.state.wake.lock().closed = true;
         self.state.ready.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -141,7 +142,7 @@ impl Drop for Checkpointer {
 impl State {
     /// Wakes the checkpointer unless it is awake already.
     fn request(&self) {
-        let mut wake = lock(&self.wake);
+        let mut wake = self.wake.lock();
         if !wake.requested {
             wake.requested = true;
             self.ready.notify_one();
@@ -152,12 +153,9 @@ impl State {
 fn run(state: &State, conn: &Connection) {
     loop {
         {
-            let mut wake = lock(&state.wake);
+            let mut wake = state.wake.lock();
             while !wake.requested && !wake.closed {
-                wake = state
-                    .ready
-                    .wait(wake)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                state.ready.wait(&mut wake);
             }
             if wake.closed {
                 return;
@@ -187,11 +185,11 @@ fn run(state: &State, conn: &Connection) {
                     break;
                 }
             }
-            if lock(&state.wake).closed {
+            if state.wake.lock().closed {
                 return;
             }
         }
-        lock(&state.wake).requested = false;
+        state.wake.lock().requested = false;
     }
 }
 

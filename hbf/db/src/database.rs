@@ -32,29 +32,25 @@
 //! database is never overwritten.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use rusqlite::backup::Backup;
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, ErrorCode, OpenFlags, MAIN_DB};
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::checkpoint::Checkpointer;
+use crate::connection::{
+    check_existing, check_pod_schema, configure, copy_database, create_file, load_template, Role,
+};
 use crate::group_commit::{Output, WriteQueue};
 use crate::module_cache::{self, EntryDigest};
-use crate::pod_schema;
-use crate::schema::{self, APPLICATION_ID, SCHEMA_VERSION};
+use crate::schema;
 use crate::{Error, Result};
 
-/// How long a connection retries when the database is locked.
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle reader connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 32;
-/// Prepared statements cached per connection.
-const STATEMENT_CACHE: usize = 64;
 /// The WAL is truncated to this size after a checkpoint, so that one large
 /// transaction (a pod's, say) does not leave a large file behind.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
@@ -122,14 +118,6 @@ enum Location {
     Memory(String),
 }
 
-/// Locks a mutex, ignoring poisoning: every critical section here leaves its data
-/// consistent even when a panic unwinds through it (jobs run under `catch_unwind`).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Database {
     /// Opens the HBF database at `path`, creating it with an empty schema if the file
     /// does not exist.
@@ -187,7 +175,9 @@ impl Database {
     /// process through [`Database::fs_by`] while a hook was set, so its change
     /// was announced already.
     pub fn written_here(&self, path: &str, version: u64) -> bool {
-        lock(&self.shared.own_writes)
+        self.shared
+            .own_writes
+            .lock()
             .get(path)
             .is_some_and(|&own| own >= version)
     }
@@ -199,7 +189,7 @@ impl Database {
     /// Records, inside the writing transaction, that this process wrote `version`
     /// of `path` (see `own_writes`).
     pub(crate) fn note_own_write(&self, path: &str, version: u64) {
-        let mut own = lock(&self.shared.own_writes);
+        let mut own = self.shared.own_writes.lock();
         let latest = own.entry(path.to_owned()).or_insert(0);
         *latest = (*latest).max(version);
     }
@@ -213,12 +203,12 @@ impl Database {
     /// Runs `read` on a reader connection from the pool. The connection is
     /// `query_only`; on a file database it never waits for writers.
     pub fn read<R>(&self, read: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
-        let conn = match lock(&self.shared.readers).pop() {
+        let conn = match self.shared.readers.lock().pop() {
             Some(conn) => conn,
             None => self.open_reader()?,
         };
         let result = read(&conn);
-        let mut idle = lock(&self.shared.readers);
+        let mut idle = self.shared.readers.lock();
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }
@@ -270,7 +260,7 @@ impl Database {
         let Location::File(_) = self.shared.location else {
             return; // nothing outside this process can write an in-memory database
         };
-        let Ok(mut watch) = self.shared.outside.try_lock() else {
+        let Some(mut watch) = self.shared.outside.try_lock() else {
             return;
         };
         if watch.is_none() {
@@ -298,11 +288,11 @@ impl Database {
 
     /// Marks compiled-module entries as trusted (see [`crate::ModuleCache`]).
     pub(crate) fn trust(&self, digests: impl IntoIterator<Item = EntryDigest>) {
-        lock(&self.shared.trusted_modules).extend(digests);
+        self.shared.trusted_modules.lock().extend(digests);
     }
 
     pub(crate) fn is_trusted(&self, digest: &EntryDigest) -> bool {
-        lock(&self.shared.trusted_modules).contains(digest)
+        self.shared.trusted_modules.lock().contains(digest)
     }
 
     /// Opens a connection for a pod's own SQL (see [`crate::UserDb`]).
@@ -316,7 +306,7 @@ impl Database {
     /// allocation fails with an error instead of growing the process. A
     /// backstop behind the per-statement limits of [`crate::SqlLimits`].
     pub fn set_sql_memory_limit(&self, bytes: u64) -> Result<()> {
-        let conn = lock(&self.shared.writer);
+        let conn = self.shared.writer.lock();
         conn.query_row(&format!("PRAGMA hard_heap_limit = {bytes}"), [], |_| Ok(()))?;
         Ok(())
     }
@@ -329,14 +319,14 @@ impl Database {
     /// Runs `f` on the writer connection if no one is using it now (outside
     /// any transaction), else `None`.
     pub(crate) fn try_with_writer<R>(&self, f: impl FnOnce(&Connection) -> R) -> Option<R> {
-        let conn = self.shared.writer.try_lock().ok()?;
+        let conn = self.shared.writer.try_lock()?;
         Some(f(&conn))
     }
 
     /// Moves the WAL's content into the main file and truncates the WAL (at
     /// shutdown, or to bound the WAL's size).
     pub fn checkpoint(&self) -> Result<()> {
-        let conn = lock(&self.shared.writer);
+        let conn = self.shared.writer.lock();
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
@@ -355,7 +345,7 @@ impl Database {
             Location::File(_) => dest_str.to_owned(),
             Location::Memory(_) => format!("file:{}?vfs=unix", uri_escape(dest_str)),
         };
-        let conn = lock(&self.shared.writer);
+        let conn = self.shared.writer.lock();
         conn.execute("VACUUM INTO ?1", [target])?;
         Ok(())
     }
@@ -509,7 +499,7 @@ impl Database {
 
     /// Runs `f` on the writer connection (waiting for it).
     pub(crate) fn with_writer<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
-        f(&lock(&self.shared.writer))
+        f(&self.shared.writer.lock())
     }
 }
 
@@ -529,221 +519,4 @@ fn uri_escape(path: &str) -> String {
         }
     }
     out
-}
-
-/// Who uses a connection.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Role {
-    /// HBF itself: the writer, the readers, checks and templates.
-    Platform,
-    /// A pod's own SQL ([`crate::UserDb`], which adds its authorizer).
-    Pod,
-}
-
-/// Settings every connection gets.
-///
-/// Every connection is `DEFENSIVE` (no SQL can deliberately corrupt the
-/// file). The platform's also never run a trigger or a view (the platform
-/// schema has neither, so any is a pod's: a cascade from a platform table can
-/// never fire pod code on a connection without an authorizer) and do not
-/// trust the schema (functions with side effects never run from it).
-fn configure(conn: &Connection, role: Role) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
-    if role == Role::Platform {
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
-    }
-    Ok(())
-}
-
-/// Checks the pod objects of a database being opened ([`crate::pod_schema`]):
-/// if any refers to the platform's tables the database is refused with
-/// `refuse(list)`; planner statistics of platform tables are deleted.
-fn check_pod_schema(conn: &Connection, refuse: impl FnOnce(String) -> Error) -> Result<()> {
-    let (statistics, objects): (Vec<_>, Vec<_>) = pod_schema::violations(conn)?
-        .into_iter()
-        .partition(|v| v.kind == "statistics");
-    if !objects.is_empty() {
-        let list: Vec<String> = objects.iter().map(ToString::to_string).collect();
-        return Err(refuse(list.join("; ")));
-    }
-    if !statistics.is_empty() {
-        tracing::warn!(
-            "deleted planner statistics of platform tables (a pod's ANALYZE or a forged row)"
-        );
-        pod_schema::delete_platform_statistics(conn)?;
-    }
-    Ok(())
-}
-
-/// The first 16 bytes of every SQLite database file.
-const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
-
-/// Checks that an existing file is a healthy HBF database, without writing to it.
-fn check_existing(path: &Path) -> Result<()> {
-    let not_hbf = |reason: &str| Error::NotHbfDatabase {
-        path: path.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(not_hbf("it is not a regular file"));
-    }
-    let mut header = Vec::with_capacity(100);
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(100)
-        .read_to_end(&mut header)
-        .map_err(io)?;
-    if header.is_empty() {
-        return Err(not_hbf("the file is empty"));
-    }
-    if header.len() < 100 || &header[..16] != SQLITE_MAGIC {
-        return Err(not_hbf("it is not an SQLite database"));
-    }
-    let corrupt = |e: rusqlite::Error| match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => Error::Corrupt {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        },
-        _ => Error::Sqlite(e),
-    };
-    // Read-write so that a WAL left by a killed process can be recovered, but
-    // query_only: nothing is written through this connection.
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(corrupt)?;
-    configure(&conn, Role::Platform)?;
-    conn.execute_batch("PRAGMA query_only = ON;")
-        .map_err(corrupt)?;
-    let identity = schema::inspect(&conn).map_err(corrupt)?;
-    if identity.application_id != APPLICATION_ID {
-        return Err(not_hbf(
-            &if identity.application_id == 0 && !identity.has_tables {
-                "it is an empty SQLite database that HBF did not create".to_owned()
-            } else {
-                format!(
-                "it is an SQLite database of another application (application_id {:#x}, HBF's is {:#x})",
-                identity.application_id, APPLICATION_ID
-            )
-            },
-        ));
-    }
-    if identity.user_version > SCHEMA_VERSION {
-        return Err(Error::SchemaTooNew {
-            path: path.to_owned(),
-            found: identity.user_version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    let check: String = conn
-        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
-        .map_err(corrupt)?;
-    if check != "ok" {
-        return Err(Error::Corrupt {
-            path: path.to_owned(),
-            reason: check,
-        });
-    }
-    Ok(())
-}
-
-/// Opens `bytes` as a private, read-only in-memory database and checks that it is
-/// an HBF database image.
-fn load_template(bytes: &[u8]) -> Result<Connection> {
-    if bytes.len() < 100 || &bytes[..16] != SQLITE_MAGIC {
-        return Err(Error::BadTemplate("not an SQLite database image".into()));
-    }
-    let mut conn = Connection::open_in_memory()?;
-    configure(&conn, Role::Platform)?;
-    conn.deserialize_read_exact(MAIN_DB, bytes, bytes.len(), true)
-        .map_err(|e| Error::BadTemplate(e.to_string()))?;
-    let identity = schema::inspect(&conn).map_err(|e| Error::BadTemplate(e.to_string()))?;
-    if identity.application_id != APPLICATION_ID {
-        return Err(Error::BadTemplate(format!(
-            "application_id is {:#x}, not HBF's {:#x}",
-            identity.application_id, APPLICATION_ID
-        )));
-    }
-    if identity.user_version > SCHEMA_VERSION {
-        return Err(Error::BadTemplate(format!(
-            "schema version {} is newer than this HBF's {SCHEMA_VERSION}",
-            identity.user_version
-        )));
-    }
-    let check: String = conn
-        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
-        .map_err(|e| Error::BadTemplate(e.to_string()))?;
-    if check != "ok" {
-        return Err(Error::BadTemplate(format!("integrity check: {check}")));
-    }
-    Ok(conn)
-}
-
-/// Copies every page of `source` into `dest` with SQLite's online backup API.
-fn copy_database(source: &Connection, dest: &mut Connection) -> Result<()> {
-    Backup::new(source, dest)?.run_to_completion(256, Duration::ZERO, None)?;
-    Ok(())
-}
-
-/// Creates a new database file at `path` from `template` (or empty), atomically:
-/// it is built under a temporary name and hard-linked into place, which fails
-/// rather than replace a file that appeared meanwhile. Returns `true`, or `false`
-/// when another process created `path` first (then `path` is checked instead).
-fn create_file(path: &Path, template: Option<&[u8]>) -> Result<bool> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "hbf.db".into());
-    let tmp = dir.join(format!(
-        ".{name}.creating-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let build = || -> Result<()> {
-        let mut conn = Connection::open(&tmp)?;
-        configure(&conn, Role::Platform)?;
-        if let Some(bytes) = template {
-            let source = load_template(bytes)?;
-            copy_database(&source, &mut conn)?;
-        }
-        schema::migrate(&mut conn)?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-        conn.close().map_err(|(_, e)| Error::Sqlite(e))?;
-        Ok(())
-    };
-    let built = build();
-    let linked = built.and_then(|()| match std::fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(source) => Err(Error::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    });
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut leftover = tmp.clone().into_os_string();
-        leftover.push(suffix);
-        let _ = std::fs::remove_file(leftover);
-    }
-    let created = linked?;
-    if !created {
-        check_existing(path)?;
-    }
-    Ok(created)
 }

@@ -16,11 +16,12 @@
 use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 
 use rusqlite::Connection;
 
-use crate::database::lock;
 use crate::{Error, Result};
 
 /// Most jobs committed in one transaction.
@@ -53,25 +54,22 @@ impl WriteQueue {
             outcome: Mutex::new(None),
             ready: Condvar::new(),
         });
-        let mut waiting = lock(&self.waiting);
+        let mut waiting = self.waiting.lock();
         waiting.push_back(Arc::clone(&job));
         loop {
-            if let Some(outcome) = lock(&job.outcome).take() {
+            if let Some(outcome) = job.outcome.lock().take() {
                 return outcome; // a leader ran it
             }
             if Arc::ptr_eq(waiting.front().expect("our job is queued"), &job) {
                 break; // we lead
             }
-            waiting = job
-                .ready
-                .wait(waiting)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            job.ready.wait(&mut waiting);
         }
         let batch: Vec<Arc<Job>> = waiting.iter().take(MAX_BATCH).cloned().collect();
         drop(waiting);
 
         let outcomes = {
-            let conn = lock(writer);
+            let conn = writer.lock();
             catch_unwind(AssertUnwindSafe(|| run_batch(&conn, &batch))).unwrap_or_else(|panic| {
                 let _ = conn.execute_batch("ROLLBACK");
                 batch
@@ -86,11 +84,11 @@ impl WriteQueue {
             })
         };
 
-        let mut waiting = lock(&self.waiting);
+        let mut waiting = self.waiting.lock();
         for (done, outcome) in batch.iter().zip(outcomes) {
             let front = waiting.pop_front().expect("the batch is at the front");
             debug_assert!(Arc::ptr_eq(&front, done));
-            *lock(&done.outcome) = Some(outcome);
+            *done.outcome.lock() = Some(outcome);
             if !Arc::ptr_eq(done, &job) {
                 done.ready.notify_one(); // a syscall: skipped for our own job
             }
@@ -99,7 +97,7 @@ impl WriteQueue {
             next.ready.notify_one();
         }
         drop(waiting);
-        let outcome = lock(&job.outcome).take();
+        let outcome = job.outcome.lock().take();
         outcome.expect("the leader's own job is in its batch")
     }
 }
@@ -116,7 +114,7 @@ fn run_batch(conn: &Connection, batch: &[Arc<Job>]) -> Vec<Result<Output>> {
             .collect();
     }
     for job in batch {
-        let work = lock(&job.work).take().expect("each job runs once");
+        let work = job.work.lock().take().expect("each job runs once");
         let outcome = if single {
             run_job(conn, work)
         } else {

@@ -27,7 +27,16 @@ use std::sync::OnceLock;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::replication::is_replicator_name;
+/// The prefix of Litestream's tables.
+pub const REPLICATOR_TABLE_PREFIX: &str = "_litestream_";
+
+/// True for a name the replicator owns or may own: `_litestream_*`, compared
+/// as SQLite compares names (ASCII case-insensitively).
+pub(crate) fn is_replicator_name(name: &str) -> bool {
+    let prefix = REPLICATOR_TABLE_PREFIX.as_bytes();
+    let bytes = name.as_bytes();
+    bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
 
 /// True for a name the platform owns or may own: `hbf_*`, `sqlar` and the
 /// replicator's `_litestream_*`, compared as SQLite compares names (ASCII
@@ -302,6 +311,16 @@ impl Iterator for Tokens<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replicator_names_in_any_case() {
+        for name in ["_litestream_seq", "_LITESTREAM_LOCK", "_Litestream_"] {
+            assert!(is_replicator_name(name), "{name}");
+        }
+        for name in ["litestream_seq", "_litestream", "x_litestream_seq", ""] {
+            assert!(!is_replicator_name(name), "{name}");
+        }
+    }
 
     #[test]
     fn platform_names_in_any_case() {

@@ -78,11 +78,16 @@ macro_rules! editor_file {
 
 /// Every file the editor consists of, one line each. A file added to
 /// `hbf/dev/editor/` needs its line here (a unit test checks both ways).
-pub static ASSETS: [Asset; 12] = [
+pub static ASSETS: [Asset; 17] = [
     editor_file!("index.html"),
     editor_file!("editor.css"),
     editor_file!("icon.svg"),
     editor_file!("main.js"),
+    editor_file!("page.js"),
+    editor_file!("drafts.js"),
+    editor_file!("saving.js"),
+    editor_file!("files.js"),
+    editor_file!("server.js"),
     editor_file!("api.js"),
     editor_file!("store.js"),
     editor_file!("store-worker.js"),

@@ -37,6 +37,7 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::batch;
 use crate::body::{self, declared_length};
 use crate::conditional;
 use crate::respond::{self, blocking, Body, HttpError, HttpResponse};
@@ -140,27 +141,9 @@ fn write_puts(store: BlockStore, queue: mpsc::Receiver<Put>) {
                 return;
             }
         };
-        let mut batch = vec![first];
-        while batch.len() < PUTS_PER_COMMIT {
-            match queue.try_recv() {
-                Ok(put) => batch.push(put),
-                Err(_) => break,
-            }
-        }
+        let batch = batch::take_waiting(&queue, first, PUTS_PER_COMMIT);
         let (puts, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.put, p.done)).unzip();
-        match store.put_many(puts) {
-            Ok(outcomes) => {
-                for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                    let _ = answer.send(outcome);
-                }
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                for answer in answers {
-                    let _ = answer.send(Err(hbf_db::Error::CommitFailed(reason.clone())));
-                }
-            }
-        }
+        batch::answer_all(answers, store.put_many(puts));
     }
 }
 

@@ -15,7 +15,7 @@
 //!    HTTP response.
 //!
 //! The handlers stand side by side: none imports another. What they share are
-//! tools: [`body`] (reading request bodies), [`stored`] (streaming stored
+//! tools: [`body`] (reading request bodies), [`batch`] (writer threads), [`stored`] (streaming stored
 //! content), [`mime`] (content types), [`conditional`] (`If-None-Match`,
 //! `Range`...), [`secret`] (bearer tokens), [`config`] and [`respond`].
 
@@ -31,6 +31,7 @@ pub mod health;
 pub mod js;
 pub mod static_files;
 
+pub mod batch;
 pub mod body;
 pub mod conditional;
 pub mod config;

@@ -17,11 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use hbf_db::Database;
+use parking_lot::Mutex;
 
 use crate::litestream::{self, Config, Interval, ReplicaUrl};
 
@@ -219,7 +220,7 @@ impl Drop for Replication {
 }
 
 fn health(shared: &Shared) -> serde_json::Value {
-    let status = lock(&shared.status).clone();
+    let status = shared.status.lock().clone();
     let lag_ms = status.last_sync.map(|at| {
         SystemTime::now()
             .duration_since(at)
@@ -235,10 +236,6 @@ fn health(shared: &Shared) -> serde_json::Value {
         "restarts": status.restarts.saturating_sub(1),
         "valve_checkpoints": status.valve_opened,
     })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The supervisor's loop; returns the running child when told to stop.
@@ -267,7 +264,7 @@ fn supervise(
             if let Ok(Some(exit)) = running.try_wait() {
                 child = None;
                 shared.child_pid.store(0, Ordering::Relaxed);
-                let mut status = lock(&shared.status);
+                let mut status = shared.status.lock();
                 status.running = false;
                 status.state = "down".into();
                 status.last_error = Some(format!("litestream exited ({exit})"));
@@ -284,7 +281,7 @@ fn supervise(
                 Ok(spawned) => {
                     started_at = Instant::now();
                     let restarts = {
-                        let mut status = lock(&shared.status);
+                        let mut status = shared.status.lock();
                         status.state = "starting".into();
                         status.running = true;
                         status.restarts
@@ -292,7 +289,7 @@ fn supervise(
                     if restarts > 0 {
                         tracing::info!("replication: litestream restarted (restart {restarts})");
                     }
-                    lock(&shared.status).restarts += 1;
+                    shared.status.lock().restarts += 1;
                     child = Some(spawned);
                 }
                 Err(e) => {
@@ -300,7 +297,7 @@ fn supervise(
                         "replication: {e}; retrying in {} ms",
                         restart_wait.as_millis()
                     );
-                    lock(&shared.status).last_error = Some(e);
+                    shared.status.lock().last_error = Some(e);
                     next_start = Instant::now() + restart_wait;
                     restart_wait = (restart_wait * 2).min(RESTART_MAX);
                 }
@@ -312,7 +309,7 @@ fn supervise(
             stall(shared, started_at, stalled_after);
         }
         let down_or_stuck = {
-            let status = lock(&shared.status);
+            let status = shared.status.lock();
             let since_sync = status
                 .last_sync
                 .and_then(|at| SystemTime::now().duration_since(at).ok());
@@ -385,7 +382,7 @@ fn fold_log(pipe: Box<dyn std::io::Read + Send>, url: &ReplicaUrl, shared: &Shar
         match level {
             "ERROR" => {
                 tracing::error!(target: "litestream", "{text}");
-                lock(&shared.status).last_error = Some(text.to_owned());
+                shared.status.lock().last_error = Some(text.to_owned());
             }
             "WARN" => tracing::warn!(target: "litestream", "{text}"),
             "DEBUG" => tracing::debug!(target: "litestream", "{text}"),
@@ -408,7 +405,7 @@ fn poll(launch: &Launch, shared: &Shared, db_path: &Path, restart_wait: &mut Dur
                 .as_array()
                 .and_then(|dbs| dbs.iter().find(|d| d["path"].as_str() == db_path.to_str()));
             let txid = local_txid(db_path);
-            let mut status = lock(&shared.status);
+            let mut status = shared.status.lock();
             status.txid = txid.or(status.txid);
             if let Some(entry) = entry {
                 status.state = entry["status"].as_str().unwrap_or("unknown").to_owned();
@@ -447,7 +444,7 @@ fn local_txid(db_path: &Path) -> Option<u64> {
 /// `after` (since the last one, or since the child started), and when
 /// syncs resume.
 fn stall(shared: &Shared, started_at: Instant, after: Duration) {
-    let mut status = lock(&shared.status);
+    let mut status = shared.status.lock();
     let since = match status.last_sync {
         Some(at) => SystemTime::now().duration_since(at).unwrap_or_default(),
         None => started_at.elapsed(),
@@ -472,7 +469,7 @@ fn valve(db: &Database, shared: &Shared) {
     match db.relieve_wal() {
         Ok(None) => {}
         Ok(Some(done)) => {
-            lock(&shared.status).valve_opened += 1;
+            shared.status.lock().valve_opened += 1;
             tracing::warn!(
                 wal_frames = done.wal_frames,
                 copied_frames = done.copied_frames,

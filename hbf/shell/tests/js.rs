@@ -441,7 +441,7 @@ fn fetch_style_pods() {
     )
     .unwrap();
     std::fs::copy(
-        repo().join("pods/test/hbf/lib/esm-test.js"),
+        repo().join("pods/base/hbf/lib/esm-test.js"),
         pod.join("hbf/lib/esm-test.js"),
     )
     .unwrap();

@@ -66,6 +66,8 @@ fn fetch_style_typescript_server() {
     let dir = tempfile::tempdir().unwrap();
     let pod = dir.path().join("ts-pod");
     copy_tree(&repo().join("pods/test"), &pod);
+    // Not an overlay of the base pod: its hbf/server.js would be the server.
+    std::fs::remove_file(pod.join("base")).unwrap();
     std::fs::remove_file(pod.join("hbf/server.js")).unwrap();
     std::fs::rename(pod.join("hbf/fetch-style.ts"), pod.join("hbf/server.ts")).unwrap();
     let server = Server::try_start_with_env(

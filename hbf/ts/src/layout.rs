@@ -21,13 +21,25 @@
 //! print back to exactly the same text; if it ever did not, the code is used as
 //! printed (right, with lines off) rather than risk changing what it does.
 
+use std::path::PathBuf;
+
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{StringLiteral, TemplateElement};
 use oxc_ast_visit::Visit;
-use oxc_codegen::Codegen;
+use oxc_codegen::{Codegen, CodegenOptions, CommentOptions};
 use oxc_parser::Parser;
 use oxc_sourcemap::SourceMap;
 use oxc_span::SourceType;
+
+/// How the output is printed: no comments (a `//` comment would swallow the
+/// lines [`keep_lines`] joins onto it), and a source map when `map` names the file.
+pub(crate) fn codegen_options(map: Option<PathBuf>) -> CodegenOptions {
+    CodegenOptions {
+        comments: CommentOptions::disabled(),
+        source_map_path: map,
+        ..CodegenOptions::default()
+    }
+}
 
 /// `code` (printed by oxc, with its source map `map`) re-laid on its source's lines.
 pub fn keep_lines(code: &str, map: &SourceMap) -> String {
@@ -72,7 +84,7 @@ fn prints_the_same(laid: &str, printed: &str) -> bool {
         return false;
     }
     let again = Codegen::new()
-        .with_options(crate::transform::codegen_options(None))
+        .with_options(codegen_options(None))
         .build(&parsed.program);
     again.code == printed
 }
@@ -231,7 +243,7 @@ mod tests {
                 )
                 .build_with_scoping(scoping, &mut program);
                 Codegen::new()
-                    .with_options(crate::transform::codegen_options(Some("x.ts".into())))
+                    .with_options(super::codegen_options(Some("x.ts".into())))
                     .with_scoping(Some(ret.scoping))
                     .build(&program)
             };

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use oxc_allocator::Allocator;
-use oxc_codegen::{Codegen, CodegenOptions, CommentOptions};
+use oxc_codegen::Codegen;
 use oxc_parser::Parser;
 use oxc_semantic::SemanticBuilder;
 use oxc_span::SourceType;
@@ -63,21 +63,11 @@ pub fn transform(path: &str, source: &[u8], options: &Options) -> Result<String,
         return Err(syntax_error(path, text, first));
     }
     let printed = Codegen::new()
-        .with_options(codegen_options(Some(PathBuf::from(path))))
+        .with_options(layout::codegen_options(Some(PathBuf::from(path))))
         .with_scoping(Some(transformed.scoping))
         .build(&program);
     let map = printed.map.expect("a source map was asked for");
     Ok(layout::keep_lines(&printed.code, &map))
-}
-
-/// How the output is printed: no comments (a `//` comment would swallow the
-/// lines [`layout`] joins onto it), and a source map when `map` names the file.
-pub(crate) fn codegen_options(map: Option<PathBuf>) -> CodegenOptions {
-    CodegenOptions {
-        comments: CommentOptions::disabled(),
-        source_map_path: map,
-        ..CodegenOptions::default()
-    }
 }
 
 fn source_type(path: &str) -> SourceType {

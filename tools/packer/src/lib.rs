@@ -2,7 +2,11 @@
 //! `hbf` binary embeds and hydrates from on first start.
 //!
 //! A pod is `hbf/**` (server code, ES modules) and `static/**` (assets); other
-//! entries at the pod's top level (a README, say) are not part of it. [`pack`]:
+//! entries at the pod's top level (a README, say) are not part of it. A pod
+//! may be an overlay of another: a top-level file [`BASE_FILE`] names the
+//! base pod's directory (relative to the pod), whose files it has too unless
+//! it has its own at the same path (the test pod is the base pod plus its
+//! test routes, without copies). [`pack`]:
 //!
 //! 1. walks the pod in sorted order, checking every path against the versioned
 //!    filesystem's rules, every size against [`PackOptions::max_file_bytes`], and
@@ -28,6 +32,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use walkdir::WalkDir;
+
 use hbf_db::{ArchiveEntry, Database};
 use hbf_qjs::{engine_fingerprint, is_server_module, module_key, ts, Compiler, SERVER_MODULES};
 use sha2::{Digest, Sha256};
@@ -37,6 +43,12 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 20;
 
 /// The pod's top-level directories.
 const POD_DIRS: [&str; 2] = ["hbf", "static"];
+
+/// The top-level file of an overlay pod that names its base pod's directory.
+pub const BASE_FILE: &str = "base";
+
+/// Most bases below one pod (a base may have a base of its own).
+const MAX_LAYERS: usize = 8;
 
 /// What can go wrong packing a pod. Each message names the offending file.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +79,9 @@ pub enum PackError {
         size: u64,
         limit: u64,
     },
+
+    #[error("{}: the pods' bases go round or deeper than {MAX_LAYERS}", file.display())]
+    BaseTooDeep { file: PathBuf },
 
     #[error("{}: {source}", path.display())]
     Io {
@@ -241,96 +256,143 @@ fn write_output(db: &Database, output: &Path) -> Result<u64, PackError> {
 }
 
 /// Reads every file of the pod, sorted by path.
+/// The directories whose files make the pod at `pod`: its bases, deepest
+/// first, then the pod itself (only the pod, for a pod without a
+/// [`BASE_FILE`]).
+pub fn layers(pod: &Path) -> Result<Vec<PathBuf>, PackError> {
+    let mut layers = vec![pod.to_owned()];
+    loop {
+        let top = layers.last().expect("one layer at least");
+        let file = top.join(BASE_FILE);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(source) => return Err(PackError::Io { path: file, source }),
+        };
+        if layers.len() > MAX_LAYERS {
+            return Err(PackError::BaseTooDeep { file });
+        }
+        let base = top.join(text.trim());
+        layers.push(base);
+    }
+    layers.reverse();
+    Ok(layers)
+}
+
+/// The files of the pod at `pod` and of its bases, sorted by path; a pod's
+/// own file replaces its base's at the same path.
 fn collect(pod: &Path, options: &PackOptions) -> Result<Vec<PodFile>, PackError> {
+    let mut files = std::collections::BTreeMap::new();
+    for layer in layers(pod)? {
+        for file in collect_layer(&layer, options)? {
+            files.insert(file.path.clone(), file);
+        }
+    }
+    Ok(files.into_values().collect())
+}
+
+/// The files of one directory's `hbf/` and `static/`.
+fn collect_layer(pod: &Path, options: &PackOptions) -> Result<Vec<PodFile>, PackError> {
     let root = pod.canonicalize().map_err(|source| PackError::Io {
         path: pod.to_owned(),
         source,
     })?;
-    let mut walk = Walk {
-        root,
-        options,
-        files: Vec::new(),
-        visited: HashSet::new(),
-    };
+    let mut files = Vec::new();
+    // Canonical directories entered, across both walks: a symlink to one is
+    // not walked again (and a symlink loop ends).
+    let mut entered = HashSet::new();
     for dir in POD_DIRS {
-        let path = pod.join(dir);
-        if path.exists() || path.symlink_metadata().is_ok() {
-            walk.visit(&path, dir)?;
+        let top = pod.join(dir);
+        if top.symlink_metadata().is_err() {
+            continue;
+        }
+        let walk = WalkDir::new(&top)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                !entry.file_type().is_dir()
+                    || entry
+                        .path()
+                        .canonicalize()
+                        .map_or(true, |real| entered.insert(real))
+            });
+        for entry in walk {
+            match entry {
+                Ok(entry) => add(&root, pod, options, &entry, &mut files)?,
+                // A symlink to a directory the walk is inside: walked already.
+                Err(e) if e.loop_ancestor().is_some() => {}
+                Err(e) => {
+                    return Err(PackError::Io {
+                        path: e.path().unwrap_or(&top).to_owned(),
+                        source: e.into(),
+                    })
+                }
+            }
         }
     }
-    walk.files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(walk.files)
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
 }
 
-struct Walk<'a> {
-    /// The pod's canonical path: nothing outside it is packed.
-    root: PathBuf,
-    options: &'a PackOptions,
-    files: Vec<PodFile>,
-    /// Canonical directories entered, so that a symlink loop ends.
-    visited: HashSet<PathBuf>,
-}
-
-impl Walk<'_> {
-    fn visit(&mut self, path: &Path, pod_path: &str) -> Result<(), PackError> {
-        let io = |source| PackError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        hbf_db::path::normalize(pod_path).map_err(|problem| PackError::InvalidPath {
-            file: path.to_owned(),
-            path: pod_path.to_owned(),
-            problem: problem.to_string(),
-        })?;
-        let link = path.symlink_metadata().map_err(io)?;
+/// Checks one entry of the walk (its path, a symlink's target, a file's size)
+/// and reads it if it is a file.
+fn add(
+    root: &Path,
+    pod: &Path,
+    options: &PackOptions,
+    entry: &walkdir::DirEntry,
+    files: &mut Vec<PodFile>,
+) -> Result<(), PackError> {
+    let path = entry.path();
+    let io = |source| PackError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let relative = path.strip_prefix(pod).unwrap_or(path);
+    let pod_path = relative.to_str().ok_or_else(|| PackError::InvalidPath {
+        file: path.to_owned(),
+        path: relative.to_string_lossy().into_owned(),
+        problem: "the name is not valid UTF-8".into(),
+    })?;
+    hbf_db::path::normalize(pod_path).map_err(|problem| PackError::InvalidPath {
+        file: path.to_owned(),
+        path: pod_path.to_owned(),
+        problem: problem.to_string(),
+    })?;
+    if entry.path_is_symlink() {
         let real = path.canonicalize().map_err(io)?;
-        if link.file_type().is_symlink() && !real.starts_with(&self.root) {
+        if !real.starts_with(root) {
             return Err(PackError::SymlinkEscapes {
                 file: path.to_owned(),
                 target: real,
             });
         }
-        let meta = std::fs::metadata(path).map_err(io)?;
-        if meta.is_dir() {
-            if !self.visited.insert(real) {
-                return Ok(()); // a symlink back to a directory already walked
-            }
-            let mut children: Vec<_> = std::fs::read_dir(path)
-                .map_err(io)?
-                .map(|e| e.map(|e| e.file_name()))
-                .collect::<Result<_, _>>()
-                .map_err(io)?;
-            children.sort();
-            for name in children {
-                let child = path.join(&name);
-                let name = name.to_str().ok_or_else(|| PackError::InvalidPath {
-                    file: child.clone(),
-                    path: name.to_string_lossy().into_owned(),
-                    problem: "the name is not valid UTF-8".into(),
-                })?;
-                self.visit(&child, &format!("{pod_path}/{name}"))?;
-            }
-        } else if meta.is_file() {
-            if meta.len() > self.options.max_file_bytes {
-                return Err(PackError::TooLarge {
-                    file: path.to_owned(),
-                    size: meta.len(),
-                    limit: self.options.max_file_bytes,
-                });
-            }
-            let data = std::fs::read(path).map_err(io)?;
-            self.files.push(PodFile {
-                path: pod_path.to_owned(),
-                source: path.to_owned(),
-                data,
-            });
-        } else {
-            return Err(PackError::InvalidPath {
-                file: path.to_owned(),
-                path: pod_path.to_owned(),
-                problem: "not a regular file or directory".into(),
-            });
-        }
-        Ok(())
     }
+    let file_type = entry.file_type();
+    if file_type.is_dir() {
+        return Ok(());
+    }
+    if !file_type.is_file() {
+        return Err(PackError::InvalidPath {
+            file: path.to_owned(),
+            path: pod_path.to_owned(),
+            problem: "not a regular file or directory".into(),
+        });
+    }
+    let len = entry.metadata().map_err(|e| io(e.into()))?.len();
+    if len > options.max_file_bytes {
+        return Err(PackError::TooLarge {
+            file: path.to_owned(),
+            size: len,
+            limit: options.max_file_bytes,
+        });
+    }
+    let data = std::fs::read(path).map_err(io)?;
+    files.push(PodFile {
+        path: pod_path.to_owned(),
+        source: path.to_owned(),
+        data,
+    });
+    Ok(())
 }

@@ -511,3 +511,37 @@ fn the_cli_prints_one_line_and_fails_with_a_clear_message() {
     assert_eq!(env_bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&env_bad.stderr).contains("SOURCE_DATE_EPOCH"));
 }
+
+#[test]
+fn an_overlay_pod_has_its_base_files_unless_it_has_its_own() {
+    let base = tiny_pod();
+    std::fs::write(base.path().join("static/b.txt"), "from the base").unwrap();
+    let overlay = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(overlay.path().join("static")).unwrap();
+    std::fs::write(overlay.path().join("static/b.txt"), "from the overlay").unwrap();
+    std::fs::write(overlay.path().join("static/c.txt"), "only here").unwrap();
+    std::fs::write(
+        overlay.path().join(hbf_pack::BASE_FILE),
+        format!("{}\n", base.path().display()),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fs.db");
+    let report = pack(overlay.path(), &out, &PackOptions::default()).unwrap();
+    let db = Database::open(&out).unwrap();
+    let fs = db.fs();
+    assert_eq!(fs.read("static/a.txt").unwrap(), b"hello");
+    assert_eq!(fs.read("static/b.txt").unwrap(), b"from the overlay");
+    assert_eq!(fs.read("static/c.txt").unwrap(), b"only here");
+    assert!(fs.read("hbf/server.js").is_ok());
+    assert_eq!(report.files, 5);
+
+    // A base that names the overlay back is refused, not walked forever.
+    std::fs::write(
+        base.path().join(hbf_pack::BASE_FILE),
+        overlay.path().display().to_string(),
+    )
+    .unwrap();
+    let err = pack(overlay.path(), &out, &PackOptions::default()).unwrap_err();
+    assert!(matches!(err, PackError::BaseTooDeep { .. }), "{err}");
+}

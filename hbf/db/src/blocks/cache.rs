@@ -18,10 +18,10 @@
 //!   (CLOCK, second chance).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use crate::database::lock;
+use parking_lot::Mutex;
+use std::time::{Duration, Instant};
 
 /// The most bytes of blocks kept in memory.
 pub const CACHE_BYTES: usize = 32 << 20;
@@ -75,7 +75,7 @@ impl BlockCache {
 
     /// The cached content of block `key`.
     pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Arc<[u8]>> {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner.lock();
         let slot = inner.blocks.get_mut(key)?;
         slot.referenced = true;
         Some(Arc::clone(&slot.data))
@@ -84,7 +84,7 @@ impl BlockCache {
     /// The epoch to hand to [`BlockCache::insert`], read before the lookup
     /// in SQLite.
     pub(crate) fn epoch(&self) -> u64 {
-        lock(&self.inner).epoch
+        self.inner.lock().epoch
     }
 
     /// Keeps block `key`, read from SQLite since `epoch`, unless it is too
@@ -93,7 +93,7 @@ impl BlockCache {
         if data.len() > CACHED_BLOCK {
             return;
         }
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner.lock();
         if inner.epoch != epoch || inner.blocks.contains_key(&key) {
             return;
         }
@@ -114,7 +114,7 @@ impl BlockCache {
 
     /// Forgets block `key` (deleted).
     pub(crate) fn remove(&self, key: &[u8; 32]) {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner.lock();
         inner.epoch += 1;
         if let Some(slot) = inner.blocks.remove(key) {
             inner.bytes -= slot.data.len();
@@ -129,7 +129,7 @@ impl BlockCache {
     /// Notes the writer's `PRAGMA data_version`: if another connection
     /// committed since it was last read, everything goes.
     pub(crate) fn note_data_version(&self, version: i64) {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.inner.lock();
         inner.polled = Instant::now();
         if inner.data_version.is_some_and(|seen| seen != version) {
             inner.epoch += 1;
@@ -142,12 +142,12 @@ impl BlockCache {
 
     /// True when a read should check the writer's `data_version` now.
     pub(crate) fn poll_due(&self) -> bool {
-        lock(&self.inner).polled.elapsed() >= OUTSIDE_POLL
+        self.inner.lock().polled.elapsed() >= OUTSIDE_POLL
     }
 
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
-        lock(&self.inner).bytes
+        self.inner.lock().bytes
     }
 }
 
@@ -238,6 +238,6 @@ mod tests {
             cache.insert(key(i % 3), vec![1u8].into(), cache.epoch());
             cache.remove(&key(i % 3));
         }
-        assert!(lock(&cache.inner).ring.len() <= 64 + 2 * 3);
+        assert!(cache.inner.lock().ring.len() <= 64 + 2 * 3);
     }
 }

@@ -7,35 +7,16 @@
 //! waiting, or when [`crate::BlockStore::flush_used`] is called.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::kind::BlockKind;
-use super::rows::{unlink, Counts};
-use crate::database::lock;
-use crate::vfs::now_ms;
+use super::rows::{tick, unlink, Counts};
 use crate::{Error, Result};
 
 /// Keys whose use is kept in memory before it is written.
 pub(super) const TOUCHES_KEPT: usize = 4096;
-
-/// Ticks of the logical clock of `used`: milliseconds since the epoch, but
-/// strictly increasing within the process, so that two uses in the same
-/// millisecond are still ordered.
-pub(super) fn tick() -> i64 {
-    static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = now_ms();
-    let mut prev = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = now.max(prev + 1);
-        match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(actual) => prev = actual,
-        }
-    }
-}
 
 /// Uses of cache entries not yet written: key -> tick.
 #[derive(Default)]
@@ -46,14 +27,14 @@ pub(super) struct Uses {
 impl Uses {
     /// Records a use; true when [`TOUCHES_KEPT`] keys are waiting.
     pub fn touch(&self, kind: BlockKind, key: &[u8; 32]) -> bool {
-        let mut pending = lock(&self.pending);
+        let mut pending = self.pending.lock();
         pending.insert((kind, *key), tick());
         pending.len() >= TOUCHES_KEPT
     }
 
     /// The uses recorded so far, forgotten here.
     pub fn take(&self) -> HashMap<(BlockKind, [u8; 32]), i64> {
-        std::mem::take(&mut *lock(&self.pending))
+        std::mem::take(&mut *self.pending.lock())
     }
 }
 

@@ -44,6 +44,7 @@ mod cache;
 mod eviction;
 mod kind;
 mod rows;
+mod shared;
 mod store;
 mod upload;
 

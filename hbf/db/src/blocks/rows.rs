@@ -3,12 +3,30 @@
 //! `hbf_block` row for a block, a `hbf_block_ref` row for a cache entry), the
 //! counts per kind, and the one rule that deletes content.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::eviction::tick;
 use super::kind::{BlockKind, BlockPut, MAX_BLOCK};
+use crate::vfs::now_ms;
 use crate::{Error, Result};
+
+/// Ticks of the logical clock of `used`: milliseconds since the epoch, but
+/// strictly increasing within the process, so that two uses in the same
+/// millisecond are still ordered.
+pub(super) fn tick() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let mut prev = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(prev + 1);
+        match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(actual) => prev = actual,
+        }
+    }
+}
 
 /// A [`BlockPut`] checked and hashed (before the writer is taken).
 pub(super) struct Checked {

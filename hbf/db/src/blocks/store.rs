@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use super::eviction::{evict, tick, write_uses, Uses};
+use super::eviction::{evict, write_uses, Uses};
 use super::kind::{BlockKind, BlockPut, BlockStatus, KindStatus};
-use super::rows::{self, check, insert_content, link, missing_content, unlink, Checked, Counts};
+use super::rows::{
+    self, check, insert_content, link, missing_content, tick, unlink, Checked, Counts,
+};
+use super::shared::Shared;
 use super::upload::Upload;
 use crate::vfs::now_ms;
 use crate::{Database, FileReader, FileVersion, Result};
@@ -18,13 +21,6 @@ use crate::{Database, FileReader, FileVersion, Result};
 pub struct BlockStore {
     pub(super) db: Database,
     pub(super) shared: Arc<Shared>,
-}
-
-pub(super) struct Shared {
-    pub max_bytes: Option<u64>,
-    /// Cache entries read since their use was last written.
-    pub uses: Uses,
-    next_upload: AtomicI64,
 }
 
 impl BlockStore {
@@ -249,7 +245,14 @@ impl BlockStore {
     /// is checked as a CAS key), at most `limit` bytes.
     pub fn begin_upload(&self, kind: BlockKind, key: [u8; 32], limit: u64) -> Upload {
         let id = self.shared.next_upload.fetch_add(1, Ordering::Relaxed);
-        Upload::new(self.clone(), kind, key, id, limit)
+        Upload::new(
+            self.db.clone(),
+            Arc::clone(&self.shared),
+            kind,
+            key,
+            id,
+            limit,
+        )
     }
 
     /// Writes the uses recorded in memory (see [`super::eviction`]).

@@ -6,18 +6,19 @@ use std::sync::Arc;
 use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
 
-use super::eviction::{evict, tick};
+use super::eviction::evict;
 use super::kind::BlockKind;
-use super::rows::{content_id, link, Counts};
-use super::store::BlockStore;
-use crate::{Error, Result};
+use super::rows::{content_id, link, tick, Counts};
+use super::shared::Shared;
+use crate::{Database, Error, Result};
 
-/// A streamed upload ([`BlockStore::begin_upload`]): [`Upload::append`] the
+/// A streamed upload ([`crate::BlockStore::begin_upload`]): [`Upload::append`] the
 /// pieces as they arrive, then [`Upload::finish`]. Dropped unfinished, it
 /// deletes the pieces it stored (on a thread of its own: a drop must not
 /// wait for the writer).
 pub struct Upload {
-    store: BlockStore,
+    db: Database,
+    shared: Arc<Shared>,
     kind: BlockKind,
     key: [u8; 32],
     id: i64,
@@ -30,14 +31,16 @@ pub struct Upload {
 
 impl Upload {
     pub(super) fn new(
-        store: BlockStore,
+        db: Database,
+        shared: Arc<Shared>,
         kind: BlockKind,
         key: [u8; 32],
         id: i64,
         limit: u64,
     ) -> Self {
         Self {
-            store,
+            db,
+            shared,
             kind,
             key,
             id,
@@ -70,7 +73,7 @@ impl Upload {
         }
         self.hasher.update(&piece);
         let (id, seq) = (self.id, self.pieces);
-        self.store.db.write(move |conn| {
+        self.db.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO hbf_block_upload (upload, seq, data) VALUES (?1, ?2, ?3)",
             )?
@@ -97,8 +100,8 @@ impl Upload {
             });
         }
         let (kind, key, id, size) = (self.kind, self.key, self.id, self.size);
-        let shared = Arc::clone(&self.store.shared);
-        self.store.db.write(move |conn| {
+        let shared = Arc::clone(&self.shared);
+        self.db.write(move |conn| {
             let mark = tick();
             let content_id = copy_pieces(conn, id, &sha256, size)?;
             let mut counts = Counts::default();
@@ -121,7 +124,7 @@ impl Drop for Upload {
         if self.finished || self.pieces == 0 {
             return;
         }
-        let (db, id) = (self.store.db.clone(), self.id);
+        let (db, id) = (self.db.clone(), self.id);
         let cleanup = move || {
             if let Err(e) = db.write(move |conn| {
                 conn.execute("DELETE FROM hbf_block_upload WHERE upload = ?1", [id])?;

@@ -30,30 +30,12 @@ pub(super) struct Writer {
 impl Writer {
     pub(super) fn run(self) {
         while let Ok(first) = self.queue.recv() {
-            let mut batch = vec![first];
-            while batch.len() < PUTS_PER_COMMIT {
-                match self.queue.try_recv() {
-                    Ok(put) => batch.push(put),
-                    Err(_) => break,
-                }
-            }
+            let batch = crate::batch::take_waiting(&self.queue, first, PUTS_PER_COMMIT);
             let (writes, answers): (Vec<_>, Vec<_>) = batch
                 .into_iter()
                 .map(|p| ((p.path, p.data, p.expected), p.done))
                 .unzip();
-            match self.fs.write_each_if(writes) {
-                Ok(outcomes) => {
-                    for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                        let _ = answer.send(outcome);
-                    }
-                }
-                Err(e) => {
-                    let reason = e.to_string();
-                    for answer in answers {
-                        let _ = answer.send(Err(hbf_db::Error::CommitFailed(reason.clone())));
-                    }
-                }
-            }
+            crate::batch::answer_all(answers, self.fs.write_each_if(writes));
         }
     }
 }

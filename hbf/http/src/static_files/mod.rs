@@ -13,7 +13,7 @@
 //! Memory stays bounded whatever the files' sizes and the number of clients:
 //!
 //! * Files up to [`STREAM_THRESHOLD`] are read whole and may be kept in the
-//!   in-memory cache ([`cache`]), which holds at most [`CACHE_TOTAL_LIMIT`]
+//!   in-memory cache (`cache`), which holds at most [`CACHE_TOTAL_LIMIT`]
 //!   bytes. The cache is dropped whenever the database's write generation
 //!   moves, so a write is visible on the next request.
 //! * Larger files are never read whole nor cached: they are streamed
@@ -28,7 +28,7 @@
 //! anything else (a `fetch`, a tab, curl) as the source, `text/plain`. Both
 //! answers say `Vary: Sec-Fetch-Dest`, and the JavaScript has its own `ETag`.
 //! The transform is kept per source and settings, so it runs once per edit
-//! ([`script`]). A
+//! (`script`). A
 //! file that does not transform is a `500` whose text names file, line and
 //! column. The browser resolves its imports itself: name them with their
 //! extension (`./lib.ts`), or as the compiled file TypeScript's rule expects
