@@ -46,10 +46,7 @@ fn pods_put_get_has_and_delete_blocks() {
     let modules = PodCode::new(db.clone());
     let mut engine = Engine::new(db.clone(), modules, EngineConfig::default()).unwrap();
     let out = common::json(&mut engine, "/");
-    let hello: String = Sha256::digest(b"hello")
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hello = hex::encode(Sha256::digest(b"hello"));
     assert_eq!(out["hash"], hello.as_str());
     assert_eq!(out["again"], hello.as_str());
     assert_eq!(out["got"], "hello");
