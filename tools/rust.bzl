@@ -160,7 +160,8 @@ def hbf_benches(crate, deps = []):
         rust_binary(
             name = stem + "_bench",
             crate_name = stem.replace("-", "_"),
-            srcs = [src],
+            # A bench may share the integration tests' helpers (#[path]).
+            srcs = [src] + native.glob(["tests/common/**/*.rs"], allow_empty = True),
             crate_root = src,
             deps = [crate] + deps + all_crate_deps(normal = True, normal_dev = True),
             proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),
