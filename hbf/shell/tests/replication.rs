@@ -121,6 +121,22 @@ fn hbf(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `hbf restore --from url --db target --litestream litestream`, then `extra`.
+fn restore(url: &str, target: &Path, litestream: &Path, extra: &[&str]) -> std::process::Output {
+    let (target, litestream) = (target.to_str().unwrap(), litestream.to_str().unwrap());
+    let mut args = vec![
+        "restore",
+        "--from",
+        url,
+        "--db",
+        target,
+        "--litestream",
+        litestream,
+    ];
+    args.extend_from_slice(extra);
+    hbf(&args)
+}
+
 fn sql(server: &Server, sql: &str, params: serde_json::Value) -> common::Reply {
     let body = serde_json::json!({ "sql": sql, "params": params }).to_string();
     server.post("/t/db/sql", body.as_bytes())
@@ -415,15 +431,7 @@ fn replicate_survive_kill_9_and_restore() {
     drop(primary);
 
     let restored = dir.path().join("restored.db");
-    let out = hbf(&[
-        "restore",
-        "--from",
-        &url,
-        "--db",
-        restored.to_str().unwrap(),
-        "--litestream",
-        litestream.to_str().unwrap(),
-    ]);
+    let out = restore(&url, &restored, &litestream, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -473,17 +481,7 @@ fn replicate_survive_kill_9_and_restore() {
 
     // 6. Point in time: exactly the writes acknowledged before the moment.
     let pitr = dir.path().join("pitr.db");
-    let out = hbf(&[
-        "restore",
-        "--from",
-        &url,
-        "--db",
-        pitr.to_str().unwrap(),
-        "--timestamp",
-        &rfc3339(mid),
-        "--litestream",
-        litestream.to_str().unwrap(),
-    ]);
+    let out = restore(&url, &pitr, &litestream, &["--timestamp", &rfc3339(mid)]);
     assert!(
         out.status.success(),
         "{}",
@@ -494,15 +492,7 @@ fn replicate_survive_kill_9_and_restore() {
     // 7. A restore never overwrites; a moment before the first restore point
     // is a clear error.
     let before = std::fs::read(&restored).unwrap();
-    let out = hbf(&[
-        "restore",
-        "--from",
-        &url,
-        "--db",
-        restored.to_str().unwrap(),
-        "--litestream",
-        litestream.to_str().unwrap(),
-    ]);
+    let out = restore(&url, &restored, &litestream, &[]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("never overwrites"),
@@ -511,17 +501,12 @@ fn replicate_survive_kill_9_and_restore() {
     );
     assert_eq!(std::fs::read(&restored).unwrap(), before);
     let early = dir.path().join("early.db");
-    let out = hbf(&[
-        "restore",
-        "--from",
+    let out = restore(
         &url,
-        "--db",
-        early.to_str().unwrap(),
-        "--timestamp",
-        "2000-01-01T00:00:00Z",
-        "--litestream",
-        litestream.to_str().unwrap(),
-    ]);
+        &early,
+        &litestream,
+        &["--timestamp", "2000-01-01T00:00:00Z"],
+    );
     assert!(!out.status.success());
     println!(
         "restore before the first point: {}",
