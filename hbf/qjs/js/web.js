@@ -1,12 +1,13 @@
 // Web APIs for fetch-style handlers: Headers, Request, Response, URL,
 // URLSearchParams, TextEncoder, TextDecoder. Loaded by the prelude on first use;
-// `make(native)` receives the native UTF-8 codec.
+// `make(native)` receives the native bindings (codecs, URL parser).
 //
 // URL is the WHATWG URL Standard's, parsed natively (host/url.rs).
 
 export const make = (native) => {
   const utf8 = (s) => native.utf8Encode(String(s));
-  const fromUtf8 = (bytes, fatal = false) => native.utf8Decode(bytes, fatal);
+  // UTF-8 decode, malformed bytes as U+FFFD: the Encoding Standard's decoder.
+  const fromUtf8 = (bytes) => native.decode('utf-8', bytes, false);
 
   const toBytes = (body) => {
     if (body === undefined || body === null) return null;

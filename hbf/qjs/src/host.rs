@@ -29,7 +29,6 @@ use fs::FsModule;
 pub(crate) use modules::HostModules;
 
 use hbf_db::{Database, UserDb};
-use rquickjs::function::Opt;
 use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Persistent, TypedArray, Value};
 
 use crate::bytecode::{self, Trusted};
@@ -145,7 +144,6 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
         })?,
     )?;
     native.set("utf8Encode", host_fn(ctx, utf8_encode)?)?;
-    native.set("utf8Decode", host_fn(ctx, utf8_decode)?)?;
     native.set("webModule", host_fn(ctx, web_module)?)?;
     native.set("platformModule", host_fn(ctx, platform_module)?)?;
     native.set("randomBytes", host_fn(ctx, random_bytes)?)?;
@@ -214,20 +212,6 @@ pub(crate) fn escape_log(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn utf8_encode<'js>(ctx: Ctx<'js>, text: String) -> rquickjs::Result<TypedArray<'js, u8>> {
     TypedArray::new_copy(ctx, text.as_bytes())
-}
-
-fn utf8_decode<'js>(
-    ctx: Ctx<'js>,
-    bytes: Value<'js>,
-    fatal: Opt<bool>,
-) -> rquickjs::Result<String> {
-    let bytes = bytes_of(&ctx, &bytes)?;
-    if fatal.0.unwrap_or(false) {
-        String::from_utf8(bytes)
-            .map_err(|_| Exception::throw_type(&ctx, "the data is not valid UTF-8"))
-    } else {
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
-    }
 }
 
 /// Loads and evaluates the web APIs module, returning its namespace.
