@@ -14,7 +14,7 @@
 #      `hbf --blocks` as the remote cache, the second from the cache
 #      (tools/bazel-remote-cache.sh, about 7 minutes).
 #
-# HBF_TEST_SKIP="browser fuzz bazel remote-cache" skips steps (for a quick
+# HBF_TEST_SKIP="browser fuzz bazel remote-cache replication" skips steps (for a quick
 # local run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,7 +25,11 @@ step() { printf '\n== %s: %s\n' "$(date +%T)" "$*"; }
 bash tools/setup.sh
 
 step "cargo test --workspace"
-cargo test --workspace --locked
+# tools/setup.sh installed Litestream and moto: the replication tests must run,
+# not skip (unless HBF_TEST_SKIP names replication).
+require=0
+[[ $skip == *" replication "* ]] || require=1
+HBF_REQUIRE_REPLICATION_TOOLS=$require cargo test --workspace --locked
 
 if [[ $skip != *" browser "* ]]; then
   step "browser tests (Chromium), and the editor's merge in Node"
