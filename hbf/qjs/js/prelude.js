@@ -153,11 +153,13 @@ Object.defineProperty(globalThis, 'console', {
 });
 
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
-// TextDecoder: js/web.js) and the platform's small globals (events, abort,
+// TextDecoder: js/web.js; Blob, File, FormData: js/forms.js through web.js) and the platform's small globals (events, abort,
 // structuredClone, base64, crypto, navigator: js/platform.js) are defined on
 // first use: a `worker` context that never needs them does not pay for them
 // (a snapshot loads them all before it is taken).
-const WEB_APIS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder'];
+const WEB_APIS = [
+  'Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'Blob', 'File', 'FormData',
+];
 const PLATFORM_APIS = [
   'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
   'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',

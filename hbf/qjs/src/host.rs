@@ -19,6 +19,7 @@ mod db;
 mod encoding;
 mod fs;
 mod modules;
+mod multipart;
 mod url;
 
 use std::cell::{Cell, RefCell};
@@ -43,6 +44,8 @@ pub(crate) struct HostState {
     pub web: Trusted,
     /// Bytecode of `js/platform.js`.
     pub platform: Trusted,
+    /// Bytecode of `js/forms.js`.
+    pub forms: Trusted,
 }
 
 impl HostState {
@@ -53,6 +56,7 @@ impl HostState {
             request_id: Cell::default(),
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
+            forms: bytecode::embedded(FORMS_NAME, FORMS_SOURCE)?,
         })
     }
 }
@@ -151,6 +155,8 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("decode", host_fn(ctx, encoding::decode)?)?;
     native.set("urlParse", host_fn(ctx, url::parse)?)?;
     native.set("urlSet", host_fn(ctx, url::set)?)?;
+    native.set("parseMultipart", host_fn(ctx, multipart::parse)?)?;
+    native.set("formsModule", host_fn(ctx, forms_module)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -219,6 +225,12 @@ fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.web)
 }
 
+/// Loads and evaluates the forms module (Blob, File, FormData), returning its
+/// namespace.
+fn forms_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.forms)
+}
+
 /// Loads and evaluates the platform's globals module, returning its namespace.
 fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.platform)
@@ -249,12 +261,15 @@ fn random_bytes<'js>(ctx: Ctx<'js>, n: usize) -> rquickjs::Result<TypedArray<'js
     TypedArray::new_copy(ctx, &bytes)
 }
 
-/// The sources of `js/web.js` and `js/platform.js`, and their module names
+/// The sources of `js/web.js`, `js/platform.js` and `js/forms.js`, and their
+/// module names
 /// (each is loaded through a native function, never imported).
 pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
 pub(crate) const WEB_NAME: &str = "hbf:web";
 pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
 pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
+pub(crate) const FORMS_SOURCE: &str = include_str!("../js/forms.js");
+pub(crate) const FORMS_NAME: &str = "hbf:forms";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.
