@@ -530,7 +530,7 @@ const hbfStyle = (app, req) => {
 };
 
 const fetchStyle = async (handler, req, headerList) => {
-  const { Request, Response } = loadWeb();
+  const { Request, Response, takeStream } = loadWeb();
   const pairs = [];
   for (let i = 0; i < headerList.length; i += 2) pairs.push([headerList[i], headerList[i + 1]]);
   const init = { method: req.method, headers: pairs };
@@ -540,7 +540,32 @@ const fetchStyle = async (handler, req, headerList) => {
   if (!(response instanceof Response)) {
     throw new TypeError('fetch() must return a Response (or a promise of one)');
   }
-  return { status: response.status, headers: [...response.headers], body: await response.bytes() };
+  const headers = [...response.headers];
+  const stream = native.canStream() ? takeStream(response) : null;
+  if (stream !== null) return sendStream(response.status, headers, stream);
+  return { status: response.status, headers, body: await response.bytes() };
+};
+
+// A stream body goes to the client chunk by chunk (engine/streaming.rs):
+// the head first, then each chunk as the stream gives it, waiting while the
+// client is slow; a client that went away cancels the stream.
+const sendStream = async (status, headers, stream) => {
+  native.streamHead(status, headers);
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!(value instanceof Uint8Array)) {
+      const error = new TypeError('a body stream must give Uint8Array chunks');
+      reader.cancel(error).catch(() => {});
+      throw error;
+    }
+    if (!native.streamChunk(value)) {
+      reader.cancel(new DOMException('the client went away', 'AbortError')).catch(() => {});
+      break;
+    }
+  }
+  return { status, headers, body: new Uint8Array(0) };
 };
 
 // The `req` object of SPEC 4.

@@ -399,6 +399,15 @@ export const make = (native, streams) => {
     state.disturbed = true;
     return state.stream ? readAll(state.stream) : state.bytes;
   };
+  // The stream of a response to send as it is produced (prelude.js), taken
+  // (the response's body is used from then on); null for a body in memory.
+  const takeStream = (response) => {
+    const state = bodyOf.get(response);
+    if (!state?.stream || state.bytes !== null || state.disturbed || state.stream.locked) return null;
+    state.disturbed = true;
+    return state.stream;
+  };
+
   // A body for a clone: bytes are copied, a stream is teed.
   const cloneBody = (self) => {
     const state = bodyOf.get(self);
@@ -548,5 +557,5 @@ export const make = (native, streams) => {
     get [Symbol.toStringTag]() { return 'Response'; }
   }
 
-  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData };
+  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData, takeStream };
 };

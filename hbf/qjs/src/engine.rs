@@ -361,12 +361,15 @@ impl Engine {
     fn arm_deadline(&self) {
         let deadline = (self.epoch.elapsed() + self.config.timeout).as_nanos() as u64;
         self.deadline.store(deadline.max(1), Ordering::Relaxed);
-        host::set_sql_deadline(Some(Instant::now() + self.config.timeout));
+        let deadline = Instant::now() + self.config.timeout;
+        host::set_sql_deadline(Some(deadline));
+        crate::streaming::set_deadline(Some(deadline));
     }
 
     fn disarm_deadline(&self) {
         self.deadline.store(0, Ordering::Relaxed);
         host::set_sql_deadline(None);
+        crate::streaming::set_deadline(None);
     }
 
     /// Runs the pod's handler for `request`.

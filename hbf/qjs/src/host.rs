@@ -171,6 +171,9 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("zPull", host_fn(ctx, compression::pull)?)?;
     native.set("zFinish", host_fn(ctx, compression::finish)?)?;
     native.set("zClose", host_fn(ctx, compression::close)?)?;
+    native.set("canStream", host_fn(ctx, crate::streaming::can_stream)?)?;
+    native.set("streamHead", host_fn(ctx, stream_head)?)?;
+    native.set("streamChunk", host_fn(ctx, stream_chunk)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -237,6 +240,46 @@ fn utf8_encode<'js>(ctx: Ctx<'js>, text: String) -> rquickjs::Result<TypedArray<
 /// Loads and evaluates the web APIs module, returning its namespace.
 fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.web)
+}
+
+/// `streamHead(status, [[name, value], ...])`: sends a streamed response's
+/// head (`streaming.rs`).
+fn stream_head<'js>(
+    ctx: Ctx<'js>,
+    status: f64,
+    headers: rquickjs::Array<'js>,
+) -> rquickjs::Result<()> {
+    let mut list = Vec::with_capacity(headers.len());
+    for pair in headers.iter::<rquickjs::Array>() {
+        let pair = pair?;
+        list.push((pair.get::<String>(0)?, pair.get::<String>(1)?));
+    }
+    let head = crate::engine::JsResponse {
+        status,
+        headers: list,
+        body: Vec::new(),
+    };
+    if !crate::streaming::start(head) {
+        return Err(Exception::throw_internal(
+            &ctx,
+            "this response cannot be streamed",
+        ));
+    }
+    Ok(())
+}
+
+/// `streamChunk(bytes)`: sends a chunk of the streamed body; false if the
+/// client went away; throws if the deadline passed while the client was slow.
+fn stream_chunk<'js>(ctx: Ctx<'js>, chunk: Value<'js>) -> rquickjs::Result<bool> {
+    let bytes = bytes_of(&ctx, &chunk)?;
+    match crate::streaming::send(bytes) {
+        Ok(()) => Ok(true),
+        Err(crate::streaming::Refused::Gone) => Ok(false),
+        Err(crate::streaming::Refused::Deadline) => Err(Exception::throw_internal(
+            &ctx,
+            "the request's deadline passed while the client was slow to take its streamed response",
+        )),
+    }
 }
 
 /// Loads and evaluates the forms module (Blob, File, FormData), returning its
