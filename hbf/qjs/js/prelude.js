@@ -154,7 +154,8 @@ Object.defineProperty(globalThis, 'console', {
 
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
 // TextDecoder: js/web.js) and the platform's small globals (events, abort,
-// structuredClone, base64, crypto, navigator: js/platform.js) are defined on
+// structuredClone, base64, crypto, navigator: js/platform.js; SubtleCrypto,
+// CryptoKey: js/crypto.js) are defined on
 // first use: a `worker` context that never needs them does not pay for them
 // (a snapshot loads them all before it is taken).
 const WEB_APIS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder'];
@@ -162,10 +163,18 @@ const PLATFORM_APIS = [
   'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
   'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',
 ];
+const CRYPTO_APIS = ['SubtleCrypto', 'CryptoKey'];
 const LAZY = [
   { names: WEB_APIS, make: () => native.webModule().make(native), api: null },
   { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
+  {
+    names: CRYPTO_APIS,
+    make: () => native.cryptoModule().make(native, loadApis(LAZY[1]).DOMException),
+    api: null,
+  },
 ];
+// `crypto.subtle` (js/platform.js) is js/crypto.js's, made on first use.
+native.subtle = () => loadApis(LAZY[2]).subtle;
 const define = (name, value) =>
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 const loadApis = (lazy) => {

@@ -15,6 +15,7 @@
 //! number; TEXT a string; BLOB a Uint8Array; NULL null.
 
 mod blob;
+mod crypto;
 mod db;
 mod encoding;
 mod fs;
@@ -39,10 +40,15 @@ pub(crate) struct HostState {
     pub user: UserDb,
     /// The request being served (for log lines).
     pub request_id: Cell<u64>,
+    /// The running request's deadline, for host work that loops long
+    /// (`crypto.subtle`'s PBKDF2).
+    pub deadline: Cell<Option<std::time::Instant>>,
     /// Bytecode of `js/web.js`.
     pub web: Trusted,
     /// Bytecode of `js/platform.js`.
     pub platform: Trusted,
+    /// Bytecode of `js/crypto.js`.
+    pub crypto: Trusted,
 }
 
 impl HostState {
@@ -51,8 +57,10 @@ impl HostState {
             db,
             user,
             request_id: Cell::default(),
+            deadline: Cell::default(),
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
+            crypto: bytecode::embedded(CRYPTO_NAME, CRYPTO_SOURCE)?,
         })
     }
 }
@@ -91,9 +99,21 @@ pub(crate) fn set_request_id(id: u64) {
 pub(crate) fn set_sql_deadline(deadline: Option<std::time::Instant>) {
     STATE.with(|s| {
         if let Some(st) = s.borrow().as_ref() {
+            st.deadline.set(deadline);
             st.user.set_deadline(deadline);
         }
     });
+}
+
+/// Whether the running request's deadline has passed (host work that loops
+/// long stops then: QuickJS's interrupt handler cannot stop Rust).
+pub(crate) fn deadline_passed() -> bool {
+    STATE.with(|s| {
+        s.borrow()
+            .as_ref()
+            .and_then(|st| st.deadline.get())
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    })
 }
 
 /// Host functions made while pinning is on ([`start_pinning`]).
@@ -151,6 +171,8 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("decode", host_fn(ctx, encoding::decode)?)?;
     native.set("urlParse", host_fn(ctx, url::parse)?)?;
     native.set("urlSet", host_fn(ctx, url::set)?)?;
+    native.set("cryptoModule", host_fn(ctx, crypto_module)?)?;
+    crypto::install(ctx, &native)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -224,6 +246,11 @@ fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.platform)
 }
 
+/// Loads and evaluates `crypto.subtle`'s module, returning its namespace.
+fn crypto_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.crypto)
+}
+
 fn evaluate<'js>(ctx: &Ctx<'js>, module: &Trusted) -> rquickjs::Result<Object<'js>> {
     let (module, promise) = module.load(ctx)?.eval()?;
     promise.finish::<()>()?;
@@ -255,6 +282,8 @@ pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
 pub(crate) const WEB_NAME: &str = "hbf:web";
 pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
 pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
+pub(crate) const CRYPTO_SOURCE: &str = include_str!("../js/crypto.js");
+pub(crate) const CRYPTO_NAME: &str = "hbf:crypto";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.
