@@ -233,6 +233,18 @@ export const make = (native) => {
       signalHooks.abort(signal, reason);
       return signal;
     }
+    // A signal that aborts with a TimeoutError after `milliseconds` (WebIDL
+    // `[EnforceRange] unsigned long long`); its timer is the request's, so it
+    // never fires after the request ends.
+    static timeout(milliseconds) {
+      const ms = Number(milliseconds);
+      if (!Number.isFinite(ms) || Math.trunc(ms) < 0 || Math.trunc(ms) > Number.MAX_SAFE_INTEGER) {
+        throw new TypeError(`AbortSignal.timeout: ${String(milliseconds)} is not a number of milliseconds from 0 to 2^53 - 1`);
+      }
+      const signal = new AbortSignal(signalHooks);
+      setTimeout(() => signalHooks.abort(signal, new DOMException('The operation timed out.', 'TimeoutError')), Math.trunc(ms));
+      return signal;
+    }
     static any(signals) {
       const list = [...signals];
       for (const s of list) {

@@ -126,9 +126,55 @@ const makeConsole = () => {
 // from (HR-Time); QuickJS-NG's counts from an arbitrary clock's zero, in a
 // property that cannot be changed, so `performance` is made anew over the
 // engine's `now`.
+//
+// User Timing's `mark` and `measure` keep their entries here, in the
+// request's heap; they are dropped with its timers when it ends
+// (`timers.clear`), so no request sees another's marks.
+const performanceEntries = [];
 if (typeof performance === 'object' && performance !== null && typeof performance.now === 'function') {
   const engineNow = performance.now;
   const timeOrigin = Date.now() - engineNow();
+  class PerformanceEntry {
+    #name;
+    #type;
+    #start;
+    #duration;
+    #detail;
+    constructor(key, name, type, start, duration, detail) {
+      if (key !== performanceEntries) throw new TypeError('Illegal constructor');
+      [this.#name, this.#type, this.#start, this.#duration, this.#detail] = [name, type, start, duration, detail];
+    }
+    get name() { return this.#name; }
+    get entryType() { return this.#type; }
+    get startTime() { return this.#start; }
+    get duration() { return this.#duration; }
+    get detail() { return this.#detail; }
+    toJSON() {
+      return { name: this.#name, entryType: this.#type, startTime: this.#start, duration: this.#duration, detail: this.#detail };
+    }
+  }
+  const time = (value, what) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new TypeError(`performance: ${what} must be a time from 0 on, got ${String(value)}`);
+    return n;
+  };
+  // A mark's name or a time, as measure() takes them.
+  const timeOf = (mark, what) => {
+    if (typeof mark === 'number') return time(mark, what);
+    const name = String(mark);
+    for (let i = performanceEntries.length - 1; i >= 0; i--) {
+      const e = performanceEntries[i];
+      if (e.entryType === 'mark' && e.name === name) return e.startTime;
+    }
+    throw new DOMException(`performance.measure: there is no mark named '${name}'`, 'SyntaxError');
+  };
+  const remove = (type, name) => {
+    for (let i = performanceEntries.length - 1; i >= 0; i--) {
+      const e = performanceEntries[i];
+      if (e.entryType === type && (name === undefined || e.name === String(name))) performanceEntries.splice(i, 1);
+    }
+  };
+  const clone = (detail) => (detail === undefined || detail === null ? null : structuredClone(detail));
   Object.defineProperty(globalThis, 'performance', {
     value: Object.freeze({
       now: function now() {
@@ -137,6 +183,53 @@ if (typeof performance === 'object' && performance !== null && typeof performanc
       timeOrigin,
       toJSON: function toJSON() {
         return { timeOrigin };
+      },
+      mark: function mark(name, options = undefined) {
+        if (arguments.length < 1) throw new TypeError('performance.mark needs a name');
+        const start = options?.startTime === undefined ? engineNow() : time(options.startTime, 'startTime');
+        const entry = new PerformanceEntry(performanceEntries, String(name), 'mark', start, 0, clone(options?.detail));
+        performanceEntries.push(entry);
+        return entry;
+      },
+      measure: function measure(name, startOrOptions = undefined, endMark = undefined) {
+        if (arguments.length < 1) throw new TypeError('performance.measure needs a name');
+        const options = startOrOptions !== null && typeof startOrOptions === 'object' ? startOrOptions : null;
+        let start;
+        let end;
+        if (options) {
+          if (endMark !== undefined) throw new TypeError('performance.measure: give an end mark or an options object, not both');
+          end = options.end !== undefined ? timeOf(options.end, 'end') : undefined;
+          start = options.start !== undefined ? timeOf(options.start, 'start') : undefined;
+          if (options.duration !== undefined) {
+            const duration = time(options.duration, 'duration');
+            if (start === undefined && end === undefined) throw new TypeError('performance.measure: a duration needs a start or an end');
+            if (start !== undefined && end !== undefined) throw new TypeError('performance.measure: give two of start, end and duration');
+            if (start === undefined) start = end - duration;
+            else end = start + duration;
+          }
+        } else if (startOrOptions !== undefined) {
+          start = timeOf(startOrOptions, 'start');
+        }
+        end ??= endMark !== undefined ? timeOf(endMark, 'end') : engineNow();
+        start ??= 0;
+        const entry = new PerformanceEntry(performanceEntries, String(name), 'measure', start, end - start, clone(options?.detail));
+        performanceEntries.push(entry);
+        return entry;
+      },
+      getEntries: function getEntries() {
+        return [...performanceEntries].sort((a, b) => a.startTime - b.startTime);
+      },
+      getEntriesByType: function getEntriesByType(type) {
+        return this.getEntries().filter((e) => e.entryType === String(type));
+      },
+      getEntriesByName: function getEntriesByName(name, type = undefined) {
+        return this.getEntries().filter((e) => e.name === String(name) && (type === undefined || e.entryType === String(type)));
+      },
+      clearMarks: function clearMarks(name = undefined) {
+        remove('mark', name);
+      },
+      clearMeasures: function clearMeasures(name = undefined) {
+        remove('measure', name);
       },
     }),
     writable: true,
@@ -153,12 +246,14 @@ Object.defineProperty(globalThis, 'console', {
 });
 
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
-// TextDecoder: js/web.js) and the platform's small globals (events, abort,
+// TextDecoder: js/web.js; Blob, File, FormData: js/forms.js through web.js) and the platform's small globals (events, abort,
 // structuredClone, base64, crypto, navigator: js/platform.js; SubtleCrypto,
 // CryptoKey: js/crypto.js) are defined on
 // first use: a `worker` context that never needs them does not pay for them
 // (a snapshot loads them all before it is taken).
-const WEB_APIS = ['Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder'];
+const WEB_APIS = [
+  'Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'Blob', 'File', 'FormData',
+];
 const PLATFORM_APIS = [
   'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
   'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',
@@ -266,8 +361,10 @@ export const timers = {
     }
     return true;
   },
+  // Drops what the request leaves: its timers and its performance entries.
   clear() {
     timerQueue.clear();
+    performanceEntries.length = 0;
   },
 };
 

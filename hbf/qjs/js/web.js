@@ -1,6 +1,7 @@
 // Web APIs for fetch-style handlers: Headers, Request, Response, URL,
-// URLSearchParams, TextEncoder, TextDecoder. Loaded by the prelude on first use;
-// `make(native)` receives the native bindings (codecs, URL parser).
+// URLSearchParams, TextEncoder, TextDecoder, and (from js/forms.js) Blob, File,
+// FormData. Loaded by the prelude on first use; `make(native)` receives the
+// native bindings (codecs, URL parser, multipart parser).
 //
 // URL is the WHATWG URL Standard's, parsed natively (host/url.rs).
 
@@ -318,6 +319,23 @@ export const make = (native) => {
     }
   }
 
+  const forms = native.formsModule().make(native, URLSearchParams);
+  const { Blob, File, FormData } = forms;
+
+  // Fetch's "extract a body": its bytes (or null) and the Content-Type it
+  // implies (or null).
+  const extract = (body) => {
+    if (body === undefined || body === null) return [null, null];
+    if (body instanceof Blob) return [forms.blobBytes(body), body.type || null];
+    if (body instanceof FormData) {
+      const [blob, type] = forms.encodeMultipart(body);
+      return [forms.blobBytes(blob), type];
+    }
+    if (body instanceof URLSearchParams) return [utf8(body.toString()), 'application/x-www-form-urlencoded;charset=UTF-8'];
+    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return [toBytes(body), null];
+    return [utf8(String(body)), 'text/plain;charset=UTF-8'];
+  };
+
   // The body shared by Request and Response: bytes (or null), read once.
   const bodyOf = new WeakMap();
   const usedOf = new WeakSet();
@@ -337,13 +355,13 @@ export const make = (native) => {
       }
       async text() { return fromUtf8(await takeBody(this)); }
       async json() { return JSON.parse(await this.text()); }
+      async blob() {
+        const bytes = await takeBody(this);
+        const blob = new Blob([bytes], { type: this.headers.get('content-type') ?? '' });
+        return blob;
+      }
+      async formData() { return forms.decodeForm(this.headers.get('content-type'), await takeBody(this)); }
     };
-
-  const contentTypeFor = (body) => {
-    if (typeof body === 'string') return 'text/plain;charset=UTF-8';
-    if (body instanceof URLSearchParams) return 'application/x-www-form-urlencoded;charset=UTF-8';
-    return null;
-  };
 
   class Request extends Body(Object) {
     #url;
@@ -361,9 +379,9 @@ export const make = (native) => {
       if (body !== null && body !== undefined && (method === 'GET' || method === 'HEAD')) {
         throw new TypeError('a GET or HEAD request cannot have a body');
       }
-      const type = contentTypeFor(body);
+      const [bytes, type] = extract(body);
       if (type && !this.#headers.has('content-type')) this.#headers.set('content-type', type);
-      bodyOf.set(this, toBytes(body));
+      bodyOf.set(this, bytes);
     }
     get url() { return this.#url; }
     get method() { return this.#method; }
@@ -397,21 +415,32 @@ export const make = (native) => {
       this.#status = status;
       this.#statusText = String(init.statusText ?? REASONS[status] ?? '');
       this.#headers = new Headers(init.headers);
-      const type = contentTypeFor(body);
+      const [bytes, type] = extract(body);
       if (type && !this.#headers.has('content-type')) this.#headers.set('content-type', type);
-      if (body !== null && (status === 204 || status === 205 || status === 304)) {
+      if (bytes !== null && (status === 204 || status === 205 || status === 304)) {
         throw new TypeError(`a ${status} response cannot have a body`);
       }
-      bodyOf.set(this, toBytes(body));
+      bodyOf.set(this, bytes);
     }
     get status() { return this.#status; }
     get statusText() { return this.#statusText; }
     get ok() { return this.#status >= 200 && this.#status < 300; }
     get headers() { return this.#headers; }
-    get type() { return 'default'; }
+    #type = 'default';
+    get type() { return this.#type; }
     get redirected() { return false; }
     clone() {
+      if (this.#type === 'error') return Response.error();
       return new Response(bodyOf.get(this), { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+    }
+    // A network error (Fetch's Response.error()): status 0, type 'error'. A
+    // handler that answers with one gets the 500 of an invalid status.
+    static error() {
+      const response = new Response(null);
+      response.#status = 0;
+      response.#statusText = '';
+      response.#type = 'error';
+      return response;
     }
     static json(data, init = {}) {
       const headers = new Headers(init.headers);
@@ -426,5 +455,5 @@ export const make = (native) => {
     get [Symbol.toStringTag]() { return 'Response'; }
   }
 
-  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder };
+  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData };
 };

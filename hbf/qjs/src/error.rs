@@ -29,6 +29,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A `.json` file imported as a module that is not JSON.
+    #[error("{module} is imported as a JSON module but is not JSON: {problem}")]
+    JsonModule { module: String, problem: String },
+
     /// A JavaScript worker could not start.
     #[error("JavaScript worker: {0}")]
     Worker(String),

@@ -20,6 +20,7 @@ mod db;
 mod encoding;
 mod fs;
 mod modules;
+mod multipart;
 mod url;
 
 use std::cell::{Cell, RefCell};
@@ -49,6 +50,8 @@ pub(crate) struct HostState {
     pub platform: Trusted,
     /// Bytecode of `js/crypto.js`.
     pub crypto: Trusted,
+    /// Bytecode of `js/forms.js`.
+    pub forms: Trusted,
 }
 
 impl HostState {
@@ -61,6 +64,7 @@ impl HostState {
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
             crypto: bytecode::embedded(CRYPTO_NAME, CRYPTO_SOURCE)?,
+            forms: bytecode::embedded(FORMS_NAME, FORMS_SOURCE)?,
         })
     }
 }
@@ -173,6 +177,8 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("urlSet", host_fn(ctx, url::set)?)?;
     native.set("cryptoModule", host_fn(ctx, crypto_module)?)?;
     crypto::install(ctx, &native)?;
+    native.set("parseMultipart", host_fn(ctx, multipart::parse)?)?;
+    native.set("formsModule", host_fn(ctx, forms_module)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -241,6 +247,12 @@ fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.web)
 }
 
+/// Loads and evaluates the forms module (Blob, File, FormData), returning its
+/// namespace.
+fn forms_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.forms)
+}
+
 /// Loads and evaluates the platform's globals module, returning its namespace.
 fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.platform)
@@ -276,7 +288,8 @@ fn random_bytes<'js>(ctx: Ctx<'js>, n: usize) -> rquickjs::Result<TypedArray<'js
     TypedArray::new_copy(ctx, &bytes)
 }
 
-/// The sources of `js/web.js` and `js/platform.js`, and their module names
+/// The sources of `js/web.js`, `js/platform.js` and `js/forms.js`, and their
+/// module names
 /// (each is loaded through a native function, never imported).
 pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
 pub(crate) const WEB_NAME: &str = "hbf:web";
@@ -284,6 +297,8 @@ pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
 pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
 pub(crate) const CRYPTO_SOURCE: &str = include_str!("../js/crypto.js");
 pub(crate) const CRYPTO_NAME: &str = "hbf:crypto";
+pub(crate) const FORMS_SOURCE: &str = include_str!("../js/forms.js");
+pub(crate) const FORMS_NAME: &str = "hbf:forms";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.

@@ -330,6 +330,9 @@ impl PodCode {
                 let read = || Ok(self.db.fs().read(module)?);
                 self.transform(module, key, ts, read)?.as_bytes().to_vec()
             }
+            None if pod_files::is_json_module(module) => {
+                json_module(module, &self.db.fs().read(module)?)?
+            }
             None => self.db.fs().read(module)?,
         };
         Ok(Code::Source {
@@ -432,4 +435,21 @@ impl PodCode {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A JSON module (`import data from './x.json' with { type: 'json' }`): its
+/// default export is the file's value. The file must be JSON (an error
+/// naming it otherwise); it reaches the engine as a string literal given to
+/// `JSON.parse`, never as code.
+fn json_module(module: &str, bytes: &[u8]) -> Result<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::JsonModule {
+        module: module.to_owned(),
+        problem: format!("it is not UTF-8 ({e})"),
+    })?;
+    serde_json::from_str::<serde_json::Value>(text).map_err(|e| Error::JsonModule {
+        module: module.to_owned(),
+        problem: e.to_string(),
+    })?;
+    let literal = serde_json::to_string(text).expect("a string serializes");
+    Ok(format!("export default JSON.parse({literal});\n").into_bytes())
 }

@@ -7,7 +7,10 @@
 //! * `./x.js`, `../x.js`: relative to the importing module's directory;
 //! * `/hbf/x.js`: absolute within the pod;
 //! * `hbf:db` and other `hbf:` names: host modules, left to their loader;
+//! * `node:` names: an error naming the module (no Node layer here);
 //! * anything else (a bare specifier): through `static/importmap.json`.
+//!
+//! A `.json` file is a JSON module: its default export is its value.
 //!
 //! No specifier can name a file outside the pod: every result passes the
 //! versioned filesystem's path rules, and `..` past the root is an error.
@@ -69,6 +72,11 @@ pub fn is_module_path(path: &str) -> bool {
     path.ends_with(".js") || path.ends_with(".mjs") || hbf_ts::is_transformed(path)
 }
 
+/// True for a JSON module (`import data from './x.json' with { type: 'json' }`).
+pub fn is_json_module(path: &str) -> bool {
+    path.ends_with(".json")
+}
+
 /// True for the pod's server-side modules (`hbf/**`, JavaScript, TypeScript,
 /// JSX): what the packer compiles and the dev API checks when saved.
 pub fn is_server_module(path: &str) -> bool {
@@ -104,6 +112,12 @@ pub fn resolve(import_map: &ImportMap, base: &str, specifier: &str) -> Result<St
     };
     if specifier.starts_with("hbf:") {
         return Ok(specifier.to_owned());
+    }
+    if specifier.starts_with("node:") {
+        return Err(fail(
+            "Node's built-in modules are not available in HBF (no Node compatibility layer yet); \
+             use the Web platform's globals (DOCS/PLATFORM.md)",
+        ));
     }
     let joined = if specifier.starts_with("./") || specifier.starts_with("../") {
         let dir = base.rsplit_once('/').map_or("", |(dir, _)| dir);

@@ -171,6 +171,25 @@ routes['/performance'] = () => ({
   epoch: performance.timeOrigin > 1.6e12,
   json: Object.keys(performance.toJSON()),
 })
+routes['/marks'] = () => {
+  const before = performance.getEntries().length // a request sees none of another's
+  const a = performance.mark('a', { startTime: 10, detail: { k: [1] } })
+  performance.mark('b', { startTime: 25 })
+  performance.mark('a', { startTime: 12 }) // measure() takes the latest of a name
+  const ab = performance.measure('ab', 'a', 'b')
+  const withDuration = performance.measure('d', { start: 'b', duration: 5, detail: 'x' })
+  const toNow = performance.measure('now', 'b')
+  const tryIt = (f) => { try { f(); return null } catch (e) { return e.name } }
+  return {
+    before, mark: [a.name, a.entryType, a.startTime, a.duration, a.detail],
+    ab: [ab.startTime, ab.duration], withDuration: withDuration.toJSON(), toNowEnds: Math.abs(toNow.startTime + toNow.duration - performance.now()) < 1000,
+    names: performance.getEntries().map((e) => e.name),
+    byType: performance.getEntriesByType('measure').length, byName: performance.getEntriesByName('a', 'mark').length,
+    errors: [tryIt(() => performance.measure('x', 'nope')), tryIt(() => performance.mark('x', { startTime: -1 })),
+      tryIt(() => performance.measure('x', { duration: 1 }))],
+    cleared: (performance.clearMarks('a'), performance.clearMeasures(), performance.getEntries().map((e) => e.name)),
+  }
+}
 globalThis.app = { handle(req, res) { res.json(routes[req.path]()) } }
 "#;
 
@@ -342,6 +361,20 @@ fn console_has_every_method_and_performance_counts_from_the_epoch() {
             json(e, "/performance"),
             serde_json::json!({"origin": true, "epoch": true, "json": ["timeOrigin"]})
         );
+        for _ in 0..2 {
+            assert_eq!(
+                json(e, "/marks"),
+                serde_json::json!({
+                    "before": 0, "mark": ["a", "mark", 10, 0, {"k": [1]}],
+                    "ab": [12, 13], "withDuration": {"name": "d", "entryType": "measure", "startTime": 25, "duration": 5, "detail": "x"},
+                    "toNowEnds": true,
+                    "names": ["a", "a", "ab", "b", "d", "now"],
+                    "byType": 3, "byName": 2,
+                    "errors": ["SyntaxError", "TypeError", "TypeError"],
+                    "cleared": ["b"],
+                })
+            );
+        }
     });
 }
 

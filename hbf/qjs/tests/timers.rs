@@ -33,6 +33,14 @@ const routes = {
   '/past-deadline': async () => { await sleep(60000); return {} },
   '/leave': () => { setTimeout(() => { globalThis.leaked = 'a timer of an earlier request' }, 20); setInterval(() => { globalThis.leaked = 'an interval' }, 5); return {} },
   '/look': () => ({ leaked: globalThis.leaked ?? null, fromTopLevel: globalThis.fromTopLevel ?? null }),
+  '/abort-timeout': async () => {
+    const signal = AbortSignal.timeout(20)
+    const before = signal.aborted
+    const heard = new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason)))
+    const reason = await heard
+    const bad = [-1, NaN, Infinity].map((n) => { try { AbortSignal.timeout(n); return null } catch (e) { return e.name } })
+    return { before, after: signal.aborted, reason: [reason.name, reason instanceof DOMException, reason.message], bad }
+  },
   '/string': () => { try { setTimeout('globalThis.x = 1', 1) } catch (e) { return { name: e.name } } return {} },
 }
 export default { async fetch(request) { return Response.json(await routes[new URL(request.url).pathname]()) } }
@@ -98,5 +106,20 @@ fn a_timer_never_fires_in_another_request() {
             // A request that waits gives a leftover timer every chance to fire.
             json(e, "/slept");
         }
+    });
+}
+
+#[test]
+fn abort_signal_timeout_aborts_with_a_timeout_error() {
+    each_mode(|e, mode| {
+        assert_eq!(
+            json(e, "/abort-timeout"),
+            serde_json::json!({
+                "before": false, "after": true,
+                "reason": ["TimeoutError", true, "The operation timed out."],
+                "bad": ["TypeError", "TypeError", "TypeError"],
+            }),
+            "{mode:?}"
+        );
     });
 }
