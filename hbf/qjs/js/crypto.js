@@ -19,9 +19,16 @@ export const make = (native, DOMException) => {
     try {
       return thunk();
     } catch (error) {
-      if (error instanceof Error && DOM_NAMES.includes(error.name)) throw dom(error.message, error.name);
+      if (error instanceof Error && has(DOM_NAMES, error.name)) throw dom(error.message, error.name);
       throw error;
     }
+  };
+
+  // Membership without Array.prototype.includes, which pod code may have
+  // replaced to pass a usage check.
+  const has = (list, item) => {
+    for (let i = 0; i < list.length; i++) if (list[i] === item) return true;
+    return false;
   };
 
   const HASHES = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
@@ -70,7 +77,7 @@ export const make = (native, DOMException) => {
     if (alg.name === undefined) throw new TypeError("the algorithm has no 'name'");
     const given = String(alg.name);
     const name = CANONICAL.get(given.toUpperCase());
-    if (name === undefined || !SUPPORTED[op].includes(name)) {
+    if (name === undefined || !has(SUPPORTED[op], name)) {
       throw dom(`${given} is not supported for ${op === 'keyLength' ? 'deriveKey' : op}`, 'NotSupportedError');
     }
     return { name, params: alg };
@@ -108,6 +115,7 @@ export const make = (native, DOMException) => {
     #material;
     constructor(token, type, extractable, algorithm, usages, material) {
       if (token !== TOKEN) throw new TypeError('Illegal constructor');
+      if (algorithm.hash) Object.freeze(algorithm.hash);
       this.#type = type;
       this.#extractable = extractable;
       this.#algorithm = Object.freeze(algorithm);
@@ -143,8 +151,8 @@ export const make = (native, DOMException) => {
     const list = [];
     for (const usage of usages) {
       const u = String(usage);
-      if (!ALL_USAGES.includes(u)) throw new TypeError(`${u} is not a key usage`);
-      if (!list.includes(u)) list.push(u);
+      if (!has(ALL_USAGES, u)) throw new TypeError(`${u} is not a key usage`);
+      if (!has(list, u)) list.push(u);
     }
     return list;
   };
@@ -152,7 +160,7 @@ export const make = (native, DOMException) => {
   const newKey = (type, extractable, algorithm, usages, material) => {
     const allowed = USAGES[algorithm.name][type];
     for (const usage of usages) {
-      if (!allowed.includes(usage)) throw dom(`a ${algorithm.name} ${type} key cannot be used to ${usage}`, 'SyntaxError');
+      if (!has(allowed, usage)) throw dom(`a ${algorithm.name} ${type} key cannot be used to ${usage}`, 'SyntaxError');
     }
     if (type !== 'public' && usages.length === 0) {
       throw dom(`a ${type} key needs at least one usage`, 'SyntaxError');
@@ -165,7 +173,7 @@ export const make = (native, DOMException) => {
     if (keys.algorithm(key).name !== alg.name) {
       throw dom(`the key is a ${keys.algorithm(key).name} key, not ${alg.name}`, 'InvalidAccessError');
     }
-    if (!keys.usages(key).includes(usage)) throw dom(`the key's usages do not include ${usage}`, 'InvalidAccessError');
+    if (!has(keys.usages(key), usage)) throw dom(`the key's usages do not include ${usage}`, 'InvalidAccessError');
     return key;
   };
 
@@ -183,7 +191,7 @@ export const make = (native, DOMException) => {
     if (jwk.key_ops !== undefined) {
       if (!Array.isArray(jwk.key_ops)) throw dom("the JWK's key_ops must be an array", 'DataError');
       for (const usage of usages) {
-        if (!jwk.key_ops.includes(usage)) throw dom(`the JWK's key_ops do not allow ${usage}`, 'DataError');
+        if (!has(jwk.key_ops, usage)) throw dom(`the JWK's key_ops do not allow ${usage}`, 'DataError');
       }
     }
     if (jwk.ext === false && extractable) throw dom('the JWK is not extractable (ext: false)', 'DataError');
@@ -211,7 +219,7 @@ export const make = (native, DOMException) => {
         throw dom(`the JWK's alg ${data.alg} is not ${JWK_ALG.HMAC(hash)}`, 'DataError');
       }
       algorithm = { name, hash: { name: hash }, length: bits };
-    } else if (AES.includes(name)) {
+    } else if (has(AES, name)) {
       if (bits !== 128 && bits !== 192 && bits !== 256) {
         throw dom(`an AES key is 128, 192 or 256 bits, not ${bits}`, 'DataError');
       }
@@ -254,12 +262,12 @@ export const make = (native, DOMException) => {
     return newKey(type, extractable, curveAlgorithm(alg.name, curve), usages, material);
   };
   const importAny = (format, data, alg, extractable, usages) =>
-    SECRET.includes(alg.name)
+    has(SECRET, alg.name)
       ? importSecret(format, data, alg, extractable, usages)
       : importCurve(format, data, alg, extractable, usages);
   const formatOf = (format) => {
     const f = String(format);
-    if (!FORMATS.includes(f)) throw new TypeError(`${f} is not a key format (raw, spki, pkcs8, jwk)`);
+    if (!has(FORMATS, f)) throw new TypeError(`${f} is not a key format (raw, spki, pkcs8, jwk)`);
     return f;
   };
 
@@ -332,7 +340,7 @@ export const make = (native, DOMException) => {
         const iv = member(alg, 'iv');
         const aad = alg.params.additionalData === undefined ? new Uint8Array(0) : member(alg, 'additionalData');
         const tag = alg.params.tagLength === undefined ? 128 : integer(alg.params.tagLength, 'tagLength', 255);
-        if (![32, 64, 96, 104, 112, 120, 128].includes(tag)) throw dom(`${tag} is not an AES-GCM tag length`, 'OperationError');
+        if (!has([32, 64, 96, 104, 112, 120, 128], tag)) throw dom(`${tag} is not an AES-GCM tag length`, 'OperationError');
         return run(() => ops.aesGcm(encrypt, material, iv, aad, tag, data));
       }
       case 'AES-CBC':
@@ -411,7 +419,7 @@ export const make = (native, DOMException) => {
         const bits = hmacLength(alg, hash);
         return newKey('secret', extractable, { name: 'HMAC', hash: { name: hash }, length: bits }, usages, randomBytes(bits / 8));
       }
-      if (AES.includes(alg.name)) {
+      if (has(AES, alg.name)) {
         const bits = aesLength(alg);
         return newKey('secret', extractable, { name: alg.name, length: bits }, usages, randomBytes(bits / 8));
       }
@@ -419,8 +427,8 @@ export const make = (native, DOMException) => {
       const algorithm2 = curveAlgorithm(alg.name, curve);
       const { private: privateUses, public: publicUses } = USAGES[alg.name];
       const material = run(() => ops.curveGenerate(curve));
-      const privateKey = newKey('private', extractable, algorithm2, usages.filter((u) => privateUses.includes(u) || !publicUses.includes(u)), material);
-      const publicKey = newKey('public', true, { ...algorithm2 }, usages.filter((u) => publicUses.includes(u)), run(() => ops.curvePublic(curve, material)));
+      const privateKey = newKey('private', extractable, algorithm2, usages.filter((u) => has(privateUses, u) || !has(publicUses, u)), material);
+      const publicKey = newKey('public', true, { ...algorithm2 }, usages.filter((u) => has(publicUses, u)), run(() => ops.curvePublic(curve, material)));
       return { publicKey, privateKey };
     }
     async importKey(format, keyData, algorithm, extractable, keyUsages) {

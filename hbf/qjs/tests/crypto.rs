@@ -80,6 +80,17 @@ routes['/forge'] = async () => {
   ArrayBuffer.prototype.slice = slice
   let constructed
   try { new CryptoKey(); constructed = 'made' } catch (e) { constructed = e.name }
+  // A usage check does not trust Array.prototype.includes; a key's algorithm
+  // cannot be changed under it.
+  const encryptOnly = await s.importKey('raw', new Uint8Array(16), 'AES-CBC', false, ['encrypt'])
+  const includes = Array.prototype.includes
+  Array.prototype.includes = () => true
+  const usageBypass = await fails(s.decrypt({ name: 'AES-CBC', iv: new Uint8Array(16) }, encryptOnly, new Uint8Array(16)))
+  Array.prototype.includes = includes
+  const before = hex(await s.sign('HMAC', real, new Uint8Array(1)))
+  try { real.algorithm.hash.name = 'SHA-1' } catch {}
+  try { real.algorithm.name = 'AES-GCM' } catch {}
+  const hashKept = before === hex(await s.sign('HMAC', real, new Uint8Array(1))) && real.algorithm.hash.name === 'SHA-256'
   return {
     fake: await fails(s.sign('HMAC', fake, new Uint8Array(1))),
     plain: await fails(s.sign('HMAC', plain, new Uint8Array(1))),
@@ -94,6 +105,8 @@ routes['/forge'] = async () => {
     subtleCtor: (() => { try { new SubtleCrypto(); return 'made' } catch (e) { return e.name } })(),
     unbound: await fails(SubtleCrypto.prototype.digest.call({}, 'SHA-256', new Uint8Array(1))),
     same: crypto.subtle === s && s instanceof SubtleCrypto,
+    usageBypass,
+    hashKept,
   }
 }
 routes['/ecdsa'] = async () => {
@@ -339,6 +352,8 @@ fn keys_cannot_be_forged_or_read() {
                 "subtleCtor": "TypeError",
                 "unbound": "TypeError (not a DOMException)",
                 "same": true,
+                "usageBypass": "InvalidAccessError",
+                "hashKept": true,
             })
         );
     });
