@@ -247,8 +247,8 @@ Object.defineProperty(globalThis, 'console', {
 
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
 // TextDecoder: js/web.js; Blob, File, FormData: js/forms.js through web.js) and the platform's small globals (events, abort,
-// structuredClone, base64, crypto, navigator: js/platform.js; SubtleCrypto,
-// CryptoKey: js/crypto.js) are defined on
+// structuredClone, base64, crypto, navigator: js/platform.js; the streams:
+// js/streams.js; SubtleCrypto, CryptoKey: js/crypto.js) are defined on
 // first use: a `worker` context that never needs them does not pay for them
 // (a snapshot loads them all before it is taken).
 const WEB_APIS = [
@@ -259,9 +259,20 @@ const PLATFORM_APIS = [
   'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',
 ];
 const CRYPTO_APIS = ['SubtleCrypto', 'CryptoKey'];
+const STREAM_APIS = [
+  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamDefaultController',
+  'ReadableByteStreamController', 'ReadableStreamBYOBRequest', 'WritableStream', 'WritableStreamDefaultWriter',
+  'WritableStreamDefaultController', 'TransformStream', 'TransformStreamDefaultController',
+  'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
+  'CompressionStream', 'DecompressionStream',
+];
+// js/web.js makes bodies of streams, so it gets them through `streams`
+// (never through the globals, which a pod may replace); loaded on first use.
+const streams = { load: () => loadApis(LAZY[2]), loaded: () => LAZY[2].api !== null };
 const LAZY = [
-  { names: WEB_APIS, make: () => native.webModule().make(native), api: null },
+  { names: WEB_APIS, make: () => native.webModule().make(native, streams), api: null },
   { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
+  { names: STREAM_APIS, make: () => native.streamsModule().make(native, loadWeb()), api: null },
   {
     names: CRYPTO_APIS,
     make: () => native.cryptoModule().make(native, loadApis(LAZY[1]).DOMException),
@@ -269,7 +280,7 @@ const LAZY = [
   },
 ];
 // `crypto.subtle` (js/platform.js) is js/crypto.js's, made on first use.
-native.subtle = () => loadApis(LAZY[2]).subtle;
+native.subtle = () => loadApis(LAZY[3]).subtle;
 const define = (name, value) =>
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 const loadApis = (lazy) => {

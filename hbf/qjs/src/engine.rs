@@ -385,6 +385,7 @@ impl Engine {
         let timed_out = self.timed_out();
         self.disarm_deadline();
         host::set_request_id(0);
+        host::end_request();
         let outcome = outcome.map_err(|e| match e {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,
@@ -537,6 +538,7 @@ impl Engine {
             // Timers the module's top-level code left are not the first
             // request's.
             self.clear_timers(&ctx, &timers)?;
+            host::end_request();
             if warm {
                 for name in host::NATIVE_MODULES {
                     let promise = Module::import(&ctx, name).map_err(err)?;

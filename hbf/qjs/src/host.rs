@@ -15,6 +15,7 @@
 //! number; TEXT a string; BLOB a Uint8Array; NULL null.
 
 mod blob;
+mod compression;
 mod crypto;
 mod db;
 mod encoding;
@@ -98,6 +99,12 @@ pub(crate) fn set_request_id(id: u64) {
     });
 }
 
+/// Drops the native state a request made (its compression streams' codecs):
+/// called when each request ends, and after the pod's top-level code.
+pub(crate) fn end_request() {
+    compression::end_request();
+}
+
 /// Sets the deadline of the pod's SQL (the request's; `None` between
 /// requests): a statement still running then is interrupted.
 pub(crate) fn set_sql_deadline(deadline: Option<std::time::Instant>) {
@@ -179,6 +186,13 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     crypto::install(ctx, &native)?;
     native.set("parseMultipart", host_fn(ctx, multipart::parse)?)?;
     native.set("formsModule", host_fn(ctx, forms_module)?)?;
+    native.set("streamsModule", host_fn(ctx, streams_module)?)?;
+    native.set("streamsPonyfill", host_fn(ctx, streams_ponyfill)?)?;
+    native.set("zOpen", host_fn(ctx, compression::open)?)?;
+    native.set("zWrite", host_fn(ctx, compression::write)?)?;
+    native.set("zPull", host_fn(ctx, compression::pull)?)?;
+    native.set("zFinish", host_fn(ctx, compression::finish)?)?;
+    native.set("zClose", host_fn(ctx, compression::close)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -253,6 +267,30 @@ fn forms_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.forms)
 }
 
+/// Loads and evaluates the streams module (`js/streams.js`), returning its
+/// namespace. It and the Streams implementation under it are compiled on
+/// first use (once per process), not when a worker starts: a `worker` pod
+/// that never streams does not pay for 65 KB of JavaScript.
+fn streams_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate_embedded(&ctx, STREAMS_NAME, STREAMS_SOURCE)
+}
+
+/// Loads and evaluates the vendored Streams implementation
+/// (`js/vendor/web-streams-polyfill.mjs`), returning its namespace.
+fn streams_ponyfill<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate_embedded(&ctx, PONYFILL_NAME, PONYFILL_SOURCE)
+}
+
+fn evaluate_embedded<'js>(
+    ctx: &Ctx<'js>,
+    name: &'static str,
+    source: &'static str,
+) -> rquickjs::Result<Object<'js>> {
+    let module = bytecode::embedded(name, source)
+        .map_err(|e| Exception::throw_internal(ctx, &format!("{name}: {e}")))?;
+    evaluate(ctx, &module)
+}
+
 /// Loads and evaluates the platform's globals module, returning its namespace.
 fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.platform)
@@ -299,6 +337,10 @@ pub(crate) const CRYPTO_SOURCE: &str = include_str!("../js/crypto.js");
 pub(crate) const CRYPTO_NAME: &str = "hbf:crypto";
 pub(crate) const FORMS_SOURCE: &str = include_str!("../js/forms.js");
 pub(crate) const FORMS_NAME: &str = "hbf:forms";
+pub(crate) const STREAMS_SOURCE: &str = include_str!("../js/streams.js");
+pub(crate) const STREAMS_NAME: &str = "hbf:streams";
+pub(crate) const PONYFILL_SOURCE: &str = include_str!("../js/vendor/web-streams-polyfill.mjs");
+pub(crate) const PONYFILL_NAME: &str = "hbf:web-streams-polyfill";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.
