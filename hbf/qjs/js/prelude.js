@@ -248,7 +248,7 @@ Object.defineProperty(globalThis, 'console', {
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
 // TextDecoder: js/web.js; Blob, File, FormData: js/forms.js through web.js) and the platform's small globals (events, abort,
 // structuredClone, base64, crypto, navigator: js/platform.js; the streams:
-// js/streams.js) are defined on
+// js/streams.js; SubtleCrypto, CryptoKey: js/crypto.js) are defined on
 // first use: a `worker` context that never needs them does not pay for them
 // (a snapshot loads them all before it is taken).
 const WEB_APIS = [
@@ -258,6 +258,7 @@ const PLATFORM_APIS = [
   'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
   'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',
 ];
+const CRYPTO_APIS = ['SubtleCrypto', 'CryptoKey'];
 const STREAM_APIS = [
   'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamDefaultController',
   'ReadableByteStreamController', 'ReadableStreamBYOBRequest', 'WritableStream', 'WritableStreamDefaultWriter',
@@ -272,7 +273,14 @@ const LAZY = [
   { names: WEB_APIS, make: () => native.webModule().make(native, streams), api: null },
   { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
   { names: STREAM_APIS, make: () => native.streamsModule().make(native, loadWeb()), api: null },
+  {
+    names: CRYPTO_APIS,
+    make: () => native.cryptoModule().make(native, loadApis(LAZY[1]).DOMException),
+    api: null,
+  },
 ];
+// `crypto.subtle` (js/platform.js) is js/crypto.js's, made on first use.
+native.subtle = () => loadApis(LAZY[3]).subtle;
 const define = (name, value) =>
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 const loadApis = (lazy) => {

@@ -16,6 +16,7 @@
 
 mod blob;
 mod compression;
+mod crypto;
 mod db;
 mod encoding;
 mod fs;
@@ -41,10 +42,15 @@ pub(crate) struct HostState {
     pub user: UserDb,
     /// The request being served (for log lines).
     pub request_id: Cell<u64>,
+    /// The running request's deadline, for host work that loops long
+    /// (`crypto.subtle`'s PBKDF2).
+    pub deadline: Cell<Option<std::time::Instant>>,
     /// Bytecode of `js/web.js`.
     pub web: Trusted,
     /// Bytecode of `js/platform.js`.
     pub platform: Trusted,
+    /// Bytecode of `js/crypto.js`.
+    pub crypto: Trusted,
     /// Bytecode of `js/forms.js`.
     pub forms: Trusted,
 }
@@ -55,8 +61,10 @@ impl HostState {
             db,
             user,
             request_id: Cell::default(),
+            deadline: Cell::default(),
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
+            crypto: bytecode::embedded(CRYPTO_NAME, CRYPTO_SOURCE)?,
             forms: bytecode::embedded(FORMS_NAME, FORMS_SOURCE)?,
         })
     }
@@ -102,9 +110,21 @@ pub(crate) fn end_request() {
 pub(crate) fn set_sql_deadline(deadline: Option<std::time::Instant>) {
     STATE.with(|s| {
         if let Some(st) = s.borrow().as_ref() {
+            st.deadline.set(deadline);
             st.user.set_deadline(deadline);
         }
     });
+}
+
+/// Whether the running request's deadline has passed (host work that loops
+/// long stops then: QuickJS's interrupt handler cannot stop Rust).
+pub(crate) fn deadline_passed() -> bool {
+    STATE.with(|s| {
+        s.borrow()
+            .as_ref()
+            .and_then(|st| st.deadline.get())
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    })
 }
 
 /// Host functions made while pinning is on ([`start_pinning`]).
@@ -162,6 +182,8 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("decode", host_fn(ctx, encoding::decode)?)?;
     native.set("urlParse", host_fn(ctx, url::parse)?)?;
     native.set("urlSet", host_fn(ctx, url::set)?)?;
+    native.set("cryptoModule", host_fn(ctx, crypto_module)?)?;
+    crypto::install(ctx, &native)?;
     native.set("parseMultipart", host_fn(ctx, multipart::parse)?)?;
     native.set("formsModule", host_fn(ctx, forms_module)?)?;
     native.set("streamsModule", host_fn(ctx, streams_module)?)?;
@@ -317,6 +339,11 @@ fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.platform)
 }
 
+/// Loads and evaluates `crypto.subtle`'s module, returning its namespace.
+fn crypto_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.crypto)
+}
+
 fn evaluate<'js>(ctx: &Ctx<'js>, module: &Trusted) -> rquickjs::Result<Object<'js>> {
     let (module, promise) = module.load(ctx)?.eval()?;
     promise.finish::<()>()?;
@@ -349,6 +376,8 @@ pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
 pub(crate) const WEB_NAME: &str = "hbf:web";
 pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
 pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
+pub(crate) const CRYPTO_SOURCE: &str = include_str!("../js/crypto.js");
+pub(crate) const CRYPTO_NAME: &str = "hbf:crypto";
 pub(crate) const FORMS_SOURCE: &str = include_str!("../js/forms.js");
 pub(crate) const FORMS_NAME: &str = "hbf:forms";
 pub(crate) const STREAMS_SOURCE: &str = include_str!("../js/streams.js");
