@@ -544,14 +544,53 @@ const fetchStyle = async (handler, req, headerList) => {
   const init = { method: req.method, headers: pairs };
   if (req.method !== 'GET' && req.method !== 'HEAD') init.body = req.bodyBytes;
   const request = new Request(req.url, init);
-  const response = await handler.fetch(request, {}, {});
+  const later = [];
+  const response = await handler.fetch(request, {}, makeCtx(later));
   if (!(response instanceof Response)) {
     throw new TypeError('fetch() must return a Response (or a promise of one)');
   }
   const headers = [...response.headers];
-  const stream = native.canStream() ? takeStream(response) : null;
-  if (stream !== null) return sendStream(response.status, headers, stream);
-  return { status: response.status, headers, body: await response.bytes() };
+  const canStream = native.canStream();
+  const stream = canStream ? takeStream(response) : null;
+  if (stream !== null) {
+    const sent = await sendStream(response.status, headers, stream);
+    native.streamClose();
+    await afterResponse(later);
+    return sent;
+  }
+  const body = await response.bytes();
+  if (later.length === 0) return { status: response.status, headers, body };
+  // Work after the response (ctx.waitUntil): the client has its whole
+  // answer first, then the work runs, still under the request's deadline.
+  if (canStream) {
+    native.streamHead(response.status, headers);
+    if (body.length > 0) native.streamChunk(body);
+    native.streamClose();
+  }
+  await afterResponse(later);
+  return { status: response.status, headers, body };
+};
+
+// A fetch handler's `ctx` (as on Workers): `waitUntil(promise)` keeps the
+// request running after its response, until the promise settles (never past
+// the deadline); `passThroughOnException()` has nothing to pass through to.
+const makeCtx = (later) => ({
+    waitUntil(promise) {
+      later.push(Promise.resolve(promise));
+    },
+    passThroughOnException() {},
+  });
+
+// Waits for the work of ctx.waitUntil, including work it adds meanwhile; a
+// rejection is logged as the request's uncaught error, not its failure.
+const afterResponse = async (later) => {
+  for (let done = 0; done < later.length; done++) {
+    try {
+      await later[done];
+    } catch (error) {
+      native.log('error', `Uncaught (in ctx.waitUntil) ${format([error])}`);
+    }
+  }
 };
 
 // A stream body goes to the client chunk by chunk (engine/streaming.rs):

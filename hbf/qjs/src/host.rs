@@ -196,6 +196,7 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("canStream", host_fn(ctx, crate::streaming::can_stream)?)?;
     native.set("streamHead", host_fn(ctx, stream_head)?)?;
     native.set("streamChunk", host_fn(ctx, stream_chunk)?)?;
+    native.set("streamClose", host_fn(ctx, crate::streaming::close)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())

@@ -182,7 +182,7 @@ fn worker(
             if let Some(error) = error {
                 tracing::error!(
                     request = job.request.id,
-                    "a streamed response was cut short: {error}"
+                    "the request failed after its response began (a streamed body is cut short): {error}"
                 );
             }
         } else if let Some(reply) = reply.borrow_mut().take() {

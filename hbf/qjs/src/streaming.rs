@@ -129,6 +129,8 @@ struct Current {
     responder: Option<Responder>,
     producer: Option<Producer>,
     deadline: Option<Instant>,
+    /// The head went to the client (the pool must not answer again).
+    answered: bool,
 }
 
 thread_local! {
@@ -164,6 +166,7 @@ pub(crate) fn start(head: JsResponse) -> bool {
             chunks: sender,
             budget: Arc::clone(&budget),
         });
+        current.answered = true;
         drop(current);
         responder(
             head,
@@ -187,20 +190,22 @@ pub(crate) fn send(bytes: Vec<u8>) -> Result<(), Refused> {
     })
 }
 
-/// The request ended: ends its streamed body (with `error`, if it failed)
-/// and forgets the responder. True if its head was streamed.
+/// Ends the streamed body now, complete, while the request goes on (work
+/// after the response: `ctx.waitUntil`).
+pub(crate) fn close() {
+    CURRENT.with(|c| c.borrow_mut().producer = None);
+}
+
+/// The request ended: ends its streamed body (with `error`, if it failed
+/// before the body was complete) and forgets the responder. True if the
+/// client was answered already.
 pub(crate) fn end(error: Option<String>) -> bool {
     CURRENT.with(|c| {
         let mut current = c.borrow_mut();
         current.responder = None;
-        match current.producer.take() {
-            Some(producer) => {
-                if let Some(message) = error {
-                    let _ = producer.chunks.send(Chunk::Failed(message));
-                }
-                true
-            }
-            None => false,
+        if let (Some(producer), Some(message)) = (current.producer.take(), error) {
+            let _ = producer.chunks.send(Chunk::Failed(message));
         }
+        std::mem::take(&mut current.answered)
     })
 }

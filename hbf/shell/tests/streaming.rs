@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use common::Server;
 
 const SERVER: &str = r#"
+import { execute, query } from 'hbf:db'
+execute('CREATE TABLE IF NOT EXISTS later (what TEXT)')
 const enc = new TextEncoder()
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const routes = {
@@ -38,8 +40,20 @@ const routes = {
   '/gzip': () => new Response(new Blob(['zipped '.repeat(1000)]).stream().pipeThrough(new CompressionStream('gzip')),
     { headers: { 'content-encoding': 'gzip' } }),
   '/plain': () => new Response('still serving'),
+  // Work after the response: the client has 'answered' long before the row.
+  '/later': (ctx) => {
+    ctx.waitUntil(sleep(2500).then(() => execute("INSERT INTO later VALUES ('done')")))
+    ctx.waitUntil(Promise.reject(new Error('a background task failed')))
+    ctx.passThroughOnException()
+    return new Response('answered')
+  },
+  '/later-stream': (ctx) => {
+    ctx.waitUntil(sleep(2500).then(() => execute("INSERT INTO later VALUES ('streamed')")))
+    return new Response(ReadableStream.from([enc.encode('streamed answer')]))
+  },
+  '/rows': () => Response.json(query('SELECT what FROM later ORDER BY what').map((r) => r.what)),
 }
-export default { fetch(request) { return routes[new URL(request.url).pathname]() } }
+export default { fetch(request, env, ctx) { return routes[new URL(request.url).pathname](ctx) } }
 "#;
 
 fn start(mode: &str) -> (tempfile::TempDir, Server) {
@@ -151,7 +165,10 @@ fn a_stream_that_fails_midway_cuts_the_response_short() {
         assert!(
             server
                 .wait_for_log(
-                    &["a streamed response was cut short", "the source broke"],
+                    &[
+                        "the request failed after its response began",
+                        "the source broke"
+                    ],
                     Duration::from_secs(5)
                 )
                 .is_some(),
@@ -172,4 +189,53 @@ fn a_compressed_stream_decodes_to_its_text() {
         .read_to_string(&mut text)
         .unwrap();
     assert_eq!(text, "zipped ".repeat(1000));
+}
+
+/// `ctx.waitUntil`: the response reaches the client whole while the work it
+/// names still runs (under the request's deadline), and a failed task is
+/// logged, not the request's failure.
+#[test]
+fn wait_until_work_runs_after_the_response() {
+    for mode in ["snapshot", "worker"] {
+        let (_dir, server) = start(mode);
+        for (path, answer, row) in [
+            ("/later", "answered", "done"),
+            ("/later-stream", "streamed answer", "streamed"),
+        ] {
+            let reply = server.get(path);
+            assert_eq!(reply.status, 200, "{mode} {path}");
+            assert_eq!(reply.text(), answer, "{mode} {path}");
+            // The work sleeps 2.5 s before it writes: the answer came first.
+            let rows = server.get("/rows").json();
+            assert!(
+                !rows.as_array().unwrap().iter().any(|r| r == row),
+                "{mode} {path}: {rows}"
+            );
+            let deadline = Instant::now() + Duration::from_secs(8);
+            while !server
+                .get("/rows")
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == row)
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "{mode} {path}: the work after the response never ran"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        assert!(
+            server
+                .wait_for_log(
+                    &["Uncaught (in ctx.waitUntil)", "a background task failed"],
+                    Duration::from_secs(5)
+                )
+                .is_some(),
+            "{mode}:\n{}",
+            server.log().join("\n")
+        );
+    }
 }
