@@ -260,6 +260,7 @@ const PLATFORM_APIS = [
 const LAZY = [
   { names: WEB_APIS, make: () => native.webModule().make(native), api: null },
   { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
+  { names: ['URLPattern'], make: () => native.urlPatternModule().make(native), api: null },
 ];
 const define = (name, value) =>
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });

@@ -21,6 +21,7 @@ mod fs;
 mod modules;
 mod multipart;
 mod url;
+mod urlpattern;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -46,6 +47,8 @@ pub(crate) struct HostState {
     pub platform: Trusted,
     /// Bytecode of `js/forms.js`.
     pub forms: Trusted,
+    /// Bytecode of `js/urlpattern.js`.
+    pub urlpattern: Trusted,
 }
 
 impl HostState {
@@ -57,6 +60,7 @@ impl HostState {
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
             forms: bytecode::embedded(FORMS_NAME, FORMS_SOURCE)?,
+            urlpattern: bytecode::embedded(URLPATTERN_NAME, URLPATTERN_SOURCE)?,
         })
     }
 }
@@ -157,6 +161,12 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("urlSet", host_fn(ctx, url::set)?)?;
     native.set("parseMultipart", host_fn(ctx, multipart::parse)?)?;
     native.set("formsModule", host_fn(ctx, forms_module)?)?;
+    native.set("urlPatternModule", host_fn(ctx, urlpattern_module)?)?;
+    native.set(
+        "urlPatternCompile",
+        host_fn(ctx, urlpattern::compile_parts)?,
+    )?;
+    native.set("urlPatternMatch", host_fn(ctx, urlpattern::match_input)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -231,6 +241,11 @@ fn forms_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.forms)
 }
 
+/// Loads and evaluates the URLPattern module, returning its namespace.
+fn urlpattern_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.urlpattern)
+}
+
 /// Loads and evaluates the platform's globals module, returning its namespace.
 fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.platform)
@@ -270,6 +285,8 @@ pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
 pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
 pub(crate) const FORMS_SOURCE: &str = include_str!("../js/forms.js");
 pub(crate) const FORMS_NAME: &str = "hbf:forms";
+pub(crate) const URLPATTERN_SOURCE: &str = include_str!("../js/urlpattern.js");
+pub(crate) const URLPATTERN_NAME: &str = "hbf:urlpattern";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.
