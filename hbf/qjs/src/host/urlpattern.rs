@@ -178,43 +178,51 @@ fn compile(ctx: &Ctx<'_>, key: &Key) -> rquickjs::Result<Pattern> {
     parsed.map_err(|e| type_error(ctx, what, e))
 }
 
-struct Entry {
+struct Entry<T> {
     key: Key,
     /// The request that compiled it; 0: the pod's load, shared.
     owner: u64,
-    pattern: Rc<Pattern>,
+    pattern: Rc<T>,
 }
 
 thread_local! {
-    static CACHE: RefCell<VecDeque<Entry>> = const { RefCell::new(VecDeque::new()) };
+    static CACHE: RefCell<VecDeque<Entry<Pattern>>> = const { RefCell::new(VecDeque::new()) };
 }
 
 /// The compiled pattern for `key`: this request's (or the load's) from the
 /// cache, or compiled now and kept (the entries of other requests go first).
 fn pattern(ctx: &Ctx<'_>, key: Key) -> rquickjs::Result<Rc<Pattern>> {
     let request = super::request_id();
-    let found = CACHE.with(|cache| {
-        cache
-            .borrow()
-            .iter()
-            .find(|e| (e.owner == 0 || e.owner == request) && e.key == key)
-            .map(|e| e.pattern.clone())
-    });
-    if let Some(pattern) = found {
-        return Ok(pattern);
-    }
-    let pattern = Rc::new(compile(ctx, &key)?);
     CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        cache.retain(|e| e.owner == 0 || e.owner == request);
-        if cache.len() >= CACHE_ENTRIES {
-            cache.pop_front();
-        }
-        cache.push_back(Entry {
-            key,
-            owner: request,
-            pattern: pattern.clone(),
-        });
+        cached(&mut cache.borrow_mut(), key, request, |key| {
+            compile(ctx, key)
+        })
+    })
+}
+
+/// The cache's rule, apart from QuickJS: an entry is found only by the
+/// request that made it, or by all if made outside any request (request 0).
+fn cached<T, E>(
+    cache: &mut VecDeque<Entry<T>>,
+    key: Key,
+    request: u64,
+    compile: impl FnOnce(&Key) -> Result<T, E>,
+) -> Result<Rc<T>, E> {
+    let found = cache
+        .iter()
+        .find(|e| (e.owner == 0 || e.owner == request) && e.key == key);
+    if let Some(entry) = found {
+        return Ok(entry.pattern.clone());
+    }
+    let pattern = Rc::new(compile(&key)?);
+    cache.retain(|e| e.owner == 0 || e.owner == request);
+    if cache.len() >= CACHE_ENTRIES {
+        cache.pop_front();
+    }
+    cache.push_back(Entry {
+        key,
+        owner: request,
+        pattern: pattern.clone(),
     });
     Ok(pattern)
 }
@@ -310,7 +318,14 @@ pub(super) fn match_input<'js>(
     ];
     let mut matched = Vec::with_capacity(8);
     for (component, value) in components(&pattern).into_iter().zip(&values) {
-        match guarded(&ctx, what, || component.matcher.matches(value))? {
+        // The crate's matcher compares a prefix before its regex case-
+        // sensitively; with `ignoreCase`, the component's whole regex
+        // (compiled with `i`) decides.
+        let found = guarded(&ctx, what, || match &component.regexp {
+            Ok(regexp) if ignore_case => regexp.matches(value),
+            _ => component.matcher.matches(value),
+        })?;
+        match found {
             Some(groups) => matched.push(
                 groups
                     .into_iter()
@@ -340,4 +355,61 @@ pub(super) fn match_input<'js>(
         result.set(i, pair)?;
     }
     Ok(result.into_value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: usize) -> Key {
+        Key {
+            input: Input::String(format!("/route/{n}")),
+            base: None,
+            ignore_case: false,
+        }
+    }
+
+    /// Compiles through the cache, returning whether it compiled.
+    fn compiled(cache: &mut VecDeque<Entry<usize>>, n: usize, request: u64) -> bool {
+        let mut did = false;
+        let got = cached(cache, key(n), request, |_| {
+            did = true;
+            Ok::<_, ()>(n)
+        });
+        assert_eq!(*got.unwrap(), n);
+        did
+    }
+
+    #[test]
+    fn a_request_never_finds_another_requests_patterns() {
+        let mut cache = VecDeque::new();
+        assert!(compiled(&mut cache, 1, 0), "the pod's load compiles");
+        assert!(compiled(&mut cache, 2, 7), "request 7 compiles its own");
+        assert!(!compiled(&mut cache, 2, 7), "and finds it again");
+        assert!(!compiled(&mut cache, 1, 7), "the load's are shared");
+        assert!(!compiled(&mut cache, 1, 8), "with every request");
+        assert!(
+            compiled(&mut cache, 2, 8),
+            "request 8 does not find request 7's"
+        );
+        assert!(
+            cache.iter().all(|e| e.owner != 7),
+            "which went when 8 compiled"
+        );
+        assert!(!compiled(&mut cache, 2, 8));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let mut cache = VecDeque::new();
+        for n in 0..CACHE_ENTRIES * 3 {
+            compiled(&mut cache, n, 0);
+        }
+        assert_eq!(cache.len(), CACHE_ENTRIES);
+        assert!(
+            !compiled(&mut cache, CACHE_ENTRIES * 3 - 1, 0),
+            "the newest stay"
+        );
+        assert!(compiled(&mut cache, 0, 0), "the oldest went");
+    }
 }
