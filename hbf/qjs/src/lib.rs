@@ -16,7 +16,8 @@
 //! * [`JsPool`] runs requests on worker threads, each owning an [`Engine`] (a
 //!   QuickJS runtime with memory, stack and time limits) that calls the pod's
 //!   handler, HBF style or fetch style, with the host modules `hbf:db`, `hbf:fs`,
-//!   `hbf:blob` and `hbf:console`.
+//!   `hbf:blob` and `hbf:console`. A fetch handler's stream body is sent as it
+//!   is produced ([`JsAnswer::Streamed`], `streaming.rs`).
 //!
 //! This crate knows nothing of HTTP: requests and responses are plain data.
 
@@ -32,6 +33,7 @@ mod loader;
 mod pod_code;
 mod pod_files;
 mod pool;
+mod streaming;
 
 pub use compile::{engine_fingerprint, module_key, Compiler};
 pub use engine::{
@@ -48,4 +50,5 @@ pub use pod_files::{
     is_module_path, is_server_module, resolve, typescript_source_candidates, EXTENSION_ORDER,
     SERVER_MODULES, TYPESCRIPT_SOURCES,
 };
-pub use pool::JsPool;
+pub use pool::{JsAnswer, JsPool};
+pub use streaming::{BodyStream, MAX_BUFFERED};
