@@ -278,6 +278,7 @@ const LAZY = [
     make: () => native.cryptoModule().make(native, loadApis(LAZY[1]).DOMException),
     api: null,
   },
+  { names: ['URLPattern'], make: () => native.urlPatternModule().make(native), api: null },
 ];
 // `crypto.subtle` (js/platform.js) is js/crypto.js's, made on first use.
 native.subtle = () => loadApis(LAZY[3]).subtle;

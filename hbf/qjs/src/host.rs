@@ -23,6 +23,7 @@ mod fs;
 mod modules;
 mod multipart;
 mod url;
+mod urlpattern;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -197,6 +198,12 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("streamHead", host_fn(ctx, stream_head)?)?;
     native.set("streamChunk", host_fn(ctx, stream_chunk)?)?;
     native.set("streamClose", host_fn(ctx, crate::streaming::close)?)?;
+    native.set("urlPatternModule", host_fn(ctx, urlpattern_module)?)?;
+    native.set(
+        "urlPatternCompile",
+        host_fn(ctx, urlpattern::compile_parts)?,
+    )?;
+    native.set("urlPatternMatch", host_fn(ctx, urlpattern::match_input)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -311,6 +318,12 @@ fn forms_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.forms)
 }
 
+/// Loads and evaluates the URLPattern module (`js/urlpattern.js`),
+/// returning its namespace; compiled on first use, as the streams module.
+fn urlpattern_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate_embedded(&ctx, URLPATTERN_NAME, URLPATTERN_SOURCE)
+}
+
 /// Loads and evaluates the streams module (`js/streams.js`), returning its
 /// namespace. It and the Streams implementation under it are compiled on
 /// first use (once per process), not when a worker starts: a `worker` pod
@@ -381,6 +394,8 @@ pub(crate) const CRYPTO_SOURCE: &str = include_str!("../js/crypto.js");
 pub(crate) const CRYPTO_NAME: &str = "hbf:crypto";
 pub(crate) const FORMS_SOURCE: &str = include_str!("../js/forms.js");
 pub(crate) const FORMS_NAME: &str = "hbf:forms";
+pub(crate) const URLPATTERN_SOURCE: &str = include_str!("../js/urlpattern.js");
+pub(crate) const URLPATTERN_NAME: &str = "hbf:urlpattern";
 pub(crate) const STREAMS_SOURCE: &str = include_str!("../js/streams.js");
 pub(crate) const STREAMS_NAME: &str = "hbf:streams";
 pub(crate) const PONYFILL_SOURCE: &str = include_str!("../js/vendor/web-streams-polyfill.mjs");

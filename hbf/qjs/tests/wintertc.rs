@@ -12,7 +12,6 @@ use hbf_qjs::{EngineConfig, Isolation};
 /// Names of the index not built yet, and why.
 const NOT_YET: &[(&str, &str)] = &[
     ("fetch", "no network until issue 26's policy"),
-    ("URLPattern", "being built (issue 24 point 7)"),
     (
         "WebAssembly.Global",
         "no WebAssembly engine yet (issue 24 point 8)",
