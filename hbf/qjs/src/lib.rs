@@ -49,6 +49,6 @@ pub use packages::{is_package_specifier, PackageFiles, CONDITIONS};
 pub use pod_code::{LoadLog, LoadedFrom, PodCode};
 pub use pod_files::{
     candidates, is_module_path, is_server_module, resolve, resolve_in,
-    typescript_source_candidates, EXTENSION_ORDER, SERVER_MODULES, TYPESCRIPT_SOURCES,
+    typescript_source_candidates, EXTENSION_ORDER, IMPORT_MAP, SERVER_MODULES, TYPESCRIPT_SOURCES,
 };
 pub use pool::JsPool;
