@@ -197,7 +197,7 @@ struct PodFile {
 
 /// Packs the pod at `pod` into the database file `output` (replaced if it exists).
 pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackReport, PackError> {
-    let (files, dropped) = reach::prune(collect(pod, options)?)?;
+    let files = collect(pod, options)?;
     if !files
         .iter()
         .any(|f| SERVER_MODULES.contains(&f.path.as_str()))
@@ -213,6 +213,7 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
         })?,
         None => ts::Options::default(),
     };
+    let (files, dropped) = reach::prune(files, &ts_options)?;
     let compiler = Compiler::new().map_err(PackError::Engine)?;
     let mut modules = Vec::new();
     let compiled = |path: &str| {

@@ -2,7 +2,8 @@
 //! `node_modules/` with every file of every package (sources, CommonJS
 //! builds, type declarations, READMEs), and a pod needs the few its modules
 //! import. The walk starts from every server module (`hbf/**`, outside any
-//! `node_modules`), reads each module's imports with oxc ([`ts::imports`]),
+//! `node_modules`), reads each module's imports with oxc ([`ts::imports`];
+//! TypeScript and JSX after their transform, which adds the JSX runtime's),
 //! resolves them with the loader's own rules ([`resolve_in`]: the import
 //! map, then `node_modules` and `package.json`), and follows what they name.
 //! Kept: every file outside `node_modules`, the package modules reached, and
@@ -53,11 +54,11 @@ impl PackageFiles for Index<'_> {
 
 /// `files` without the package files no server module reaches, and what
 /// was dropped.
-pub fn prune(files: Vec<PodFile>) -> Result<(Vec<PodFile>, Dropped), PackError> {
+pub fn prune(files: Vec<PodFile>, ts: &ts::Options) -> Result<(Vec<PodFile>, Dropped), PackError> {
     if !files.iter().any(|f| is_package_file(&f.path)) {
         return Ok((files, Dropped::default()));
     }
-    let reached = reached(&files)?;
+    let reached = reached(&files, ts)?;
     let mut dropped = Dropped::default();
     let kept = files
         .into_iter()
@@ -74,7 +75,7 @@ pub fn prune(files: Vec<PodFile>) -> Result<(Vec<PodFile>, Dropped), PackError> 
 }
 
 /// The package files the server modules reach.
-fn reached(files: &[PodFile]) -> Result<BTreeSet<String>, PackError> {
+fn reached(files: &[PodFile], options: &ts::Options) -> Result<BTreeSet<String>, PackError> {
     let index = Index {
         files: files.iter().map(|f| (f.path.as_str(), f)).collect(),
         touched: RefCell::default(),
@@ -90,11 +91,20 @@ fn reached(files: &[PodFile]) -> Result<BTreeSet<String>, PackError> {
         .collect();
     let mut seen: BTreeSet<String> = queue.iter().map(|f| f.path.clone()).collect();
     while let Some(module) = queue.pop() {
-        let specifiers =
-            ts::imports(&module.path, &module.data).map_err(|e| PackError::Syntax {
-                file: module.source.clone(),
-                source: e.into(),
-            })?;
+        let syntax = |e: ts::Error| PackError::Syntax {
+            file: module.source.clone(),
+            source: e.into(),
+        };
+        // TypeScript and JSX as they run: the JSX runtime's import is the
+        // transform's, and imports used only as types are gone.
+        let specifiers = match ts::is_transformed(&module.path) {
+            true => {
+                let js = ts::transform(&module.path, &module.data, options).map_err(syntax)?;
+                ts::imports(&module.path, js.as_bytes())
+            }
+            false => ts::imports(&module.path, &module.data),
+        }
+        .map_err(syntax)?;
         for specifier in specifiers.iter().filter(|s| !s.starts_with("hbf:")) {
             let Ok(path) = resolve_in(&index, &import_map, &module.path, specifier) else {
                 continue;

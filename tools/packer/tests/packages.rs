@@ -25,7 +25,23 @@ fn pod_with_packages() -> tempfile::TempDir {
     write(
         root,
         "hbf/lib/one.ts",
-        "import type { T } from 'types-only'\nexport const one: number = 1\n",
+        "import type { T } from 'types-only'\nimport { page } from './page.tsx'\nexport const one: number = page\n",
+    );
+    // The JSX runtime is imported by the transform, not by the source.
+    write(
+        root,
+        "hbf/lib/page.tsx",
+        "/** @jsxImportSource jsxlib */\nexport const page = <p />\n",
+    );
+    write(
+        root,
+        "node_modules/jsxlib/package.json",
+        r#"{"exports": {"./jsx-runtime": "./rt.js"}}"#,
+    );
+    write(
+        root,
+        "node_modules/jsxlib/rt.js",
+        "export const jsx = () => 1, jsxs = jsx, Fragment = 0\n",
     );
     write(
         root,
@@ -134,6 +150,8 @@ fn only_the_package_files_the_pod_reaches_are_packed() {
             "node_modules/greeter/node_modules/fmt/fmt.js",
             "node_modules/greeter/node_modules/fmt/package.json",
             "node_modules/greeter/package.json",
+            "node_modules/jsxlib/package.json",
+            "node_modules/jsxlib/rt.js",
         ]
     );
     assert_eq!(report.dropped.files, 9, "{report}");
@@ -142,8 +160,8 @@ fn only_the_package_files_the_pod_reaches_are_packed() {
         report.to_string().contains("left out 9 package files"),
         "{report}"
     );
-    // The package modules were compiled too: 2 pod modules + 4 package ones.
-    assert_eq!(report.modules, 6, "{report}");
+    // The package modules were compiled too: 3 pod modules + 5 package ones.
+    assert_eq!(report.modules, 8, "{report}");
 
     for isolation in [Isolation::Snapshot, Isolation::Worker] {
         let config = EngineConfig {
