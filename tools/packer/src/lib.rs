@@ -49,9 +49,10 @@ use sha2::{Digest, Sha256};
 /// Largest file accepted by default (16 MiB).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// The pod's top-level directories: its code, its assets, and its packages
-/// (`npm install` in the pod's directory puts them in `node_modules`).
-const POD_DIRS: [&str; 3] = ["hbf", "static", "node_modules"];
+/// The pod's top-level entries: its code, its assets, its packages (`npm
+/// install` in the pod's directory puts them in `node_modules`) and the
+/// `package.json` whose `imports` (`#name` specifiers) its modules may use.
+const POD_DIRS: [&str; 4] = ["hbf", "static", "node_modules", "package.json"];
 
 /// The top-level file of an overlay pod that names its base pod's directory.
 pub const BASE_FILE: &str = "base";

@@ -20,7 +20,7 @@ fn pod_with_packages() -> tempfile::TempDir {
     write(
         root,
         "hbf/server.js",
-        "import { greet } from 'greeter'\nimport { one } from './lib/one.ts'\nexport default { async fetch() { const { n } = await import('@acme/num'); return new Response(greet(one + n)) } }\n",
+        "import { greet } from 'greeter'\nimport { one } from '#one'\nexport default { async fetch() { const { n } = await import('@acme/num'); return new Response(greet(one + n)) } }\n",
     );
     write(
         root,
@@ -46,8 +46,9 @@ fn pod_with_packages() -> tempfile::TempDir {
     write(
         root,
         "package.json",
-        r#"{"dependencies": {"greeter": "1"}}"#,
+        r##"{"dependencies": {"greeter": "1"}, "imports": {"#one": "./hbf/lib/one.ts"}}"##,
     );
+    write(root, "package-lock.json", "{}");
     write(
         root,
         "node_modules/greeter/package.json",
