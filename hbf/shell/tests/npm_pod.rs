@@ -142,6 +142,9 @@ fn hono_routing() {
         );
         let missing = s.get("/nope");
         assert_eq!(missing.status, 404);
+        // The packages are the pod's code, not its static files.
+        let package = s.get("/node_modules/hono/package.json");
+        assert_eq!(package.status, 404, "{}", package.text());
         json!([
             summary(&root),
             summary(&hello),
