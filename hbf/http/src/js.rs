@@ -20,8 +20,12 @@
 //! busy `503` with `Retry-After`, an engine fault `500`. Each is logged with the
 //! request id.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use hbf_qjs::{JsRequest, JsResponse};
+use hbf_qjs::{BodyStream, JsAnswer, JsRequest, JsResponse};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -81,13 +85,38 @@ pub async fn serve(
         body,
     };
     match app.js.handle(js_request).await {
-        Ok(response) => to_http(response, id),
+        Ok(JsAnswer::Whole(response)) => to_http(response, id, None),
+        Ok(JsAnswer::Streamed(head, body)) => to_http(head, id, Some(body)),
         Err(error) => Err(HttpError::Js { request: id, error }),
     }
 }
 
-/// Turns JavaScript's response into HTTP, validating status and headers.
-fn to_http(js: JsResponse, id: u64) -> Result<HttpResponse, HttpError> {
+/// A streamed response's body for hyper: chunks as JavaScript makes them
+/// (sent chunked); a handler that fails midway is an error, so hyper cuts
+/// the response short.
+struct Streamed(BodyStream);
+
+impl hyper::body::Body for Streamed {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.get_mut().0.poll_chunk(cx).map(|chunk| {
+            chunk.map(|chunk| {
+                chunk
+                    .map(|bytes| Frame::data(Bytes::from(bytes)))
+                    .map_err(std::io::Error::other)
+            })
+        })
+    }
+}
+
+/// Turns JavaScript's response into HTTP, validating status and headers;
+/// `stream` is its body when it is streamed (`js.body` is then empty).
+fn to_http(js: JsResponse, id: u64, stream: Option<BodyStream>) -> Result<HttpResponse, HttpError> {
     let bad = |reason: String| HttpError::BadResponse {
         request: id,
         reason,
@@ -114,11 +143,12 @@ fn to_http(js: JsResponse, id: u64) -> Result<HttpResponse, HttpError> {
         )));
     }
     let bodiless = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-    let mut response = Response::new(crate::respond::Body::full(if bodiless {
-        Bytes::new()
-    } else {
-        Bytes::from(js.body)
-    }));
+    let body = match stream {
+        Some(stream) if !bodiless => crate::respond::Body::stream(Streamed(stream)),
+        _ if bodiless => crate::respond::Body::full(Bytes::new()),
+        _ => crate::respond::Body::full(Bytes::from(js.body)),
+    };
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in js.headers {

@@ -7,7 +7,7 @@
 // A Blob's bytes are private (a #field), never handed out: every read is a
 // copy, so a Blob is immutable as the standard says, and `slice` can share.
 
-export const make = (native, URLSearchParams) => {
+export const make = (native, URLSearchParams, loadStreams) => {
   const usv = (value) => {
     const s = String(value);
     return typeof s.toWellFormed === 'function' ? s.toWellFormed() : s;
@@ -85,6 +85,16 @@ export const make = (native, URLSearchParams) => {
     async bytes() { return copy(bytesOf.get(this)); }
     async arrayBuffer() { return copy(bytesOf.get(this)).buffer; }
     async text() { return native.decode('utf-8', bytesOf.get(this), false); }
+    stream() {
+      const bytes = bytesOf.get(this);
+      return new (loadStreams().ReadableStream)({
+        type: 'bytes',
+        pull(controller) {
+          if (bytes.length > 0) controller.enqueue(copy(bytes));
+          controller.close();
+        },
+      });
+    }
     get [Symbol.toStringTag]() { return 'Blob'; }
   }
 

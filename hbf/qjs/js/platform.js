@@ -1,7 +1,7 @@
 // The platform's small globals, as WinterTC (and so Workers, Deno, Bun) give
 // them: DOMException, Event, EventTarget, CustomEvent, AbortController,
 // AbortSignal, reportError, structuredClone, atob, btoa, crypto
-// (getRandomValues, randomUUID), navigator, self. Loaded by the prelude on
+// (getRandomValues, randomUUID; `subtle` from js/crypto.js), navigator, self. Loaded by the prelude on
 // first use (a snapshot loads them before it is taken); `make(native)`
 // receives the native bindings (randomness, the log).
 
@@ -399,7 +399,7 @@ export const make = (native) => {
     return out;
   };
 
-  // ---- crypto (randomness; crypto.subtle is not here yet) -----------------
+  // ---- crypto (randomness here; crypto.subtle is js/crypto.js) -------------
   const INTEGER_ARRAYS = [
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
     BigInt64Array, BigUint64Array,
@@ -408,6 +408,10 @@ export const make = (native) => {
   class Crypto {
     constructor(key) {
       if (key !== CRYPTO) throw new TypeError('Illegal constructor');
+    }
+    // The same SubtleCrypto every time, loaded on first use (the prelude).
+    get subtle() {
+      return native.subtle();
     }
     getRandomValues(array) {
       if (!INTEGER_ARRAYS.some((T) => array instanceof T)) {

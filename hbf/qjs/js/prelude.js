@@ -247,7 +247,8 @@ Object.defineProperty(globalThis, 'console', {
 
 // Web APIs (Request, Response, Headers, URL, URLSearchParams, TextEncoder,
 // TextDecoder: js/web.js; Blob, File, FormData: js/forms.js through web.js) and the platform's small globals (events, abort,
-// structuredClone, base64, crypto, navigator: js/platform.js) are defined on
+// structuredClone, base64, crypto, navigator: js/platform.js; the streams:
+// js/streams.js; SubtleCrypto, CryptoKey: js/crypto.js) are defined on
 // first use: a `worker` context that never needs them does not pay for them
 // (a snapshot loads them all before it is taken).
 const WEB_APIS = [
@@ -257,10 +258,29 @@ const PLATFORM_APIS = [
   'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
   'structuredClone', 'atob', 'btoa', 'Crypto', 'crypto', 'navigator',
 ];
-const LAZY = [
-  { names: WEB_APIS, make: () => native.webModule().make(native), api: null },
-  { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
+const CRYPTO_APIS = ['SubtleCrypto', 'CryptoKey'];
+const STREAM_APIS = [
+  'ReadableStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamDefaultController',
+  'ReadableByteStreamController', 'ReadableStreamBYOBRequest', 'WritableStream', 'WritableStreamDefaultWriter',
+  'WritableStreamDefaultController', 'TransformStream', 'TransformStreamDefaultController',
+  'ByteLengthQueuingStrategy', 'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream',
+  'CompressionStream', 'DecompressionStream',
 ];
+// js/web.js makes bodies of streams, so it gets them through `streams`
+// (never through the globals, which a pod may replace); loaded on first use.
+const streams = { load: () => loadApis(LAZY[2]), loaded: () => LAZY[2].api !== null };
+const LAZY = [
+  { names: WEB_APIS, make: () => native.webModule().make(native, streams), api: null },
+  { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
+  { names: STREAM_APIS, make: () => native.streamsModule().make(native, loadWeb()), api: null },
+  {
+    names: CRYPTO_APIS,
+    make: () => native.cryptoModule().make(native, loadApis(LAZY[1]).DOMException),
+    api: null,
+  },
+];
+// `crypto.subtle` (js/platform.js) is js/crypto.js's, made on first use.
+native.subtle = () => loadApis(LAZY[3]).subtle;
 const define = (name, value) =>
   Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 const loadApis = (lazy) => {
@@ -518,7 +538,7 @@ const hbfStyle = (app, req) => {
 };
 
 const fetchStyle = async (handler, req, headerList) => {
-  const { Request, Response } = loadWeb();
+  const { Request, Response, takeStream } = loadWeb();
   const pairs = [];
   for (let i = 0; i < headerList.length; i += 2) pairs.push([headerList[i], headerList[i + 1]]);
   const init = { method: req.method, headers: pairs };
@@ -528,7 +548,32 @@ const fetchStyle = async (handler, req, headerList) => {
   if (!(response instanceof Response)) {
     throw new TypeError('fetch() must return a Response (or a promise of one)');
   }
-  return { status: response.status, headers: [...response.headers], body: await response.bytes() };
+  const headers = [...response.headers];
+  const stream = native.canStream() ? takeStream(response) : null;
+  if (stream !== null) return sendStream(response.status, headers, stream);
+  return { status: response.status, headers, body: await response.bytes() };
+};
+
+// A stream body goes to the client chunk by chunk (engine/streaming.rs):
+// the head first, then each chunk as the stream gives it, waiting while the
+// client is slow; a client that went away cancels the stream.
+const sendStream = async (status, headers, stream) => {
+  native.streamHead(status, headers);
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!(value instanceof Uint8Array)) {
+      const error = new TypeError('a body stream must give Uint8Array chunks');
+      reader.cancel(error).catch(() => {});
+      throw error;
+    }
+    if (!native.streamChunk(value)) {
+      reader.cancel(new DOMException('the client went away', 'AbortError')).catch(() => {});
+      break;
+    }
+  }
+  return { status, headers, body: new Uint8Array(0) };
 };
 
 // The `req` object of SPEC 4.

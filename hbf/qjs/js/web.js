@@ -5,7 +5,7 @@
 //
 // URL is the WHATWG URL Standard's, parsed natively (host/url.rs).
 
-export const make = (native) => {
+export const make = (native, streams) => {
   const utf8 = (s) => native.utf8Encode(String(s));
   // UTF-8 decode, malformed bytes as U+FFFD: the Encoding Standard's decoder.
   const fromUtf8 = (bytes) => native.decode('utf-8', bytes, false);
@@ -319,35 +319,117 @@ export const make = (native) => {
     }
   }
 
-  const forms = native.formsModule().make(native, URLSearchParams);
+  const forms = native.formsModule().make(native, URLSearchParams, streams.load);
   const { Blob, File, FormData } = forms;
 
-  // Fetch's "extract a body": its bytes (or null) and the Content-Type it
+  // A ReadableStream, if `value` is one (a stream cannot exist before the
+  // streams are loaded, so this never loads them).
+  const isStream = (value) => streams.loaded() && value instanceof streams.load().ReadableStream;
+
+  // A body: its bytes, or the stream it comes from (then `bytes` is null);
+  // `disturbed` once it is read or cancelled. No body at all is null.
+  const bodyState = (bytes, stream) => ({ bytes, stream, disturbed: false });
+
+  // Fetch's "extract a body": its state (or null) and the Content-Type it
   // implies (or null).
   const extract = (body) => {
     if (body === undefined || body === null) return [null, null];
-    if (body instanceof Blob) return [forms.blobBytes(body), body.type || null];
+    if (isStream(body)) {
+      if (body.locked) throw new TypeError('the body stream is locked by a reader');
+      return [bodyState(null, body), null];
+    }
+    if (body instanceof Blob) return [bodyState(forms.blobBytes(body), null), body.type || null];
     if (body instanceof FormData) {
       const [blob, type] = forms.encodeMultipart(body);
-      return [forms.blobBytes(blob), type];
+      return [bodyState(forms.blobBytes(blob), null), type];
     }
-    if (body instanceof URLSearchParams) return [utf8(body.toString()), 'application/x-www-form-urlencoded;charset=UTF-8'];
-    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return [toBytes(body), null];
-    return [utf8(String(body)), 'text/plain;charset=UTF-8'];
+    if (body instanceof URLSearchParams) {
+      return [bodyState(utf8(body.toString()), null), 'application/x-www-form-urlencoded;charset=UTF-8'];
+    }
+    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return [bodyState(toBytes(body).slice(0), null), null];
+    return [bodyState(utf8(String(body)), null), 'text/plain;charset=UTF-8'];
   };
 
-  // The body shared by Request and Response: bytes (or null), read once.
+  // A byte stream over `bytes`, which marks `state` disturbed when read.
+  const streamOver = (state, bytes) =>
+    new (streams.load().ReadableStream)({
+      type: 'bytes',
+      pull(controller) {
+        state.disturbed = true;
+        if (bytes.length > 0) controller.enqueue(bytes.slice(0));
+        controller.close();
+      },
+      cancel() {
+        state.disturbed = true;
+      },
+    });
+
+  // Every chunk of `stream`, which must be Uint8Arrays, joined.
+  const readAll = async (stream) => {
+    const reader = stream.getReader();
+    const chunks = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!(value instanceof Uint8Array)) {
+        const error = new TypeError('a body stream must give Uint8Array chunks');
+        reader.cancel(error).catch(() => {});
+        throw error;
+      }
+      chunks.push(value);
+      size += value.length;
+    }
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    return all;
+  };
+
+  // The body shared by Request and Response, read once.
   const bodyOf = new WeakMap();
-  const usedOf = new WeakSet();
-  const takeBody = (self) => {
-    if (usedOf.has(self)) return Promise.reject(new TypeError('body has already been read'));
-    usedOf.add(self);
-    return Promise.resolve(bodyOf.get(self) ?? new Uint8Array(0));
+  const takeBody = async (self) => {
+    const state = bodyOf.get(self);
+    if (!state) return new Uint8Array(0);
+    if (state.disturbed) throw new TypeError('body has already been read');
+    if (state.stream?.locked) throw new TypeError('the body stream is locked by a reader');
+    state.disturbed = true;
+    return state.stream ? readAll(state.stream) : state.bytes;
+  };
+  // The stream of a response to send as it is produced (prelude.js), taken
+  // (the response's body is used from then on); null for a body in memory.
+  const takeStream = (response) => {
+    const state = bodyOf.get(response);
+    if (!state?.stream || state.bytes !== null || state.disturbed || state.stream.locked) return null;
+    state.disturbed = true;
+    return state.stream;
+  };
+
+  // A body for a clone: bytes are copied, a stream is teed.
+  const cloneBody = (self) => {
+    const state = bodyOf.get(self);
+    if (!state) return null;
+    if (state.disturbed || state.stream?.locked) throw new TypeError('a body that has been read cannot be cloned');
+    if (!state.stream) return bodyState(state.bytes.slice(0), null);
+    const [mine, theirs] = state.stream.tee();
+    state.stream = mine;
+    return bodyState(null, theirs);
   };
   const Body = (Base) =>
     class extends Base {
-      get bodyUsed() { return usedOf.has(this); }
-      get body() { return bodyOf.get(this) ?? null; }
+      get bodyUsed() { return bodyOf.get(this)?.disturbed ?? false; }
+      get body() {
+        const state = bodyOf.get(this);
+        if (!state) return null;
+        if (!state.stream) {
+          state.stream = streamOver(state, state.bytes);
+          state.bytes = null;
+        }
+        return state.stream;
+      }
       async bytes() { return takeBody(this); }
       async arrayBuffer() {
         const b = await takeBody(this);
@@ -375,18 +457,35 @@ export const make = (native) => {
       if (!/^[!#$%&'*+\-.^_`|~0-9A-Z]+$/.test(method)) throw new TypeError(`invalid method: ${method}`);
       this.#method = method;
       this.#headers = new Headers(init.headers ?? from?.headers);
-      const body = init.body !== undefined ? init.body : from ? bodyOf.get(from) : null;
-      if (body !== null && body !== undefined && (method === 'GET' || method === 'HEAD')) {
+      let state;
+      let type = null;
+      if (init.body !== undefined) {
+        [state, type] = extract(init.body);
+        if (state?.stream && init.duplex !== 'half') {
+          throw new TypeError("a request with a stream body needs duplex: 'half'");
+        }
+      } else {
+        // The body of the Request it is made from, taken from it (Fetch).
+        state = from ? bodyOf.get(from) ?? null : null;
+        if (state?.disturbed || state?.stream?.locked) throw new TypeError('the Request body has already been read');
+        if (state && from) bodyOf.set(from, { ...state, disturbed: true });
+      }
+      if (state && (method === 'GET' || method === 'HEAD')) {
         throw new TypeError('a GET or HEAD request cannot have a body');
       }
-      const [bytes, type] = extract(body);
       if (type && !this.#headers.has('content-type')) this.#headers.set('content-type', type);
-      bodyOf.set(this, bytes);
+      bodyOf.set(this, state);
     }
     get url() { return this.#url; }
     get method() { return this.#method; }
     get headers() { return this.#headers; }
-    clone() { return new Request(this); }
+    get duplex() { return 'half'; }
+    clone() {
+      const body = cloneBody(this);
+      const copy = new Request(this.#url, { method: this.#method, headers: this.#headers });
+      bodyOf.set(copy, body);
+      return copy;
+    }
     get [Symbol.toStringTag]() { return 'Request'; }
   }
 
@@ -415,12 +514,12 @@ export const make = (native) => {
       this.#status = status;
       this.#statusText = String(init.statusText ?? REASONS[status] ?? '');
       this.#headers = new Headers(init.headers);
-      const [bytes, type] = extract(body);
+      const [state, type] = extract(body);
       if (type && !this.#headers.has('content-type')) this.#headers.set('content-type', type);
-      if (bytes !== null && (status === 204 || status === 205 || status === 304)) {
+      if (state !== null && (status === 204 || status === 205 || status === 304)) {
         throw new TypeError(`a ${status} response cannot have a body`);
       }
-      bodyOf.set(this, bytes);
+      bodyOf.set(this, state);
     }
     get status() { return this.#status; }
     get statusText() { return this.#statusText; }
@@ -431,7 +530,10 @@ export const make = (native) => {
     get redirected() { return false; }
     clone() {
       if (this.#type === 'error') return Response.error();
-      return new Response(bodyOf.get(this), { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+      const body = cloneBody(this);
+      const copy = new Response(null, { status: this.#status, statusText: this.#statusText, headers: this.#headers });
+      bodyOf.set(copy, body);
+      return copy;
     }
     // A network error (Fetch's Response.error()): status 0, type 'error'. A
     // handler that answers with one gets the 500 of an invalid status.
@@ -455,5 +557,5 @@ export const make = (native) => {
     get [Symbol.toStringTag]() { return 'Response'; }
   }
 
-  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData };
+  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData, takeStream };
 };

@@ -361,12 +361,15 @@ impl Engine {
     fn arm_deadline(&self) {
         let deadline = (self.epoch.elapsed() + self.config.timeout).as_nanos() as u64;
         self.deadline.store(deadline.max(1), Ordering::Relaxed);
-        host::set_sql_deadline(Some(Instant::now() + self.config.timeout));
+        let deadline = Instant::now() + self.config.timeout;
+        host::set_sql_deadline(Some(deadline));
+        crate::streaming::set_deadline(Some(deadline));
     }
 
     fn disarm_deadline(&self) {
         self.deadline.store(0, Ordering::Relaxed);
         host::set_sql_deadline(None);
+        crate::streaming::set_deadline(None);
     }
 
     /// Runs the pod's handler for `request`.
@@ -385,6 +388,7 @@ impl Engine {
         let timed_out = self.timed_out();
         self.disarm_deadline();
         host::set_request_id(0);
+        host::end_request();
         let outcome = outcome.map_err(|e| match e {
             _ if timed_out => JsError::Timeout(self.config.timeout),
             other => other,
@@ -537,6 +541,7 @@ impl Engine {
             // Timers the module's top-level code left are not the first
             // request's.
             self.clear_timers(&ctx, &timers)?;
+            host::end_request();
             if warm {
                 for name in host::NATIVE_MODULES {
                     let promise = Module::import(&ctx, name).map_err(err)?;

@@ -15,6 +15,8 @@
 //! number; TEXT a string; BLOB a Uint8Array; NULL null.
 
 mod blob;
+mod compression;
+mod crypto;
 mod db;
 mod encoding;
 mod fs;
@@ -40,10 +42,15 @@ pub(crate) struct HostState {
     pub user: UserDb,
     /// The request being served (for log lines).
     pub request_id: Cell<u64>,
+    /// The running request's deadline, for host work that loops long
+    /// (`crypto.subtle`'s PBKDF2).
+    pub deadline: Cell<Option<std::time::Instant>>,
     /// Bytecode of `js/web.js`.
     pub web: Trusted,
     /// Bytecode of `js/platform.js`.
     pub platform: Trusted,
+    /// Bytecode of `js/crypto.js`.
+    pub crypto: Trusted,
     /// Bytecode of `js/forms.js`.
     pub forms: Trusted,
 }
@@ -54,8 +61,10 @@ impl HostState {
             db,
             user,
             request_id: Cell::default(),
+            deadline: Cell::default(),
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
+            crypto: bytecode::embedded(CRYPTO_NAME, CRYPTO_SOURCE)?,
             forms: bytecode::embedded(FORMS_NAME, FORMS_SOURCE)?,
         })
     }
@@ -90,14 +99,32 @@ pub(crate) fn set_request_id(id: u64) {
     });
 }
 
+/// Drops the native state a request made (its compression streams' codecs):
+/// called when each request ends, and after the pod's top-level code.
+pub(crate) fn end_request() {
+    compression::end_request();
+}
+
 /// Sets the deadline of the pod's SQL (the request's; `None` between
 /// requests): a statement still running then is interrupted.
 pub(crate) fn set_sql_deadline(deadline: Option<std::time::Instant>) {
     STATE.with(|s| {
         if let Some(st) = s.borrow().as_ref() {
+            st.deadline.set(deadline);
             st.user.set_deadline(deadline);
         }
     });
+}
+
+/// Whether the running request's deadline has passed (host work that loops
+/// long stops then: QuickJS's interrupt handler cannot stop Rust).
+pub(crate) fn deadline_passed() -> bool {
+    STATE.with(|s| {
+        s.borrow()
+            .as_ref()
+            .and_then(|st| st.deadline.get())
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    })
 }
 
 /// Host functions made while pinning is on ([`start_pinning`]).
@@ -155,8 +182,20 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("decode", host_fn(ctx, encoding::decode)?)?;
     native.set("urlParse", host_fn(ctx, url::parse)?)?;
     native.set("urlSet", host_fn(ctx, url::set)?)?;
+    native.set("cryptoModule", host_fn(ctx, crypto_module)?)?;
+    crypto::install(ctx, &native)?;
     native.set("parseMultipart", host_fn(ctx, multipart::parse)?)?;
     native.set("formsModule", host_fn(ctx, forms_module)?)?;
+    native.set("streamsModule", host_fn(ctx, streams_module)?)?;
+    native.set("streamsPonyfill", host_fn(ctx, streams_ponyfill)?)?;
+    native.set("zOpen", host_fn(ctx, compression::open)?)?;
+    native.set("zWrite", host_fn(ctx, compression::write)?)?;
+    native.set("zPull", host_fn(ctx, compression::pull)?)?;
+    native.set("zFinish", host_fn(ctx, compression::finish)?)?;
+    native.set("zClose", host_fn(ctx, compression::close)?)?;
+    native.set("canStream", host_fn(ctx, crate::streaming::can_stream)?)?;
+    native.set("streamHead", host_fn(ctx, stream_head)?)?;
+    native.set("streamChunk", host_fn(ctx, stream_chunk)?)?;
     native.set("version", env!("CARGO_PKG_VERSION"))?;
     ctx.globals().set("__hbf", native)?;
     Ok(())
@@ -225,15 +264,84 @@ fn web_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.web)
 }
 
+/// `streamHead(status, [[name, value], ...])`: sends a streamed response's
+/// head (`streaming.rs`).
+fn stream_head<'js>(
+    ctx: Ctx<'js>,
+    status: f64,
+    headers: rquickjs::Array<'js>,
+) -> rquickjs::Result<()> {
+    let mut list = Vec::with_capacity(headers.len());
+    for pair in headers.iter::<rquickjs::Array>() {
+        let pair = pair?;
+        list.push((pair.get::<String>(0)?, pair.get::<String>(1)?));
+    }
+    let head = crate::engine::JsResponse {
+        status,
+        headers: list,
+        body: Vec::new(),
+    };
+    if !crate::streaming::start(head) {
+        return Err(Exception::throw_internal(
+            &ctx,
+            "this response cannot be streamed",
+        ));
+    }
+    Ok(())
+}
+
+/// `streamChunk(bytes)`: sends a chunk of the streamed body; false if the
+/// client went away; throws if the deadline passed while the client was slow.
+fn stream_chunk<'js>(ctx: Ctx<'js>, chunk: Value<'js>) -> rquickjs::Result<bool> {
+    let bytes = bytes_of(&ctx, &chunk)?;
+    match crate::streaming::send(bytes) {
+        Ok(()) => Ok(true),
+        Err(crate::streaming::Refused::Gone) => Ok(false),
+        Err(crate::streaming::Refused::Deadline) => Err(Exception::throw_internal(
+            &ctx,
+            "the request's deadline passed while the client was slow to take its streamed response",
+        )),
+    }
+}
+
 /// Loads and evaluates the forms module (Blob, File, FormData), returning its
 /// namespace.
 fn forms_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.forms)
 }
 
+/// Loads and evaluates the streams module (`js/streams.js`), returning its
+/// namespace. It and the Streams implementation under it are compiled on
+/// first use (once per process), not when a worker starts: a `worker` pod
+/// that never streams does not pay for 65 KB of JavaScript.
+fn streams_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate_embedded(&ctx, STREAMS_NAME, STREAMS_SOURCE)
+}
+
+/// Loads and evaluates the vendored Streams implementation
+/// (`js/vendor/web-streams-polyfill.mjs`), returning its namespace.
+fn streams_ponyfill<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate_embedded(&ctx, PONYFILL_NAME, PONYFILL_SOURCE)
+}
+
+fn evaluate_embedded<'js>(
+    ctx: &Ctx<'js>,
+    name: &'static str,
+    source: &'static str,
+) -> rquickjs::Result<Object<'js>> {
+    let module = bytecode::embedded(name, source)
+        .map_err(|e| Exception::throw_internal(ctx, &format!("{name}: {e}")))?;
+    evaluate(ctx, &module)
+}
+
 /// Loads and evaluates the platform's globals module, returning its namespace.
 fn platform_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     evaluate(&ctx, &state(&ctx)?.platform)
+}
+
+/// Loads and evaluates `crypto.subtle`'s module, returning its namespace.
+fn crypto_module<'js>(ctx: Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    evaluate(&ctx, &state(&ctx)?.crypto)
 }
 
 fn evaluate<'js>(ctx: &Ctx<'js>, module: &Trusted) -> rquickjs::Result<Object<'js>> {
@@ -268,8 +376,14 @@ pub(crate) const WEB_SOURCE: &str = include_str!("../js/web.js");
 pub(crate) const WEB_NAME: &str = "hbf:web";
 pub(crate) const PLATFORM_SOURCE: &str = include_str!("../js/platform.js");
 pub(crate) const PLATFORM_NAME: &str = "hbf:platform";
+pub(crate) const CRYPTO_SOURCE: &str = include_str!("../js/crypto.js");
+pub(crate) const CRYPTO_NAME: &str = "hbf:crypto";
 pub(crate) const FORMS_SOURCE: &str = include_str!("../js/forms.js");
 pub(crate) const FORMS_NAME: &str = "hbf:forms";
+pub(crate) const STREAMS_SOURCE: &str = include_str!("../js/streams.js");
+pub(crate) const STREAMS_NAME: &str = "hbf:streams";
+pub(crate) const PONYFILL_SOURCE: &str = include_str!("../js/vendor/web-streams-polyfill.mjs");
+pub(crate) const PONYFILL_NAME: &str = "hbf:web-streams-polyfill";
 
 /// Copies the bytes of a Uint8Array, any other typed array or DataView, or an
 /// ArrayBuffer; throws a TypeError for anything else.

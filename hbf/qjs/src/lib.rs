@@ -17,7 +17,8 @@
 //! * [`JsPool`] runs requests on worker threads, each owning an [`Engine`] (a
 //!   QuickJS runtime with memory, stack and time limits) that calls the pod's
 //!   handler, HBF style or fetch style, with the host modules `hbf:db`, `hbf:fs`,
-//!   `hbf:blob` and `hbf:console`.
+//!   `hbf:blob` and `hbf:console`. A fetch handler's stream body is sent as it
+//!   is produced ([`JsAnswer::Streamed`], `streaming.rs`).
 //!
 //! This crate knows nothing of HTTP: requests and responses are plain data.
 
@@ -34,6 +35,7 @@ mod packages;
 mod pod_code;
 mod pod_files;
 mod pool;
+mod streaming;
 
 pub use compile::{engine_fingerprint, module_key, Compiler};
 pub use engine::{
@@ -51,4 +53,5 @@ pub use pod_files::{
     candidates, is_module_path, is_server_module, resolve, resolve_in,
     typescript_source_candidates, EXTENSION_ORDER, IMPORT_MAP, SERVER_MODULES, TYPESCRIPT_SOURCES,
 };
-pub use pool::JsPool;
+pub use pool::{JsAnswer, JsPool};
+pub use streaming::{BodyStream, MAX_BUFFERED};

@@ -17,11 +17,23 @@ use hbf_db::Database;
 use tokio::sync::oneshot;
 
 use crate::engine::{Engine, EngineConfig, JsError, JsRequest, JsResponse, WORKER_STACK};
+use crate::streaming::{self, BodyStream};
 use crate::{PodCode, Result};
+
+/// What a request's handler answered.
+#[derive(Debug)]
+pub enum JsAnswer {
+    /// A whole response.
+    Whole(JsResponse),
+    /// A response's head (its `body` empty), its body still being produced.
+    Streamed(JsResponse, BodyStream),
+}
+
+type Reply = oneshot::Sender<std::result::Result<JsAnswer, JsError>>;
 
 struct Job {
     request: JsRequest,
-    reply: oneshot::Sender<std::result::Result<JsResponse, JsError>>,
+    reply: Reply,
 }
 
 /// A running pool of JavaScript workers; dropping it stops them after the
@@ -91,8 +103,9 @@ impl JsPool {
         &self.code
     }
 
-    /// Runs `request` on the next free worker.
-    pub async fn handle(&self, request: JsRequest) -> std::result::Result<JsResponse, JsError> {
+    /// Runs `request` on the next free worker; answers as soon as the head
+    /// of a streamed response is known.
+    pub async fn handle(&self, request: JsRequest) -> std::result::Result<JsAnswer, JsError> {
         let (reply, response) = oneshot::channel();
         let sender = self.sender.as_ref().expect("the pool is running");
         match sender.try_send(Job { request, reply }) {
@@ -141,6 +154,14 @@ fn worker(
         if job.reply.is_closed() {
             continue; // the client went away while the request waited
         }
+        // A streamed response answers at its head; the rest goes through its body.
+        let reply = std::rc::Rc::new(std::cell::RefCell::new(Some(job.reply)));
+        let early = std::rc::Rc::clone(&reply);
+        streaming::offer(Box::new(move |head, body| {
+            if let Some(reply) = early.borrow_mut().take() {
+                let _ = reply.send(Ok(JsAnswer::Streamed(head, body)));
+            }
+        }));
         let outcome = catch_unwind(AssertUnwindSafe(|| engine.handle(&job.request)));
         let outcome = match outcome {
             Ok(outcome) => outcome,
@@ -156,7 +177,17 @@ fn worker(
                 Err(JsError::Internal("the JavaScript worker failed".into()))
             }
         };
-        let _ = job.reply.send(outcome);
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        if streaming::end(error.clone()) {
+            if let Some(error) = error {
+                tracing::error!(
+                    request = job.request.id,
+                    "a streamed response was cut short: {error}"
+                );
+            }
+        } else if let Some(reply) = reply.borrow_mut().take() {
+            let _ = reply.send(outcome.map(JsAnswer::Whole));
+        }
         engine.finish();
     }
 }

@@ -658,3 +658,66 @@ fn forms_and_uploads_work_through_http() {
         );
     }
 }
+
+/// `crypto.subtle` through the real server, as jose and Hono use it: an HS256
+/// JWT (the token Node makes for the same key and claims), an ES256
+/// signature made and verified, Hono's etag (SHA-1), and a bad key's
+/// DOMException answered as the handler chooses.
+#[test]
+fn web_crypto_works_through_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("crypto");
+    std::fs::create_dir_all(pod.join("hbf")).unwrap();
+    std::fs::write(
+        pod.join("hbf/server.js"),
+        r#"const s = crypto.subtle
+const enc = new TextEncoder()
+const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
+export default {
+  async fetch(request) {
+    const input = `${b64url(enc.encode('{"alg":"HS256","typ":"JWT"}'))}.${b64url(enc.encode('{"sub":"hbf"}'))}`
+    const hmac = await s.importKey('raw', enc.encode('secret'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    const jwt = `${input}.${b64url(await s.sign('HMAC', hmac, enc.encode(input)))}`
+    const es = await s.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])
+    const sig = await s.sign({ name: 'ECDSA', hash: 'SHA-256' }, es.privateKey, enc.encode(input))
+    let badKey
+    try {
+      await s.importKey('raw', new Uint8Array(5), 'AES-GCM', false, ['encrypt'])
+    } catch (e) {
+      badKey = [e instanceof DOMException, e.name]
+    }
+    return Response.json({
+      jwt,
+      es256: await s.verify({ name: 'ECDSA', hash: 'SHA-256' }, es.publicKey, sig, enc.encode(input)),
+      etag: hex(await s.digest('SHA-1', enc.encode('hello'))),
+      badKey,
+    })
+  },
+}
+"#,
+    )
+    .unwrap();
+    let pod = pod.to_str().unwrap();
+    for mode in ["snapshot", "worker"] {
+        let server = Server::start(&["--inmem", "--pod", pod, "--isolation", mode]);
+        for _ in 0..2 {
+            let found = server.get("/").json();
+            assert_eq!(
+                found["jwt"],
+                "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJoYmYifQ.OYfpBoOAp_h39KGDPyV9zW36AbYann95jL_MOdldX8o",
+                "{mode}"
+            );
+            assert_eq!(found["es256"], true, "{mode}");
+            assert_eq!(
+                found["etag"], "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
+                "{mode}"
+            );
+            assert_eq!(
+                found["badKey"],
+                serde_json::json!([true, "DataError"]),
+                "{mode}"
+            );
+        }
+    }
+}

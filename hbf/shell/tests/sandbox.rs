@@ -187,7 +187,9 @@ fn endless_sql_stops_at_the_deadline_and_the_server_keeps_serving() {
 
 #[test]
 fn sql_results_count_against_the_memory_limit() {
-    let server = Server::test_pod(&["--js-memory", "64"]);
+    // A long deadline: the memory limit must be what stops the query, even on
+    // a loaded machine (under Bazel with other tests, 5 s was once too short).
+    let server = Server::test_pod(&["--js-memory", "64", "--js-timeout", "60000"]);
     let reply = sql(&server, "SELECT randomblob(999999999) AS b");
     assert_eq!(reply.status, 400, "{}", reply.text());
     assert!(reply.text().contains("too big"), "{}", reply.text());
