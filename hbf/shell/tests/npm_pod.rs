@@ -5,8 +5,8 @@
 //! (tools/bench/peers). tools/setup.sh installs both node_modules; set
 //! HBF_TEST_SKIP=peers to leave Bun and Deno out.
 //!
-//! One test per package, so that those waiting on platform pieces not merged
-//! yet (crypto.subtle, streams) are ignored on their own.
+//! One test per package (Hono's parts each on their own), so that a failure
+//! names the package.
 
 mod common;
 
@@ -246,7 +246,6 @@ fn hono_jsx() {
 }
 
 #[test]
-#[ignore = "needs crypto.subtle (issue 24 point 1)"]
 fn hono_etag() {
     same_everywhere(|s| {
         let first = s.get("/etag");
@@ -259,7 +258,6 @@ fn hono_etag() {
 }
 
 #[test]
-#[ignore = "needs crypto.subtle (issue 24 point 1)"]
 fn hono_basic_auth() {
     same_everywhere(|s| {
         // "user:secret pass" and "user:wrong" in base64.
@@ -289,7 +287,6 @@ fn hono_basic_auth() {
 }
 
 #[test]
-#[ignore = "needs streams (issue 24 point 5)"]
 fn hono_stream_sse() {
     same_everywhere(|s| {
         let events = s.get("/sse");
@@ -331,7 +328,6 @@ fn uuid_v4_and_v7() {
 }
 
 #[test]
-#[ignore = "needs crypto.subtle (issue 24 point 1)"]
 fn jose_hs256_and_es256() {
     same_everywhere(|s| {
         let claims = json!({"sub": "user-1", "role": "admin"});
