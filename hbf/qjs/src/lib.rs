@@ -5,8 +5,9 @@
 //!   location. [`engine_fingerprint`] identifies the engine build, so bytecode is
 //!   only ever loaded by the engine that wrote it.
 //! * [`PodCode`] supplies the pod's code: it resolves `import` specifiers
-//!   (relative, pod-absolute, bare through `static/importmap.json`; the rules
-//!   in `pod_files.rs`) to paths of the versioned filesystem, and hands out a
+//!   (relative, pod-absolute, bare through `static/importmap.json`, else
+//!   through the pod's `node_modules` and `package.json` `exports` as Node
+//!   resolves ES modules; the rules in `pod_files.rs` and `packages.rs`) to paths of the versioned filesystem, and hands out a
 //!   module's trusted bytecode when some matches its latest source, or its
 //!   JavaScript otherwise. TypeScript and JSX (`.ts`, `.mts`, `.tsx`, `.jsx`)
 //!   are transformed first ([`hbf_ts`]), keeping their names and lines;
@@ -30,6 +31,7 @@ mod hooks;
 mod host;
 mod import_map;
 mod loader;
+mod packages;
 mod pod_code;
 mod pod_files;
 mod pool;
@@ -45,10 +47,11 @@ pub use hbf_ts as ts;
 pub use host::{set_console_hook, ConsoleHook};
 pub use import_map::ImportMap;
 pub use loader::{install as install_loader, load_module};
+pub use packages::{is_package_specifier, PackageFiles, CONDITIONS};
 pub use pod_code::{LoadLog, LoadedFrom, PodCode};
 pub use pod_files::{
-    is_module_path, is_server_module, resolve, typescript_source_candidates, EXTENSION_ORDER,
-    SERVER_MODULES, TYPESCRIPT_SOURCES,
+    candidates, is_module_path, is_server_module, resolve, resolve_in,
+    typescript_source_candidates, EXTENSION_ORDER, IMPORT_MAP, SERVER_MODULES, TYPESCRIPT_SOURCES,
 };
 pub use pool::{JsAnswer, JsPool};
 pub use streaming::{BodyStream, MAX_BUFFERED};

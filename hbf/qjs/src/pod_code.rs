@@ -22,6 +22,7 @@ use hbf_db::{Database, Error as DbError};
 
 use crate::bytecode::Trusted;
 use crate::compile::{engine_fingerprint, module_key};
+use crate::packages::{self, PackageFiles};
 use crate::pod_files::{self, IMPORT_MAP, SERVER_MODULES};
 use crate::{Error, ImportMap, Result};
 
@@ -100,6 +101,9 @@ type TsOptions = Option<std::result::Result<Arc<hbf_ts::Options>, String>>;
 /// A file's latest transform: its key ([`module_key`]) and its JavaScript.
 type Transformed = ([u8; 32], Arc<str>);
 
+/// A package specifier and the directory of the module importing it.
+type PackageKey = (String, String);
+
 #[derive(Default)]
 struct Caches {
     import_map: Mutex<Current<Arc<ImportMap>>>,
@@ -107,6 +111,8 @@ struct Caches {
     /// What extension-free specifiers found, for one generation.
     probed: Mutex<(u64, HashMap<String, String>)>,
     server: Mutex<Option<(u64, &'static str)>>,
+    /// What package specifiers found, by importing directory, for one generation.
+    packages: Mutex<(u64, HashMap<PackageKey, String>)>,
     compiled: Mutex<HashMap<String, Compiled>>,
     /// The latest transform of each TypeScript/JSX file, by key; its lock is
     /// held while transforming, so that one file is transformed once.
@@ -217,7 +223,13 @@ impl PodCode {
     /// Resolves `specifier`, imported by `base`, to the pod path it names
     /// (`pod_files.rs` has the rules).
     pub fn resolve(&self, base: &str, specifier: &str) -> Result<String> {
-        let path = pod_files::resolve(&self.import_map(), base, specifier)?;
+        let import_map = self.import_map();
+        let path = match packages::is_package_specifier(specifier)
+            && import_map.lookup(specifier).is_none()
+        {
+            true => self.package(base, specifier)?,
+            false => pod_files::resolve(&import_map, base, specifier)?,
+        };
         let candidates = pod_files::candidates(&path);
         if candidates.is_empty() {
             return Ok(path);
@@ -246,6 +258,30 @@ impl PodCode {
         Ok(found)
     }
 
+    /// A package specifier's pod path (`packages.rs`), remembered for the
+    /// database generation by the importing module's directory, so that the
+    /// `package.json` files are read once for all the modules of a directory.
+    fn package(&self, base: &str, specifier: &str) -> Result<String> {
+        let generation = self.db.generation();
+        let dir = base.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let key = (dir.to_owned(), specifier.to_owned());
+        {
+            let mut cache = self.caches.packages.lock();
+            if cache.0 != generation {
+                *cache = (generation, HashMap::new());
+            }
+            if let Some(found) = cache.1.get(&key) {
+                return Ok(found.clone());
+            }
+        }
+        let found = packages::resolve(self, base, specifier)?;
+        let mut cache = self.caches.packages.lock();
+        if cache.0 == generation {
+            cache.1.insert(key, found.clone());
+        }
+        Ok(found)
+    }
+
     /// TypeScript/JSX transforms done (by this service and its clones).
     pub fn transforms(&self) -> usize {
         self.caches.transforms.load(Ordering::Relaxed)
@@ -254,12 +290,16 @@ impl PodCode {
     /// The pod's modules and settings, with their source hashes: what a context
     /// built now depends on (every module under `hbf/` and `static/`, which the
     /// server may import too, and `hbf/tsconfig.json`, all zeroes when there is
-    /// none). [`is_current`](Self::is_current) tells whether it still holds.
+    /// none), and the pod's packages' modules and `package.json` files in
+    /// `node_modules/`.
+    /// [`is_current`](Self::is_current) tells whether it still holds.
     pub fn module_files(&self) -> Result<Vec<(String, [u8; 32])>> {
         let mut out = Vec::new();
-        for prefix in ["hbf/", "static/"] {
+        for prefix in ["hbf/", "static/", "node_modules/"] {
             for file in self.db.fs().list(prefix)? {
-                if let (true, Some(sha)) = (pod_files::is_module_path(&file.path), file.sha256) {
+                let read_by_loader = pod_files::is_module_path(&file.path)
+                    || (prefix == "node_modules/" && file.path.ends_with("/package.json"));
+                if let (true, Some(sha)) = (read_by_loader, file.sha256) {
                     out.push((file.path, sha));
                 }
             }
@@ -434,6 +474,21 @@ impl PodCode {
             Err(DbError::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// The pod's files as package resolution reads them.
+impl PackageFiles for PodCode {
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.db.fs().read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(DbError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn exists(&self, path: &str) -> Result<bool> {
+        PodCode::exists(self, path)
     }
 }
 

@@ -8,7 +8,10 @@
 //! * `/hbf/x.js`: absolute within the pod;
 //! * `hbf:db` and other `hbf:` names: host modules, left to their loader;
 //! * `node:` names: an error naming the module (no Node layer here);
-//! * anything else (a bare specifier): through `static/importmap.json`.
+//! * anything else (a bare specifier like `hono/jsx`, or a package import
+//!   like `#lib`): through `static/importmap.json` when it maps it, else
+//!   through `node_modules` and `package.json` as Node resolves an ES module
+//!   (`packages.rs` has those rules).
 //!
 //! A `.json` file is a JSON module: its default export is its value.
 //!
@@ -25,6 +28,7 @@
 //! `.mjs` or `.jsx` file that does not exist names its TypeScript source
 //! instead ([`TYPESCRIPT_SOURCES`]), so `import './util.js'` finds `util.ts`.
 
+use crate::packages::{self, PackageFiles};
 use crate::{Error, ImportMap, Result};
 
 /// Where the import map lives.
@@ -103,7 +107,33 @@ pub fn candidates(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// Resolves `specifier`, imported by the module `base`, to a pod path.
+/// Resolves `specifier`, imported by the module `base`, to the pod path it
+/// names in `files`: through the import map, the pod's packages, and the
+/// extension-free and TypeScript-source [`candidates`]. (The loader does
+/// the same with caches, in `pod_code.rs`.)
+pub fn resolve_in(
+    files: &dyn PackageFiles,
+    import_map: &ImportMap,
+    base: &str,
+    specifier: &str,
+) -> Result<String> {
+    let path =
+        if packages::is_package_specifier(specifier) && import_map.lookup(specifier).is_none() {
+            packages::resolve(files, base, specifier)?
+        } else {
+            resolve(import_map, base, specifier)?
+        };
+    for candidate in candidates(&path) {
+        if files.exists(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    Ok(path)
+}
+
+/// Resolves `specifier`, imported by the module `base`, to a pod path, for
+/// every specifier but a package one the import map does not map
+/// ([`resolve_in`] does those too).
 pub fn resolve(import_map: &ImportMap, base: &str, specifier: &str) -> Result<String> {
     let fail = |reason: &str| Error::Resolve {
         specifier: specifier.to_owned(),
@@ -144,7 +174,7 @@ pub fn resolve(import_map: &ImportMap, base: &str, specifier: &str) -> Result<St
 
 /// Joins a relative specifier onto a directory, applying `.` and `..`; `None` if
 /// it climbs above the root.
-fn join(dir: &str, relative: &str) -> Option<String> {
+pub(crate) fn join(dir: &str, relative: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
     for segment in relative.split('/') {
         match segment {

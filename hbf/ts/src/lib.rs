@@ -16,15 +16,19 @@
 //!   `hbf/tsconfig.json`, [`Options::from_tsconfig`]); a file's own
 //!   `/** @jsxImportSource x */` pragma overrides it.
 //! * [`Error`] says why a module does not transform, with its file, line and column.
+//! * [`imports`] lists the specifiers a module imports (for the packer's walk
+//!   of what a pod reaches), without transforming it.
 //! * [`is_transformed`] tells which pod paths go through here.
 
 #![forbid(unsafe_code)]
 
 mod config;
 mod error;
+mod imports;
 mod layout;
 mod transform;
 
 pub use config::{Options, DEFAULT_JSX_IMPORT_SOURCE, TSCONFIG};
 pub use error::Error;
+pub use imports::imports;
 pub use transform::{is_transformed, transform, TRANSFORMED_EXTENSIONS, TRANSFORMER};

@@ -70,7 +70,7 @@ pub fn transform(path: &str, source: &[u8], options: &Options) -> Result<String,
     Ok(layout::keep_lines(&printed.code, &map))
 }
 
-fn source_type(path: &str) -> SourceType {
+pub(crate) fn source_type(path: &str) -> SourceType {
     let base = if path.ends_with(".tsx") {
         SourceType::tsx()
     } else if path.ends_with(".jsx") {
@@ -100,7 +100,11 @@ fn transform_options(options: &Options) -> TransformOptions {
 }
 
 /// The first diagnostic as `path:line:column: message`.
-fn syntax_error(path: &str, text: &str, diagnostic: &oxc_diagnostics::OxcDiagnostic) -> Error {
+pub(crate) fn syntax_error(
+    path: &str,
+    text: &str,
+    diagnostic: &oxc_diagnostics::OxcDiagnostic,
+) -> Error {
     let offset = diagnostic
         .labels
         .as_ref()

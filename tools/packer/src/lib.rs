@@ -11,11 +11,15 @@
 //! 1. walks the pod in sorted order, checking every path against the versioned
 //!    filesystem's rules, every size against [`PackOptions::max_file_bytes`], and
 //!    every symlink (followed only if it stays inside the pod);
+//!    `node_modules/` (where `npm install` in the pod's directory puts the
+//!    pod's packages) is walked too, then pruned to the files the server
+//!    modules reach through their imports (`reach.rs`), so a large
+//!    `node_modules` packs small;
 //! 2. requires a server module (`hbf/server.js`, or `.mjs`, `.ts`, `.mts`,
 //!    `.tsx`, `.jsx`) and compiles every module under `hbf/` with QuickJS,
 //!    TypeScript and JSX transformed first (with `hbf/tsconfig.json`'s
-//!    settings), refusing a syntax error, type syntax included, with its file,
-//!    line and column;
+//!    settings), and every package module kept, refusing a syntax error, type
+//!    syntax included, with its file, line and column;
 //! 3. builds the database in memory: the schema, an SQLite Archive (`sqlar`) of
 //!    every file, the files imported as the first versions of the versioned
 //!    filesystem, and each module's bytecode in the module cache;
@@ -27,6 +31,10 @@
 //! `SOURCE_DATE_EPOCH`, or 0), whatever the files' own times.
 
 #![forbid(unsafe_code)]
+
+mod reach;
+
+pub use reach::{is_package_file, Dropped};
 
 use std::collections::HashSet;
 use std::fmt;
@@ -41,8 +49,10 @@ use sha2::{Digest, Sha256};
 /// Largest file accepted by default (16 MiB).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// The pod's top-level directories.
-const POD_DIRS: [&str; 2] = ["hbf", "static"];
+/// The pod's top-level entries: its code, its assets, its packages (`npm
+/// install` in the pod's directory puts them in `node_modules`) and the
+/// `package.json` whose `imports` (`#name` specifiers) its modules may use.
+const POD_DIRS: [&str; 4] = ["hbf", "static", "node_modules", "package.json"];
 
 /// The top-level file of an overlay pod that names its base pod's directory.
 pub const BASE_FILE: &str = "base";
@@ -150,6 +160,8 @@ pub struct PackReport {
     pub modules: usize,
     /// Size of the output database in bytes.
     pub output_bytes: u64,
+    /// The package files left out because no server module reaches them.
+    pub dropped: Dropped,
 }
 
 impl fmt::Display for PackReport {
@@ -163,7 +175,15 @@ impl fmt::Display for PackReport {
             self.modules,
             self.output.display(),
             self.output_bytes
-        )
+        )?;
+        if self.dropped.files > 0 {
+            write!(
+                f,
+                "; left out {} package files ({} bytes) no module imports",
+                self.dropped.files, self.dropped.bytes
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -194,9 +214,13 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
         })?,
         None => ts::Options::default(),
     };
+    let (files, dropped) = reach::prune(files, &ts_options)?;
     let compiler = Compiler::new().map_err(PackError::Engine)?;
     let mut modules = Vec::new();
-    for file in files.iter().filter(|f| is_server_module(&f.path)) {
+    let compiled = |path: &str| {
+        is_server_module(path) || (is_package_file(path) && hbf_qjs::is_module_path(path))
+    };
+    for file in files.iter().filter(|f| compiled(&f.path)) {
         let bytecode = compiler
             .compile_pod_module(&file.path, &file.data, &ts_options)
             .map_err(|source| PackError::Syntax {
@@ -229,6 +253,7 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
         bytes: files.iter().map(|f| f.data.len() as u64).sum(),
         modules: module_count,
         output_bytes,
+        dropped,
     })
 }
 

@@ -165,6 +165,21 @@ impl Server {
         })
     }
 
+    /// A server started some other way (a peer runtime for comparison)
+    /// listening on `addr`: killed when dropped, logs not captured.
+    pub fn external(child: Child, addr: String) -> Server {
+        Server {
+            child,
+            addr,
+            log: Arc::default(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

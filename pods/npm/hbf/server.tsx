@@ -1,0 +1,144 @@
+/** @jsxImportSource hono/jsx */
+// An HBF pod made of real npm packages, installed with `npm install` in this
+// directory (node_modules/ at the pod's root) and imported by bare specifiers,
+// without an import map. The same file runs under Deno (`deno serve`) and Bun
+// (`bun run`), whose answers tools/npm-pod-peers.sh compares with HBF's.
+import { Hono } from 'hono'
+import { etag } from 'hono/etag'
+import { basicAuth } from 'hono/basic-auth'
+import { cors } from 'hono/cors'
+import { streamSSE } from 'hono/streaming'
+import type { FC } from 'hono/jsx'
+import { nanoid, customAlphabet } from 'nanoid'
+import { v4 as uuidv4, v7 as uuidv7, validate, version } from 'uuid'
+import * as jose from 'jose'
+import { z } from 'zod'
+
+const app = new Hono()
+
+app.get('/', (c) => c.text('npm pod'))
+
+// Routing: parameters, a wildcard, a method and a group.
+app.get('/hello/:name', (c) => c.json({ hello: c.req.param('name'), q: c.req.query('q') ?? null }))
+app.get('/files/*', (c) => c.text(`file ${c.req.path.slice('/files/'.length)}`))
+const api = new Hono()
+api.post('/echo', async (c) => c.json({ method: c.req.method, body: await c.req.json() }))
+app.route('/api', api)
+
+// etag: a SHA-1 of the body through crypto.subtle.digest.
+app.use('/etag', etag())
+app.get('/etag', (c) => c.text('the same body, the same tag'))
+
+// basicAuth: compares credentials through crypto.subtle (SHA-256).
+app.use('/auth', basicAuth({ username: 'user', password: 'secret pass' }))
+app.get('/auth', (c) => c.text('welcome, user'))
+
+app.use('/cors', cors({ origin: 'https://example.com', allowMethods: ['GET', 'POST'], maxAge: 600 }))
+app.get('/cors', (c) => c.text('cors ok'))
+
+// parseBody: urlencoded and multipart forms.
+app.post('/form', async (c) => {
+  const body = await c.req.parseBody({ all: true })
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(body)) {
+    const one = async (v: unknown) =>
+      v instanceof File ? { name: v.name, type: v.type, text: await v.text() } : v
+    out[key] = Array.isArray(value) ? await Promise.all(value.map(one)) : await one(value)
+  }
+  return c.json(out)
+})
+
+app.get('/sse', (c) =>
+  streamSSE(c, async (stream) => {
+    for (let i = 1; i <= 3; i++) {
+      await stream.writeSSE({ event: 'tick', id: String(i), data: `message ${i}` })
+    }
+  }),
+)
+
+const Layout: FC = (props) => (
+  <html>
+    <body>{props.children}</body>
+  </html>
+)
+const List: FC<{ items: string[] }> = ({ items }) => (
+  <ul>
+    {items.map((item) => (
+      <li class={item === 'b' ? 'on' : undefined}>{item}</li>
+    ))}
+  </ul>
+)
+app.get('/jsx', (c) =>
+  c.html(
+    <Layout>
+      <h1>Hello &amp; {'<escaped>'}</h1>
+      <List items={['a', 'b', 'c']} />
+    </Layout>,
+  ),
+)
+
+app.get('/nanoid', (c) => {
+  const id = nanoid()
+  const short = customAlphabet('abc', 8)()
+  return c.json({
+    length: id.length,
+    urlSafe: /^[A-Za-z0-9_-]{21}$/.test(id),
+    distinct: nanoid() !== id,
+    custom: /^[abc]{8}$/.test(short),
+  })
+})
+
+app.get('/uuid', (c) => {
+  const a = uuidv4()
+  const [x, y] = [uuidv7(), uuidv7()]
+  return c.json({
+    v4: validate(a) && version(a) === 4,
+    v7: validate(x) && version(x) === 7,
+    v7Ordered: x < y,
+    distinct: a !== uuidv4(),
+  })
+})
+
+const hsKey = new TextEncoder().encode('a shared secret of at least 32 bytes!')
+const claims = { sub: 'user-1', role: 'admin' }
+
+app.get('/jose/hs256', async (c) => {
+  const token = await new jose.SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt(1700000000)
+    .setIssuer('hbf')
+    .sign(hsKey)
+  const { payload, protectedHeader } = await jose.jwtVerify(token, hsKey, { issuer: 'hbf', currentDate: new Date(1700000100000) })
+  const tampered = token.slice(0, -2) + (token.endsWith('A') ? 'BB' : 'AA')
+  const rejected = await jose.jwtVerify(tampered, hsKey).then(() => false, (e) => e.code)
+  return c.json({ token, payload, alg: protectedHeader.alg, rejected })
+})
+
+app.get('/jose/es256', async (c) => {
+  const { publicKey, privateKey } = await jose.generateKeyPair('ES256')
+  const token = await new jose.SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).sign(privateKey)
+  const { payload, protectedHeader } = await jose.jwtVerify(token, publicKey)
+  const other = await jose.generateKeyPair('ES256')
+  const rejected = await jose.jwtVerify(token, other.publicKey).then(() => false, (e) => e.code)
+  const jwk = await jose.exportJWK(publicKey)
+  return c.json({ payload, alg: protectedHeader.alg, rejected, jwk: { kty: jwk.kty, crv: jwk.crv } })
+})
+
+const User = z.object({
+  name: z.string().min(2),
+  age: z.number().int().nonnegative(),
+  email: z.string().email().optional(),
+  tags: z.array(z.enum(['a', 'b'])).default([]),
+})
+
+app.post('/zod', async (c) => {
+  const parsed = User.safeParse(await c.req.json())
+  if (!parsed.success) {
+    return c.json({ ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path, code: i.code })) }, 400)
+  }
+  return c.json({ ok: true, user: parsed.data })
+})
+
+app.notFound((c) => c.json({ error: 'not found', path: c.req.path }, 404))
+
+export default app
