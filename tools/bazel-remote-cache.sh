@@ -67,6 +67,8 @@ for round in 1 2; do
   seconds[$round]=$((SECONDS - start))
   processes[$round]=$(grep -E '^INFO: [0-9,]+ process(es)?:' "$work/build-$round.log" | tail -n 1 || true)
   tools/bazel --output_base="$BASES/$round" shutdown >/dev/null 2>&1 || true
+  # Its results are in HBF now: the next round needs the disk, not this base.
+  rm -rf "${BASES:?}/$round"
   echo "build $round: ${seconds[$round]} s; ${processes[$round]:-no process line}"
 done
 

@@ -20,7 +20,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 skip=" ${HBF_TEST_SKIP:-} "
 
-step() { printf '\n== %s: %s\n' "$(date +%T)" "$*"; }
+# Each step also prints the free disk: a full run needs about 30 GB besides the
+# checkout (cargo's target, the fuzz builds, Bazel's output base, disk cache and
+# the remote-cache check's clean output bases).
+step() {
+  printf '\n== %s: %s (disk free: %s)\n' "$(date +%T)" "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"
+}
 
 bash tools/setup.sh
 
