@@ -12,6 +12,7 @@
 
 export const make = (native, DOMException) => {
   const ops = native.cryptoOps;
+  const U8 = Uint8Array;
   const DOM_NAMES = ['NotSupportedError', 'DataError', 'InvalidAccessError', 'OperationError', 'SyntaxError'];
   const dom = (message, name) => new DOMException(message, name);
   // Runs a native call; its named errors become DOMExceptions.
@@ -35,20 +36,21 @@ export const make = (native, DOMException) => {
   const SECRET = ['HMAC', 'AES-GCM', 'AES-CBC', 'AES-CTR', 'AES-KW', 'PBKDF2', 'HKDF'];
   const CURVE_ALGS = ['ECDSA', 'ECDH', 'Ed25519', 'X25519'];
   const AES = ['AES-GCM', 'AES-CBC', 'AES-CTR', 'AES-KW'];
+  const RSA = ['RSASSA-PKCS1-v1_5', 'RSA-PSS', 'RSA-OAEP'];
   const SUPPORTED = {
     digest: HASHES,
-    sign: ['HMAC', 'ECDSA', 'Ed25519'],
-    verify: ['HMAC', 'ECDSA', 'Ed25519'],
-    encrypt: ['AES-GCM', 'AES-CBC', 'AES-CTR'],
-    decrypt: ['AES-GCM', 'AES-CBC', 'AES-CTR'],
-    generateKey: ['HMAC', ...AES, ...CURVE_ALGS],
-    importKey: [...SECRET, ...CURVE_ALGS],
+    sign: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+    verify: ['HMAC', 'ECDSA', 'Ed25519', 'RSASSA-PKCS1-v1_5', 'RSA-PSS'],
+    encrypt: ['AES-GCM', 'AES-CBC', 'AES-CTR', 'RSA-OAEP'],
+    decrypt: ['AES-GCM', 'AES-CBC', 'AES-CTR', 'RSA-OAEP'],
+    generateKey: ['HMAC', ...AES, ...CURVE_ALGS, ...RSA],
+    importKey: [...SECRET, ...CURVE_ALGS, ...RSA],
     deriveBits: ['PBKDF2', 'HKDF', 'ECDH', 'X25519'],
     wrapKey: ['AES-KW'],
     unwrapKey: ['AES-KW'],
     keyLength: ['HMAC', ...AES],
   };
-  const CANONICAL = new Map([...HASHES, ...SECRET, ...CURVE_ALGS].map((n) => [n.toUpperCase(), n]));
+  const CANONICAL = new Map([...HASHES, ...SECRET, ...CURVE_ALGS, ...RSA].map((n) => [n.toUpperCase(), n]));
   // What each kind of key may be used for.
   const USAGES = {
     HMAC: { secret: ['sign', 'verify'] },
@@ -59,6 +61,9 @@ export const make = (native, DOMException) => {
     Ed25519: { private: ['sign'], public: ['verify'] },
     ECDH: { private: ['deriveKey', 'deriveBits'], public: [] },
     X25519: { private: ['deriveKey', 'deriveBits'], public: [] },
+    'RSASSA-PKCS1-v1_5': { private: ['sign'], public: ['verify'] },
+    'RSA-PSS': { private: ['sign'], public: ['verify'] },
+    'RSA-OAEP': { private: ['decrypt', 'unwrapKey'], public: ['encrypt', 'wrapKey'] },
   };
   for (const name of ['AES-GCM', 'AES-CBC', 'AES-CTR']) {
     USAGES[name] = { secret: ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey'] };
@@ -181,6 +186,9 @@ export const make = (native, DOMException) => {
   const JWK_ALG = {
     HMAC: (hash) => `HS${hash === 'SHA-1' ? 1 : hash.slice(4)}`,
     ECDSA: (curve) => ({ 'P-256': 'ES256', 'P-384': 'ES384' })[curve],
+    'RSASSA-PKCS1-v1_5': (hash) => `RS${hash === 'SHA-1' ? 1 : hash.slice(4)}`,
+    'RSA-PSS': (hash) => `PS${hash === 'SHA-1' ? 1 : hash.slice(4)}`,
+    'RSA-OAEP': (hash) => (hash === 'SHA-1' ? 'RSA-OAEP' : `RSA-OAEP-${hash.slice(4)}`),
   };
   const aesJwkAlg = (name, bits) => `A${bits}${name === 'AES-KW' ? 'KW' : name.slice(4)}`;
   const checkJwk = (jwk, kty, extractable, usages, use) => {
@@ -261,10 +269,34 @@ export const make = (native, DOMException) => {
     const material = run(() => ops.curveImport(curve, format, data, type === 'private'));
     return newKey(type, extractable, curveAlgorithm(alg.name, curve), usages, material);
   };
-  const importAny = (format, data, alg, extractable, usages) =>
-    has(SECRET, alg.name)
-      ? importSecret(format, data, alg, extractable, usages)
-      : importCurve(format, data, alg, extractable, usages);
+  // An RSA key's algorithm: its name and hash, and the modulus length and
+  // public exponent read from the key itself.
+  const rsaAlgorithm = (name, hash, type, material) => {
+    const shape = run(() => ops.rsaShape(type, material));
+    return { name, modulusLength: shape[0], publicExponent: new U8(shape[1]), hash: { name: hash } };
+  };
+  const importRsa = (format, data, alg, extractable, usages) => {
+    const hash = hashOf(alg);
+    let type;
+    if (format === 'jwk') {
+      checkJwk(data, 'RSA', extractable, usages, alg.name === 'RSA-OAEP' ? 'enc' : 'sig');
+      if (data.alg !== undefined && data.alg !== JWK_ALG[alg.name](hash)) {
+        throw dom(`the JWK's alg ${data.alg} is not ${JWK_ALG[alg.name](hash)}`, 'DataError');
+      }
+      type = data.d === undefined ? 'public' : 'private';
+    } else if (format === 'spki' || format === 'pkcs8') {
+      type = format === 'pkcs8' ? 'private' : 'public';
+    } else {
+      throw dom(`${alg.name} keys cannot be imported as ${format}`, 'NotSupportedError');
+    }
+    const material = run(() => ops.rsaImport(format, data, type === 'private'));
+    return newKey(type, extractable, rsaAlgorithm(alg.name, hash, type, material), usages, material);
+  };
+  const importAny = (format, data, alg, extractable, usages) => {
+    if (has(SECRET, alg.name)) return importSecret(format, data, alg, extractable, usages);
+    if (has(RSA, alg.name)) return importRsa(format, data, alg, extractable, usages);
+    return importCurve(format, data, alg, extractable, usages);
+  };
   const formatOf = (format) => {
     const f = String(format);
     if (!has(FORMATS, f)) throw new TypeError(`${f} is not a key format (raw, spki, pkcs8, jwk)`);
@@ -284,6 +316,14 @@ export const make = (native, DOMException) => {
       if (format !== 'jwk') throw dom(`${name} keys cannot be exported as ${format}`, 'NotSupportedError');
       jwk = { kty: 'oct', k: run(() => ops.toBase64Url(material)) };
       jwk.alg = name === 'HMAC' ? JWK_ALG.HMAC(algorithm.hash.name) : aesJwkAlg(name, algorithm.length);
+    } else if (has(RSA, name)) {
+      const result = run(() => ops.rsaExport(format, keys.type(key), material));
+      if (format !== 'jwk') return result;
+      jwk = { kty: 'RSA' };
+      for (const member of ['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi']) {
+        if (result[member] !== undefined) jwk[member] = result[member];
+      }
+      jwk.alg = JWK_ALG[name](algorithm.hash.name);
     } else {
       const curve = algorithm.namedCurve ?? name;
       const result = run(() => ops.curveExport(curve, format, keys.type(key), material));
@@ -321,6 +361,17 @@ export const make = (native, DOMException) => {
   // ---- the operations ---------------------------------------------------------------
   const signOrVerify = (alg, key, data, signature) => {
     const material = keys.material(key);
+    if (has(RSA, alg.name)) {
+      const hash = keys.algorithm(key).hash.name;
+      let salt = 0;
+      if (alg.name === 'RSA-PSS') {
+        if (alg.params.saltLength === undefined) throw new TypeError("RSA-PSS needs 'saltLength'");
+        salt = integer(alg.params.saltLength, 'saltLength', 2 ** 32 - 1);
+      }
+      return signature === undefined
+        ? run(() => ops.rsaSign(alg.name, hash, material, data, salt))
+        : run(() => ops.rsaVerify(alg.name, hash, material, data, signature, salt));
+    }
     if (alg.name === 'HMAC') {
       const hash = keys.algorithm(key).hash.name;
       return signature === undefined
@@ -345,6 +396,10 @@ export const make = (native, DOMException) => {
       }
       case 'AES-CBC':
         return run(() => ops.aesCbc(encrypt, material, member(alg, 'iv'), data));
+      case 'RSA-OAEP': {
+        const label = alg.params.label === undefined ? new U8(0) : member(alg, 'label');
+        return run(() => ops.rsaOaep(encrypt, keys.algorithm(key).hash.name, material, label, data));
+      }
       case 'AES-CTR': {
         const counter = member(alg, 'counter');
         if (alg.params.length === undefined) throw new TypeError("AES-CTR needs 'length'");
@@ -422,6 +477,19 @@ export const make = (native, DOMException) => {
       if (has(AES, alg.name)) {
         const bits = aesLength(alg);
         return newKey('secret', extractable, { name: alg.name, length: bits }, usages, randomBytes(bits / 8));
+      }
+      if (has(RSA, alg.name)) {
+        const hash = hashOf(alg);
+        if (alg.params.modulusLength === undefined) throw new TypeError(`${alg.name} needs 'modulusLength'`);
+        const bits = integer(alg.params.modulusLength, 'modulusLength', 2 ** 32 - 1);
+        const exponent = alg.params.publicExponent;
+        if (!(exponent instanceof U8)) throw new TypeError(`${alg.name}'s 'publicExponent' must be a Uint8Array`);
+        const material = run(() => ops.rsaGenerate(bits, exponent));
+        const publicMaterial = run(() => ops.rsaPublic(material));
+        const { private: privateUses, public: publicUses } = USAGES[alg.name];
+        const privateKey = newKey('private', extractable, rsaAlgorithm(alg.name, hash, 'private', material), usages.filter((u) => has(privateUses, u) || !has(publicUses, u)), material);
+        const publicKey = newKey('public', true, rsaAlgorithm(alg.name, hash, 'public', publicMaterial), usages.filter((u) => has(publicUses, u)), publicMaterial);
+        return { publicKey, privateKey };
       }
       const curve = curveOf(alg);
       const algorithm2 = curveAlgorithm(alg.name, curve);

@@ -1,8 +1,8 @@
 //! `crypto.subtle` (`js/crypto.js`, `src/host/crypto.rs`) in both isolation
 //! modes: known-answer vectors (FIPS 180 SHA, RFC 4231 HMAC, RFC 8032
 //! Ed25519, RFC 7748 X25519, RFC 5869 HKDF, RFC 6070 PBKDF2), values made by
-//! Node's WebCrypto (`SERVER`'s `F`: keys, an ECDSA
-//! signature, AES-GCM/CBC/CTR/KW outputs, an ECDH secret), round trips, and
+//! Node's WebCrypto (`SERVER`'s `F` and `R`: keys, ECDSA and RSA
+//! signatures, an RSA-OAEP ciphertext, AES-GCM/CBC/CTR/KW outputs, an ECDH secret), round trips, and
 //! bad input: unknown algorithms, wrong key lengths, tampered data,
 //! non-extractable keys, forged keys.
 
@@ -239,6 +239,68 @@ routes['/derive'] = async () => {
     exportPbkdf2: await fails(s.exportKey('raw', pw)),
   }
 }
+const R = {"jwk": {"key_ops": ["sign"], "ext": true, "kty": "RSA", "n": "sO9ci8KaYv-N8u333heXeWplaHVD8pn52mOZwuSQPus7yrXgV8gymHhu3Q3kHTpeO3HkWlsmful9xBLoz_W1fnHQ8bBF0RBFGWs1ZWeNxbnHX6_xodH3fDgd8l4PxvAxUW1pHaDRD6Wjn03Qysr9Q9OppioExlOQbueZg7-iVpYf8KnHLL2Bg_YHZnzVuF8NcmXFoOBy2OPTkixJfF1Pzi01ZngLr45jaSoUgULKtUHDyxAJOhUrSaJUeW6mGO0xTUgIkZXBEC_Z2N0fEvv0E-RoBFrxjmqDGpVvex3eWloDup0XpWXy0vQ_0-D-8ngekffqohHKAfXmupdXrpLj7w", "e": "AQAB", "d": "EKO8x7AE0Ovzr4r4VTymvtZmCbgtgbKVWsJ52BL4CygYNsIlV7FjgLn4GHXmpBEJ16aoW7mtbyC09oGeFMtTcZFxSFQph2BzqdD5STtp4SnNjuQpt0GFzXrW5iTjxZ5vz5aYh3QeSnhrYN9H6X_EPbgO1lT79KLbNx2KGb0l8-UrvMUOyA0K5jE6jEgCE--IuBUPzhFWh9yn4A47N7S3eibSaJnKPZbQqPp_ntufK-VvUWtyvKZJbFVhsLOafEMBxwcVEXK-3z8wkawGCuZ4ds8c-6MeN9KX8k9IQc3GJRmAz-a6L9KaoHIRif3g_3DCdzSsran8Q0L2r7JqNX2vYQ", "p": "1vxorkh24U1YCE3oV7oxztMapoCGWh9AvnzPzLw-a3QOqwzZFPumZWvl3mcWyupWMnE22hrEa-K_e52glg49DK3wHgPokhACOVtKEN5QMvcfFJxcglOOJ88C29doI6bRbrEJT3HIRiP-Ft3VQgBcHHdghCvb2O1OJFvyAgC87Dk", "q": "0rCZyAREEQd0Zu24MrtnLIdLdWQlg892n0IFmLh7FJSsLrfQ9zobSuUSdD00Th8vcUcDvPMiTrPxhawmpq84IVNoXEjYZTgjccSv5K_RTTOa_tXk05_0Cq2L4TYU0jO6ZrxW6hJ3Dhxkz_0TZRyRuZx38s_DKsONyZ_6SyIAoWc", "dp": "oQRpbudNSo_AOHAJbfNBrNOF6WDnv4Ya2tDmXkQ7SAWjms9Do6ibRukaQInbk10R9DPBTnev19H7cp1rkhfV97Iq3oA053jgAY9zGNE5JgLan3hA_UeReBVe4cMi91jREWO9QmhJBOeePggl2ookcxmiCzxCK-YImcjXqFJfLVk", "dq": "akkGuv1T7RdKpGYFxyn86VyzN1w3BKCTIdInipx-EqrRlZvLQfzBKe4XeiYqDcLzpvyBKT-qLfPewmVO9kVsVnuCKRPifmVslAb6CK6dMon3BdmXXx7Q-NYFu64RoNzRiuQ2IE0CXE78mGP99cMMzIrfg9FFjnwqOe2HUYGsub8", "qi": "GdEuS65BTCeN3OoAkktu8f6la1V9WVmDggc_dGot07Shv3QGbBtae4zTrw-Y3EDMaqVhcjJdS1Ac88mFpxEB0zK8qtbyABOk3BS8qhc8Ri_kDxjMLh9emBwDmq00lDRdpC5F2TRx5fYa3ENSZ_gQyT4_u5fS9hk0_pqdPZeBTdo", "alg": "RS256"}, "pkcs8": "308204bd020100300d06092a864886f70d0101010500048204a7308204a30201000282010100b0ef5c8bc29a62ff8df2edf7de1797796a65687543f299f9da6399c2e4903eeb3bcab5e057c83298786edd0de41d3a5e3b71e45a5b267ee97dc412e8cff5b57e71d0f1b045d11045196b3565678dc5b9c75faff1a1d1f77c381df25e0fc6f031516d691da0d10fa5a39f4dd0cacafd43d3a9a62a04c653906ee79983bfa256961ff0a9c72cbd8183f607667cd5b85f0d7265c5a0e072d8e3d3922c497c5d4fce2d3566780baf8e63692a148142cab541c3cb10093a152b49a254796ea618ed314d48089195c1102fd9d8dd1f12fbf413e468045af18e6a831a956f7b1dde5a5a03ba9d17a565f2d2f43fd3e0fef2781e91f7eaa211ca01f5e6ba9757ae92e3ef02030100010282010010a3bcc7b004d0ebf3af8af8553ca6bed66609b82d81b2955ac279d812f80b281836c22557b16380b9f81875e6a41109d7a6a85bb9ad6f20b4f6819e14cb53719171485429876073a9d0f9493b69e129cd8ee429b74185cd7ad6e624e3c59e6fcf969887741e4a786b60df47e97fc43db80ed654fbf4a2db371d8a19bd25f3e52bbcc50ec80d0ae6313a8c480213ef88b8150fce115687dca7e00e3b37b4b77a26d26899ca3d96d0a8fa7f9edb9f2be56f516b72bca6496c5561b0b39a7c4301c707151172bedf3f3091ac060ae67876cf1cfba31e37d297f24f4841cdc6251980cfe6ba2fd29aa0721189fde0ff70c27734acada9fc4342f6afb26a357daf6102818100d6fc68ae4876e14d58084de857ba31ced31aa680865a1f40be7ccfccbc3e6b740eab0cd914fba6656be5de6716caea56327136da1ac46be2bf7b9da0960e3d0cadf01e03e8921002395b4a10de5032f71f149c5c82538e27cf02dbd76823a6d16eb1094f71c84623fe16ddd542005c1c7760842bdbd8ed4e245bf20200bcec3902818100d2b099c8044411077466edb832bb672c874b75642583cf769f420598b87b1494ac2eb7d0f73a1b4ae512743d344e1f2f714703bcf3224eb3f185ac26a6af382153685c48d865382371c4afe4afd14d339afed5e4d39ff40aad8be13614d233ba66bc56ea12770e1c64cffd13651c91b99c77f2cfc32ac38dc99ffa4b2200a16702818100a104696ee74d4a8fc03870096df341acd385e960e7bf861adad0e65e443b4805a39acf43a3a89b46e91a4089db935d11f433c14e77afd7d1fb729d6b9217d5f7b22ade8034e778e0018f7318d1392602da9f7840fd479178155ee1c322f758d11163bd42684904e79e3e0825da8a247319a20b3c422be60899c8d7a8525f2d590281806a4906bafd53ed174aa46605c729fce95cb3375c3704a09321d2278a9c7e12aad1959bcb41fcc129ee177a262a0dc2f3a6fc81293faa2df3dec2654ef6456c567b822913e27e656c9406fa08ae9d3289f705d9975f1ed0f8d605bbae11a0dcd18ae436204d025c4efc9863fdf5c30ccc8adf83d1458e7c2a39ed875181acb9bf02818019d12e4bae414c278ddcea00924b6ef1fea56b557d59598382073f746a2dd3b4a1bf74066c1b5a7b8cd3af0f98dc40cc6aa56172325d4b501cf3c985a71101d332bcaad6f20013a4dc14bcaa173c462fe40f18cc2e1f5e981c039aad3494345da42e45d93471e5f61adc435267f810c93e3fbb97d2f61934fe9a9d3d97814dda", "spki": "30820122300d06092a864886f70d01010105000382010f003082010a0282010100b0ef5c8bc29a62ff8df2edf7de1797796a65687543f299f9da6399c2e4903eeb3bcab5e057c83298786edd0de41d3a5e3b71e45a5b267ee97dc412e8cff5b57e71d0f1b045d11045196b3565678dc5b9c75faff1a1d1f77c381df25e0fc6f031516d691da0d10fa5a39f4dd0cacafd43d3a9a62a04c653906ee79983bfa256961ff0a9c72cbd8183f607667cd5b85f0d7265c5a0e072d8e3d3922c497c5d4fce2d3566780baf8e63692a148142cab541c3cb10093a152b49a254796ea618ed314d48089195c1102fd9d8dd1f12fbf413e468045af18e6a831a956f7b1dde5a5a03ba9d17a565f2d2f43fd3e0fef2781e91f7eaa211ca01f5e6ba9757ae92e3ef0203010001", "rs256": "5f43be75ad751de758397ad5f0c0d60217222992aba1dbc15eba42a91be4b5b1422ad51ec1e223d95a00f94701658adeba14fd1f1d9fdcaff21b084072f673a81cb9b1229f69f0fd6e5af538d710bef32fbadd62598d811d7bb915ed36c831487c3974786a5d20df43e7b754914525c39ee2bca0da7b6fdfb6594fc903a9dc02620ade6a6b51b4258c3cf611389190b489a51b23b70130f0da6d4a052e5d73f2034e49de66c1ac9bacc7210da9776b62f747288f9b2ededfdf78bb73abd517431f0aff03bfc95d53f2aeda47e7c1c0bdbd258921c5a97a512fc13321c2bf17ae78ddb0bdbe590313f9ae4aa49d88fe8e0702f89c10ac20a56cd4944785cfee50", "ps384": "71725150e51fd48169172896ceb026823e6a0fa47e9992f2c06b571ef3d3b510edafd2e456cc93c8bbda191d5b2db64762cd3578d6e4190c58386a5720ef319ca45a4f83e1c046d920a4a535b363dd84d740030be27d6a95d6e0cdd54838243ccdc28ba88dd7b40df78dade66afc8c8fa904140e234cbeb0418e67560214ff8f4bb2622339abaf38e05239d7e3ef9589e22aa6b518c003d943eeab8a351ee60db646a4b2944eba267f571b749fea02294c3f74fa81a01eeb9c17d02c31745d8efae96f812f621725d6d324d22c4a382cd6cda9c96698930d2a12d2fa73ae2a9cc4dbb63ad27f5f5d4fa0188395c089c85103a1b8677755faff4f9b53d60742c3", "oaep": "7dedc048d25f04965c06fc0224edb3dd504c49fe3fc11d30535c5b47efc82f0e8ad6dfb0e5a111549e3fb37db47967cffb02e6575c7b6f54bc289623059c655adbb01faf38ecce0177d7d6baa8f5e95b3c2b621c58e882083b9486e0ec54e0ae4407b09997c9848677911d9c4338b82ae784d5215788c290a1e52e9485b666aca2766813c8546a3bc755f017cb67c3b6b25fbce3865dd5b8b49bfda66cb8909110be33572474180e7ad8bfc44d4deaa14ec6824700cd5ea90835757840d98e63c3eebfe90793e312ba4742b2393a8ca1578bedc0b79e2f4cc7a19660ddb6547af22bdd640f22033e6764cb71a7dacf81d1799a427a1a7e10c9df6b8c5eab8387"}
+routes['/rsa'] = async () => {
+  const data = enc.encode('hello')
+  const rs = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
+  const signer = await s.importKey('pkcs8', unhex(R.pkcs8), rs, true, ['sign'])
+  const verifier = await s.importKey('spki', unhex(R.spki), rs, true, ['verify'])
+  const fromJwk = await s.importKey('jwk', R.jwk, rs, true, ['sign'])
+  const rs256 = await s.sign('RSASSA-PKCS1-v1_5', signer, data)
+  const tampered = unhex(R.rs256); tampered[7] ^= 1
+  const pssPub = await s.importKey('spki', unhex(R.spki), { name: 'RSA-PSS', hash: 'SHA-384' }, false, ['verify'])
+  const pssKey = await s.importKey('jwk', { ...R.jwk, alg: 'PS384' }, { name: 'RSA-PSS', hash: 'SHA-384' }, false, ['sign'])
+  const pss = await s.sign({ name: 'RSA-PSS', saltLength: 48 }, pssKey, data)
+  const oaepKey = await s.importKey('pkcs8', unhex(R.pkcs8), { name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['decrypt', 'unwrapKey'])
+  const oaepPub = await s.importKey('jwk', { kty: 'RSA', n: R.jwk.n, e: R.jwk.e }, { name: 'RSA-OAEP', hash: 'SHA-256' }, true, ['encrypt', 'wrapKey'])
+  const label = enc.encode('label')
+  const mine = await s.encrypt({ name: 'RSA-OAEP', label }, oaepPub, enc.encode('mine'))
+  const badOaep = unhex(R.oaep); badOaep[100] ^= 1
+  const aes = await s.generateKey({ name: 'AES-GCM', length: 128 }, true, ['encrypt'])
+  const wrapped = await s.wrapKey('raw', aes, oaepPub, { name: 'RSA-OAEP' })
+  const unwrapped = await s.unwrapKey('raw', wrapped, oaepKey, { name: 'RSA-OAEP' }, 'AES-GCM', true, ['encrypt'])
+  const pair = await s.generateKey({ name: 'RSA-PSS', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify'])
+  const pairSig = await s.sign({ name: 'RSA-PSS', saltLength: 32 }, pair.privateKey, data)
+  const dec = new TextDecoder()
+  return {
+    nodeSig: hex(rs256) === R.rs256,
+    nodeVerify: await s.verify(rs, verifier, unhex(R.rs256), data),
+    jwkSig: hex(await s.sign(rs, fromJwk, data)) === R.rs256,
+    tampered: await s.verify(rs, verifier, tampered, data),
+    short: await s.verify(rs, verifier, unhex(R.rs256).slice(1), data),
+    pkcs8: hex(await s.exportKey('pkcs8', fromJwk)) === R.pkcs8,
+    spki: hex(await s.exportKey('spki', verifier)) === R.spki,
+    jwk: await s.exportKey('jwk', signer),
+    publicJwk: await s.exportKey('jwk', verifier),
+    algorithm: [signer.algorithm.name, signer.algorithm.modulusLength, Array.from(signer.algorithm.publicExponent), signer.algorithm.hash, signer.type, verifier.type],
+    nodePss: await s.verify({ name: 'RSA-PSS', saltLength: 48 }, pssPub, unhex(R.ps384), data),
+    minePss: await s.verify({ name: 'RSA-PSS', saltLength: 48 }, pssPub, pss, data),
+    wrongSalt: await s.verify({ name: 'RSA-PSS', saltLength: 20 }, pssPub, pss, data),
+    pssRandom: hex(pss) !== hex(await s.sign({ name: 'RSA-PSS', saltLength: 48 }, pssKey, data)),
+    nodeOaep: dec.decode(await s.decrypt({ name: 'RSA-OAEP', label }, oaepKey, unhex(R.oaep))),
+    mineOaep: dec.decode(await s.decrypt({ name: 'RSA-OAEP', label }, oaepKey, mine)),
+    wrongLabel: await fails(s.decrypt({ name: 'RSA-OAEP' }, oaepKey, mine)),
+    tamperedOaep: await fails(s.decrypt({ name: 'RSA-OAEP', label }, oaepKey, badOaep)),
+    tooLong: await fails(s.encrypt({ name: 'RSA-OAEP' }, oaepPub, new Uint8Array(300))),
+    wrapped: hex(await s.exportKey('raw', unwrapped)) === hex(await s.exportKey('raw', aes)),
+    generated: [pair.privateKey.algorithm.modulusLength, pair.publicKey.usages, pair.privateKey.usages, await s.verify({ name: 'RSA-PSS', saltLength: 32 }, pair.publicKey, pairSig, data)],
+    raw: await fails(s.importKey('raw', unhex(R.spki), rs, true, ['verify'])),
+    badSpki: await fails(s.importKey('spki', new Uint8Array(30), rs, true, ['verify'])),
+    jwkWrongCrt: await fails(s.importKey('jwk', { ...R.jwk, dp: R.jwk.dq }, rs, true, ['sign'])),
+    jwkWrongAlg: await fails(s.importKey('jwk', R.jwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' }, true, ['sign'])),
+    jwkNotBase64: await fails(s.importKey('jwk', { kty: 'RSA', n: '!!', e: 'AQAB' }, rs, true, ['verify'])),
+    smallModulus: await fails(s.generateKey({ ...rs, modulusLength: 512, publicExponent: new Uint8Array([1, 0, 1]) }, true, ['sign'])),
+    evenExponent: await fails(s.generateKey({ ...rs, modulusLength: 1024, publicExponent: new Uint8Array([2]) }, true, ['sign'])),
+    noSalt: await fails(s.sign('RSA-PSS', pssKey, data)),
+    publicSigns: await fails(s.sign(rs, verifier, data)),
+    privateVerifyUsage: await fails(s.importKey('pkcs8', unhex(R.pkcs8), rs, true, ['verify'])),
+    privateExportSpki: await fails(s.exportKey('spki', signer)),
+  }
+}
+routes['/rsa-forever'] = async () => {
+  const pair = await s.generateKey({ name: 'RSA-OAEP', modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['encrypt', 'decrypt'])
+  return pair.privateKey.algorithm.modulusLength
+}
 routes['/pbkdf2-forever'] = async () =>
   hex(await s.deriveBits({ name: 'PBKDF2', hash: 'SHA-512', salt: new Uint8Array(8), iterations: 2 ** 32 - 1 }, await s.importKey('raw', enc.encode('pw'), 'PBKDF2', false, ['deriveBits']), 512))
 export default {
@@ -265,6 +327,8 @@ const NODE_CBC: &str = "0c4e84dd24619de4b46e8510556e173a";
 const NODE_CTR: &str =
     "3b431835c900852463d0a59e0957bc1497dbf77d759112bf547dadfc97bfeb844cee0cdd20fe281a";
 const NODE_KW: &str = "191d22210dd8103aec0396ed6ba17097adb264877e58359f";
+/// The private key Node generated for `R` (its JWK export).
+const RSA_NODE_JWK: &str = r#"{"key_ops": ["sign"], "ext": true, "kty": "RSA", "n": "sO9ci8KaYv-N8u333heXeWplaHVD8pn52mOZwuSQPus7yrXgV8gymHhu3Q3kHTpeO3HkWlsmful9xBLoz_W1fnHQ8bBF0RBFGWs1ZWeNxbnHX6_xodH3fDgd8l4PxvAxUW1pHaDRD6Wjn03Qysr9Q9OppioExlOQbueZg7-iVpYf8KnHLL2Bg_YHZnzVuF8NcmXFoOBy2OPTkixJfF1Pzi01ZngLr45jaSoUgULKtUHDyxAJOhUrSaJUeW6mGO0xTUgIkZXBEC_Z2N0fEvv0E-RoBFrxjmqDGpVvex3eWloDup0XpWXy0vQ_0-D-8ngekffqohHKAfXmupdXrpLj7w", "e": "AQAB", "d": "EKO8x7AE0Ovzr4r4VTymvtZmCbgtgbKVWsJ52BL4CygYNsIlV7FjgLn4GHXmpBEJ16aoW7mtbyC09oGeFMtTcZFxSFQph2BzqdD5STtp4SnNjuQpt0GFzXrW5iTjxZ5vz5aYh3QeSnhrYN9H6X_EPbgO1lT79KLbNx2KGb0l8-UrvMUOyA0K5jE6jEgCE--IuBUPzhFWh9yn4A47N7S3eibSaJnKPZbQqPp_ntufK-VvUWtyvKZJbFVhsLOafEMBxwcVEXK-3z8wkawGCuZ4ds8c-6MeN9KX8k9IQc3GJRmAz-a6L9KaoHIRif3g_3DCdzSsran8Q0L2r7JqNX2vYQ", "p": "1vxorkh24U1YCE3oV7oxztMapoCGWh9AvnzPzLw-a3QOqwzZFPumZWvl3mcWyupWMnE22hrEa-K_e52glg49DK3wHgPokhACOVtKEN5QMvcfFJxcglOOJ88C29doI6bRbrEJT3HIRiP-Ft3VQgBcHHdghCvb2O1OJFvyAgC87Dk", "q": "0rCZyAREEQd0Zu24MrtnLIdLdWQlg892n0IFmLh7FJSsLrfQ9zobSuUSdD00Th8vcUcDvPMiTrPxhawmpq84IVNoXEjYZTgjccSv5K_RTTOa_tXk05_0Cq2L4TYU0jO6ZrxW6hJ3Dhxkz_0TZRyRuZx38s_DKsONyZ_6SyIAoWc", "dp": "oQRpbudNSo_AOHAJbfNBrNOF6WDnv4Ya2tDmXkQ7SAWjms9Do6ibRukaQInbk10R9DPBTnev19H7cp1rkhfV97Iq3oA053jgAY9zGNE5JgLan3hA_UeReBVe4cMi91jREWO9QmhJBOeePggl2ookcxmiCzxCK-YImcjXqFJfLVk", "dq": "akkGuv1T7RdKpGYFxyn86VyzN1w3BKCTIdInipx-EqrRlZvLQfzBKe4XeiYqDcLzpvyBKT-qLfPewmVO9kVsVnuCKRPifmVslAb6CK6dMon3BdmXXx7Q-NYFu64RoNzRiuQ2IE0CXE78mGP99cMMzIrfg9FFjnwqOe2HUYGsub8", "qi": "GdEuS65BTCeN3OoAkktu8f6la1V9WVmDggc_dGot07Shv3QGbBtae4zTrw-Y3EDMaqVhcjJdS1Ac88mFpxEB0zK8qtbyABOk3BS8qhc8Ri_kDxjMLh9emBwDmq00lDRdpC5F2TRx5fYa3ENSZ_gQyT4_u5fS9hk0_pqdPZeBTdo", "alg": "RS256"}"#;
 const NODE_ECDH_P384: &str = "f0cc32dc4c17e538b09d35548b5e3820b06fb6d60f715f758edb3c14225b9d0b45a0c6940179e646e8e45ecd1a764234";
 
 #[test]
@@ -514,6 +578,93 @@ fn pbkdf2_stops_at_the_deadline() {
             answer.is_err() || answer.as_ref().is_ok_and(|r| r.status >= 500.0),
             "{isolation:?}"
         );
+        assert!(
+            started.elapsed() < common::deadline(5000),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            json(&mut e, "/digest")["sha1"],
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+}
+
+#[test]
+fn rsa_interoperates_with_node() {
+    let node_jwk: serde_json::Value = serde_json::from_str(RSA_NODE_JWK).unwrap();
+    each_mode(|e| {
+        let found = json(e, "/rsa");
+        for case in [
+            "nodeSig",
+            "nodeVerify",
+            "jwkSig",
+            "pkcs8",
+            "spki",
+            "nodePss",
+            "minePss",
+            "pssRandom",
+            "wrapped",
+        ] {
+            assert_eq!(found[case], true, "{case}");
+        }
+        for case in ["tampered", "short", "wrongSalt"] {
+            assert_eq!(found[case], false, "{case}");
+        }
+        let mut jwk = node_jwk.clone();
+        jwk["key_ops"] = j!(["sign"]);
+        assert_eq!(found["jwk"], jwk);
+        assert_eq!(
+            found["publicJwk"],
+            j!({"kty": "RSA", "n": jwk["n"], "e": "AQAB", "alg": "RS256", "key_ops": ["verify"], "ext": true})
+        );
+        assert_eq!(
+            found["algorithm"],
+            j!(["RSASSA-PKCS1-v1_5", 2048, [1, 0, 1], {"name": "SHA-256"}, "private", "public"])
+        );
+        assert_eq!(found["nodeOaep"], "secret");
+        assert_eq!(found["mineOaep"], "mine");
+        assert_eq!(found["generated"], j!([1024, ["verify"], ["sign"], true]));
+        for (case, name) in [
+            ("wrongLabel", "OperationError"),
+            ("tamperedOaep", "OperationError"),
+            ("tooLong", "OperationError"),
+            ("raw", "NotSupportedError"),
+            ("badSpki", "DataError"),
+            ("jwkWrongCrt", "DataError"),
+            ("jwkWrongAlg", "DataError"),
+            ("jwkNotBase64", "DataError"),
+            ("smallModulus", "OperationError"),
+            ("evenExponent", "OperationError"),
+            ("noSalt", "TypeError (not a DOMException)"),
+            ("publicSigns", "InvalidAccessError"),
+            ("privateVerifyUsage", "SyntaxError"),
+            ("privateExportSpki", "InvalidAccessError"),
+        ] {
+            assert_eq!(found[case], name, "{case}");
+        }
+    });
+}
+
+/// Generating a 4096-bit key can take seconds: its prime search stops at the
+/// request's deadline, and the worker serves on.
+#[test]
+fn rsa_generation_stops_at_the_deadline() {
+    for isolation in [Isolation::Snapshot, Isolation::Worker] {
+        let config = EngineConfig {
+            isolation,
+            timeout: common::deadline(50),
+            ..EngineConfig::default()
+        };
+        let mut e = common::engine(&[("hbf/server.js", SERVER)], config);
+        let started = std::time::Instant::now();
+        for _ in 0..5 {
+            let answer = e.handle(&common::get("/rsa-forever"));
+            assert!(
+                answer.is_err() || answer.as_ref().is_ok_and(|r| r.status >= 500.0),
+                "{isolation:?}"
+            );
+        }
         assert!(
             started.elapsed() < common::deadline(5000),
             "{:?}",

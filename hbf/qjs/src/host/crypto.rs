@@ -12,6 +12,7 @@
 //! | HMAC, AES, PBKDF2, HKDF | the raw bytes | - |
 //! | ECDSA, ECDH (P-256, P-384) | the scalar `d` (32 or 48 bytes) | the uncompressed SEC1 point |
 //! | Ed25519, X25519 | the 32-byte seed (RFC 8032/7748) | the 32-byte public key |
+//! | RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP | PKCS #1 `RSAPrivateKey` DER | PKCS #1 `RSAPublicKey` DER |
 //!
 //! Errors carry the `DOMException` name the standard asks for in the thrown
 //! error's `name` (`DataError`, `OperationError`...); `js/crypto.js` turns them
@@ -21,6 +22,7 @@
 mod aes;
 mod curves;
 mod kdf;
+mod rsa;
 
 use rquickjs::{ArrayBuffer, Ctx, Exception, Object, Value};
 
@@ -44,6 +46,14 @@ pub(super) fn install<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::Re
     ops.set("curveSign", host_fn(ctx, curves::sign)?)?;
     ops.set("curveVerify", host_fn(ctx, curves::verify)?)?;
     ops.set("curveAgree", host_fn(ctx, curves::agree)?)?;
+    ops.set("rsaImport", host_fn(ctx, rsa::import)?)?;
+    ops.set("rsaExport", host_fn(ctx, rsa::export)?)?;
+    ops.set("rsaShape", host_fn(ctx, rsa::shape)?)?;
+    ops.set("rsaGenerate", host_fn(ctx, rsa::generate)?)?;
+    ops.set("rsaPublic", host_fn(ctx, rsa::public)?)?;
+    ops.set("rsaSign", host_fn(ctx, rsa::sign)?)?;
+    ops.set("rsaVerify", host_fn(ctx, rsa::verify)?)?;
+    ops.set("rsaOaep", host_fn(ctx, rsa::oaep)?)?;
     ops.set("aesGcm", host_fn(ctx, aes::gcm)?)?;
     ops.set("aesCbc", host_fn(ctx, aes::cbc)?)?;
     ops.set("aesCtr", host_fn(ctx, aes::ctr)?)?;
