@@ -328,7 +328,7 @@ fn uuid_v4_and_v7() {
 }
 
 #[test]
-fn jose_hs256_and_es256() {
+fn jose_hs256_es256_rs256_ps256() {
     same_everywhere(|s| {
         let claims = json!({"sub": "user-1", "role": "admin"});
         let hs = s.get("/jose/hs256");
@@ -344,7 +344,17 @@ fn jose_hs256_and_es256() {
         assert_eq!(es["alg"], "ES256");
         assert_eq!(es["rejected"], "ERR_JWS_SIGNATURE_VERIFICATION_FAILED");
         assert_eq!(es["jwk"], json!({"kty": "EC", "crv": "P-256"}));
-        json!([hs, es])
+        let rs = s.get("/jose/rs256");
+        assert_eq!(rs.status, 200, "{}", rs.text());
+        let rs = rs.json();
+        // RSASSA-PKCS1-v1_5 is deterministic: the token Bun and Deno sign
+        // with the same key (compared by `same_everywhere`).
+        assert!(rs["token"].as_str().is_some_and(|t| t.starts_with("eyJhbGciOiJSUzI1NiJ9.")));
+        assert_eq!(rs["payload"]["sub"], "user-1");
+        assert_eq!(rs["psVerified"], "PS256");
+        assert_eq!(rs["rejected"], "ERR_JWS_SIGNATURE_VERIFICATION_FAILED");
+        assert_eq!(rs["e"], "AQAB");
+        json!([hs, es, rs])
     });
 }
 
