@@ -245,7 +245,13 @@ pub fn js_bridge(data: &[u8]) {
             | JsError::StackOverflow
             | JsError::NeverSettled,
         ) => return,
-        Err(e @ (JsError::Busy | JsError::Internal(_) | JsError::BadResponse(_))) => {
+        // ClientGone too: this caller waits for every answer.
+        Err(
+            e @ (JsError::Busy
+            | JsError::Internal(_)
+            | JsError::BadResponse(_)
+            | JsError::ClientGone),
+        ) => {
             panic!("engine failure: {e}\nrequest: {request:?}")
         }
     };

@@ -210,6 +210,9 @@ impl HttpError {
             HttpError::Js { error, .. } => match error {
                 JsError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
                 JsError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                // Nobody reads it: the status only names the case in the log
+                // (nginx's "client closed request").
+                JsError::ClientGone => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
                 JsError::OutOfMemory(_)
                 | JsError::StackOverflow
                 | JsError::Exception { .. }

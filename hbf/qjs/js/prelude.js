@@ -348,6 +348,33 @@ define('clearInterval', function clearInterval(id) {
   clearTimer(id);
 });
 
+// The incoming request's AbortController (fetch handlers), made when the
+// handler first reads `request.signal`; aborted when the client goes away.
+let requestAbort = null;
+const requestSignal = () => {
+  requestAbort ??= new AbortController();
+  return requestAbort.signal;
+};
+// The body stream being sent to the client, cancelled when it goes away.
+let sending = null;
+// Aborts `request.signal` and cancels the body being sent. True if there was
+// either to stop (what they queue runs next); false if there was none, or
+// they were stopped already (nothing more can come of the request).
+const abortRequest = () => {
+  let stopped = false;
+  const reason = new DOMException('The client went away', 'AbortError');
+  if (requestAbort !== null && !requestAbort.signal.aborted) {
+    requestAbort.abort(reason);
+    stopped = true;
+  }
+  if (sending !== null) {
+    sending.cancel(reason).catch(() => {});
+    sending = null;
+    stopped = true;
+  }
+  return stopped;
+};
+
 export const timers = {
   // Milliseconds until the earliest timer is due (0: now), or -1 if none.
   next() {
@@ -373,8 +400,15 @@ export const timers = {
     }
     return true;
   },
+  // The engine saw the client go away while the request waited: aborts
+  // `request.signal` (true: run what that queued), or false (end it now).
+  clientGone() {
+    return abortRequest();
+  },
   // Drops what the request leaves: its timers and its performance entries.
   clear() {
+    requestAbort = null;
+    sending = null;
     timerQueue.clear();
     performanceEntries.length = 0;
   },
@@ -539,12 +573,13 @@ const hbfStyle = (app, req) => {
 };
 
 const fetchStyle = async (handler, req, headerList) => {
-  const { Request, Response, takeStream } = loadWeb();
+  const { Request, Response, takeStream, withSignal } = loadWeb();
   const pairs = [];
   for (let i = 0; i < headerList.length; i += 2) pairs.push([headerList[i], headerList[i + 1]]);
+  requestAbort = null;
   const init = { method: req.method, headers: pairs };
   if (req.method !== 'GET' && req.method !== 'HEAD') init.body = req.bodyBytes;
-  const request = new Request(req.url, init);
+  const request = withSignal(new Request(req.url, init), requestSignal);
   const later = [];
   const response = await handler.fetch(request, {}, makeCtx(later));
   if (!(response instanceof Response)) {
@@ -600,6 +635,7 @@ const afterResponse = async (later) => {
 const sendStream = async (status, headers, stream) => {
   native.streamHead(status, headers);
   const reader = stream.getReader();
+  sending = reader;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -609,10 +645,11 @@ const sendStream = async (status, headers, stream) => {
       throw error;
     }
     if (!native.streamChunk(value)) {
-      reader.cancel(new DOMException('the client went away', 'AbortError')).catch(() => {});
+      abortRequest();
       break;
     }
   }
+  sending = null;
   return { status, headers, body: new Uint8Array(0) };
 };
 

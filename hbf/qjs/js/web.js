@@ -445,10 +445,13 @@ export const make = (native, streams) => {
       async formData() { return forms.decodeForm(this.headers.get('content-type'), await takeBody(this)); }
     };
 
+  let withSignal;
   class Request extends Body(Object) {
     #url;
     #method;
     #headers;
+    #signal;
+    #signalSource;
     constructor(input, init = {}) {
       super();
       const from = input instanceof Request ? input : null;
@@ -475,14 +478,39 @@ export const make = (native, streams) => {
       }
       if (type && !this.#headers.has('content-type')) this.#headers.set('content-type', type);
       bodyOf.set(this, state);
+      // The request's own signal follows the one given (Fetch: a dependent
+      // signal), or the input Request's; otherwise it never aborts. It is
+      // made when first read: most handlers never look.
+      let signal = from ? from.signal : null;
+      if (init.signal !== undefined) signal = init.signal;
+      if (signal !== null && !(signal instanceof AbortSignal)) {
+        throw new TypeError("a Request's 'signal' must be an AbortSignal");
+      }
+      this.#signalSource = signal;
+    }
+    static {
+      // The platform's incoming request: its signal comes from `make()` when
+      // first read (the prelude's AbortController for the request).
+      withSignal = (request, make) => {
+        request.#signalSource = make;
+        return request;
+      };
     }
     get url() { return this.#url; }
     get method() { return this.#method; }
     get headers() { return this.#headers; }
     get duplex() { return 'half'; }
+    get signal() {
+      if (this.#signal === undefined) {
+        const source = this.#signalSource;
+        if (typeof source === 'function') this.#signal = source();
+        else this.#signal = source === null ? new AbortController().signal : AbortSignal.any([source]);
+      }
+      return this.#signal;
+    }
     clone() {
       const body = cloneBody(this);
-      const copy = new Request(this.#url, { method: this.#method, headers: this.#headers });
+      const copy = new Request(this.#url, { method: this.#method, headers: this.#headers, signal: this.#signal });
       bodyOf.set(copy, body);
       return copy;
     }
@@ -557,5 +585,5 @@ export const make = (native, streams) => {
     get [Symbol.toStringTag]() { return 'Response'; }
   }
 
-  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData, takeStream };
+  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData, takeStream, withSignal };
 };

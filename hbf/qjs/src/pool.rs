@@ -157,11 +157,16 @@ fn worker(
         // A streamed response answers at its head; the rest goes through its body.
         let reply = std::rc::Rc::new(std::cell::RefCell::new(Some(job.reply)));
         let early = std::rc::Rc::clone(&reply);
-        streaming::offer(Box::new(move |head, body| {
-            if let Some(reply) = early.borrow_mut().take() {
-                let _ = reply.send(Ok(JsAnswer::Streamed(head, body)));
-            }
-        }));
+        let waiting = std::rc::Rc::clone(&reply);
+        streaming::offer(
+            Box::new(move |head, body| {
+                if let Some(reply) = early.borrow_mut().take() {
+                    let _ = reply.send(Ok(JsAnswer::Streamed(head, body)));
+                }
+            }),
+            // The HTTP side dropped its end: the client went away.
+            Box::new(move || waiting.borrow().as_ref().is_some_and(|r| r.is_closed())),
+        );
         let outcome = catch_unwind(AssertUnwindSafe(|| engine.handle(&job.request)));
         let outcome = match outcome {
             Ok(outcome) => outcome,
@@ -177,6 +182,13 @@ fn worker(
                 Err(JsError::Internal("the JavaScript worker failed".into()))
             }
         };
+        if let Err(JsError::ClientGone) = &outcome {
+            // Nobody waits for this answer to log it.
+            tracing::info!(
+                request = job.request.id,
+                "the client went away before the response: its handler was ended"
+            );
+        }
         let error = outcome.as_ref().err().map(ToString::to_string);
         if streaming::end(error.clone()) {
             if let Some(error) = error {

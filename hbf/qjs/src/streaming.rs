@@ -32,6 +32,10 @@ pub const MAX_BUFFERED: usize = 1 << 20;
 /// Told of a streamed response's head, with its body to come.
 pub(crate) type Responder = Box<dyn FnOnce(JsResponse, BodyStream)>;
 
+/// Whether the client of the running request went away (its HTTP side
+/// stopped waiting for the answer).
+pub(crate) type GoneCheck = Box<dyn Fn() -> bool>;
+
 enum Chunk {
     Data(Vec<u8>),
     Failed(String),
@@ -127,6 +131,7 @@ impl Producer {
 #[derive(Default)]
 struct Current {
     responder: Option<Responder>,
+    gone: Option<GoneCheck>,
     producer: Option<Producer>,
     deadline: Option<Instant>,
     /// The head went to the client (the pool must not answer again).
@@ -137,9 +142,28 @@ thread_local! {
     static CURRENT: RefCell<Current> = RefCell::new(Current::default());
 }
 
-/// The pool: the next request on this thread may stream to `responder`.
-pub(crate) fn offer(responder: Responder) {
-    CURRENT.with(|c| c.borrow_mut().responder = Some(responder));
+/// The pool: the next request on this thread may stream to `responder`;
+/// `gone` tells whether its client went away before the head was sent.
+pub(crate) fn offer(responder: Responder, gone: GoneCheck) {
+    CURRENT.with(|c| {
+        let mut current = c.borrow_mut();
+        current.responder = Some(responder);
+        current.gone = Some(gone);
+    });
+}
+
+/// Whether the client of the running request went away before its response
+/// was complete: before the head (the pool's check), or while a streamed
+/// body was being sent. A response closed early for `ctx.waitUntil` is
+/// complete: the work after it goes on.
+pub(crate) fn client_gone() -> bool {
+    CURRENT.with(|c| {
+        let current = c.borrow();
+        if let Some(producer) = &current.producer {
+            return producer.budget.state.lock().1;
+        }
+        !current.answered && current.gone.as_ref().is_some_and(|gone| gone())
+    })
 }
 
 /// The engine: the current request's deadline (for back-pressure waits).
@@ -203,6 +227,7 @@ pub(crate) fn end(error: Option<String>) -> bool {
     CURRENT.with(|c| {
         let mut current = c.borrow_mut();
         current.responder = None;
+        current.gone = None;
         if let (Some(producer), Some(message)) = (current.producer.take(), error) {
             let _ = producer.chunks.send(Chunk::Failed(message));
         }

@@ -76,6 +76,28 @@ const routes = {
       anyBad: threw(() => AbortSignal.any([{}])),
     }
   },
+  '/request-signal': () => {
+    const plain = new Request('http://x/')
+    const controller = new AbortController()
+    const followed = new Request('http://x/', { signal: controller.signal })
+    const derived = new Request(followed)
+    const cloned = followed.clone()
+    const unlinked = new Request(followed, { signal: null })
+    const heard = []
+    followed.signal.addEventListener('abort', () => heard.push('followed'))
+    cloned.signal.addEventListener('abort', () => heard.push('cloned'))
+    const before = [followed.signal.aborted, derived.signal.aborted, cloned.signal.aborted]
+    controller.abort('stop')
+    return {
+      plain: [plain.signal instanceof AbortSignal, plain.signal.aborted, plain.signal === plain.signal],
+      own: followed.signal !== controller.signal,
+      before,
+      after: [followed.signal.aborted, followed.signal.reason, derived.signal.aborted, cloned.signal.reason, unlinked.signal.aborted],
+      heard,
+      already: new Request('http://x/', { signal: AbortSignal.abort('early') }).signal.reason,
+      bad: threw(() => new Request('http://x/', { signal: {} })),
+    }
+  },
   '/clone': () => {
     const cyclic = { name: 'root', list: [1, 'two', 3n, null, undefined] }
     cyclic.self = cyclic
@@ -277,6 +299,26 @@ fn abort_controllers_and_signals() {
         assert_eq!(found["heard"], 1);
         assert_eq!(found["illegal"]["name"], "TypeError");
         assert_eq!(found["anyBad"]["name"], "TypeError");
+    });
+}
+
+/// A Request's signal follows the one it was made with (Fetch's dependent
+/// signal), through `new Request(request)` and `clone()`; `signal: null`
+/// unlinks it.
+#[test]
+fn a_request_signal_follows_its_source() {
+    each_mode(|e| {
+        let found = json(e, "/request-signal");
+        assert_eq!(found["plain"], (serde_json::json!([true, false, true])));
+        assert_eq!(found["own"], true);
+        assert_eq!(found["before"], (serde_json::json!([false, false, false])));
+        assert_eq!(
+            found["after"],
+            (serde_json::json!([true, "stop", true, "stop", false]))
+        );
+        assert_eq!(found["heard"], (serde_json::json!(["followed", "cloned"])));
+        assert_eq!(found["already"], "early");
+        assert_eq!(found["bad"]["name"], "TypeError");
     });
 }
 

@@ -349,7 +349,9 @@ fn jose_hs256_es256_rs256_ps256() {
         let rs = rs.json();
         // RSASSA-PKCS1-v1_5 is deterministic: the token Bun and Deno sign
         // with the same key (compared by `same_everywhere`).
-        assert!(rs["token"].as_str().is_some_and(|t| t.starts_with("eyJhbGciOiJSUzI1NiJ9.")));
+        assert!(rs["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("eyJhbGciOiJSUzI1NiJ9.")));
         assert_eq!(rs["payload"]["sub"], "user-1");
         assert_eq!(rs["psVerified"], "PS256");
         assert_eq!(rs["rejected"], "ERR_JWS_SIGNATURE_VERIFICATION_FAILED");

@@ -1,8 +1,10 @@
 //! Streamed responses through real HTTP (issue 24 point 5), in both
 //! isolation modes: a `ReadableStream` body reaches the client chunk by chunk
 //! while the handler is still producing it (server-sent events), a client
-//! that goes away cancels the stream, a handler that fails midway cuts the
-//! response short, and the server serves on after each.
+//! that goes away cancels the stream and aborts `request.signal` (also while
+//! the request waits on a timer, and then its worker is free again), a
+//! handler that fails midway cuts the response short, and the server serves
+//! on after each.
 
 mod common;
 
@@ -28,7 +30,8 @@ const routes = {
     },
   }), { headers: { 'content-type': 'text/event-stream' } }),
   // Never ends on its own; says when it is cancelled.
-  '/endless': () => new Response(new ReadableStream({
+  '/endless': (ctx, request) => new Response(new ReadableStream({
+    start() { request.signal.addEventListener('abort', () => console.log(`endless: request.signal ${request.signal.reason.name}`)) },
     async pull(c) { await sleep(20); c.enqueue(enc.encode('tick\n')) },
     cancel(reason) { console.log(`stream cancelled: ${reason?.name}`) },
   })),
@@ -51,9 +54,20 @@ const routes = {
     ctx.waitUntil(sleep(2500).then(() => execute("INSERT INTO later VALUES ('streamed')")))
     return new Response(ReadableStream.from([enc.encode('streamed answer')]))
   },
+  // Waits 8 s unless the client goes away first (request.signal).
+  '/waits': (ctx, request) => new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(new Response('waited')), 8000)
+    request.signal.addEventListener('abort', () => {
+      clearTimeout(timer)
+      console.log(`waits: request.signal ${request.signal.reason.name}: ${request.signal.reason.message}`)
+      resolve(new Response('nobody reads this'))
+    })
+  }),
+  // Waits 8 s and never looks at request.signal.
+  '/ignores': async () => { await sleep(8000); return new Response('waited') },
   '/rows': () => Response.json(query('SELECT what FROM later ORDER BY what').map((r) => r.what)),
 }
-export default { fetch(request, env, ctx) { return routes[new URL(request.url).pathname](ctx) } }
+export default { fetch(request, env, ctx) { return routes[new URL(request.url).pathname](ctx, request) } }
 "#;
 
 fn start(mode: &str) -> (tempfile::TempDir, Server) {
@@ -147,6 +161,16 @@ fn a_client_that_goes_away_cancels_the_stream() {
             "{mode}: the stream was not cancelled:\n{}",
             server.log().join("\n")
         );
+        assert!(
+            server
+                .wait_for_log(
+                    &["endless: request.signal AbortError"],
+                    Duration::from_secs(5)
+                )
+                .is_some(),
+            "{mode}: the stream was not cancelled:\n{}",
+            server.log().join("\n")
+        );
         assert_eq!(server.get("/plain").text(), "still serving", "{mode}");
     }
 }
@@ -232,6 +256,60 @@ fn wait_until_work_runs_after_the_response() {
                 .wait_for_log(
                     &["Uncaught (in ctx.waitUntil)", "a background task failed"],
                     Duration::from_secs(5)
+                )
+                .is_some(),
+            "{mode}:\n{}",
+            server.log().join("\n")
+        );
+    }
+}
+
+/// A client that goes away while its request waits (on a timer) aborts
+/// `request.signal`: the handler hears it at once, not when its 8 s wait
+/// ends.
+#[test]
+fn a_client_that_goes_away_aborts_request_signal() {
+    for mode in ["snapshot", "worker"] {
+        let (_dir, server) = start(mode);
+        let stream = connect(&server, "/waits");
+        std::thread::sleep(Duration::from_millis(300));
+        drop(stream);
+        assert!(
+            server
+                .wait_for_log(
+                    &["waits: request.signal AbortError: The client went away"],
+                    Duration::from_secs(4)
+                )
+                .is_some(),
+            "{mode}: request.signal did not abort:\n{}",
+            server.log().join("\n")
+        );
+        assert_eq!(server.get("/plain").text(), "still serving", "{mode}");
+    }
+}
+
+/// Requests whose clients went away free their workers even when the
+/// handler never looks at `request.signal`: with both workers waiting 8 s
+/// for clients that left, the next request is served at once.
+#[test]
+fn a_request_whose_client_left_frees_its_worker() {
+    for mode in ["snapshot", "worker"] {
+        let (_dir, server) = start(mode);
+        let waiting: Vec<_> = (0..2).map(|_| connect(&server, "/ignores")).collect();
+        std::thread::sleep(Duration::from_millis(300));
+        drop(waiting);
+        let started = Instant::now();
+        assert_eq!(server.get("/plain").text(), "still serving", "{mode}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{mode}: the next request waited {:?} for workers held by clients that left",
+            started.elapsed()
+        );
+        assert!(
+            server
+                .wait_for_log(
+                    &["the client went away before the response"],
+                    Duration::from_secs(4)
                 )
                 .is_some(),
             "{mode}:\n{}",

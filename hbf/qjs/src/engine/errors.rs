@@ -21,6 +21,10 @@ pub enum JsError {
     Exception { message: String, stack: String },
     #[error("the handler's promise never settled")]
     NeverSettled,
+    /// The client went away while the request waited, and the handler did
+    /// not end when `request.signal` aborted: nobody is left to answer.
+    #[error("the client went away before the response")]
+    ClientGone,
     #[error("invalid response from JavaScript: {0}")]
     BadResponse(String),
     /// Every worker is busy and the queue is full: the request was not run.

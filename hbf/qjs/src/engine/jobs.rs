@@ -3,7 +3,7 @@
 //! endless chain's end (the deadline, memory) from a promise that can never
 //! settle.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rquickjs::function::This;
 use rquickjs::{Ctx, Function, Object};
@@ -13,6 +13,9 @@ use crate::compile::describe;
 
 /// How often [`Engine::sample_memory`] looks at the heap, in promise jobs.
 const MEMORY_SAMPLE_JOBS: u32 = 4096;
+
+/// How often a wait for a timer looks whether the client went away.
+const GONE_POLL: Duration = Duration::from_millis(20);
 
 impl Engine {
     /// Runs promise jobs until `promise` settles, the job queue runs dry
@@ -81,16 +84,38 @@ impl Engine {
         }
         let wait = Duration::from_secs_f64(wait.min(1e9) / 1000.0);
         let left = self.time_left();
-        if wait > left {
-            std::thread::sleep(left);
-            return Err(JsError::Timeout(self.config.timeout));
+        if !self.sleep_unless_gone(wait.min(left)) {
+            // The first time, `request.signal` aborts and what that queued
+            // runs; if the handler waits on after it, the request ends.
+            let gone: Function = timers.get("clientGone").map_err(err)?;
+            return if gone.call((This(timers.clone()),)).map_err(err)? {
+                Ok(true)
+            } else {
+                Err(JsError::ClientGone)
+            };
         }
-        if !wait.is_zero() {
-            std::thread::sleep(wait);
+        if wait > left {
+            return Err(JsError::Timeout(self.config.timeout));
         }
         let fire: Function = timers.get("fire").map_err(err)?;
         fire.call::<_, bool>((This(timers.clone()),)).map_err(err)?;
         Ok(true)
+    }
+
+    /// Sleeps for `span`, looking every [`GONE_POLL`] whether the client
+    /// went away; false (at once) if it did.
+    fn sleep_unless_gone(&self, span: Duration) -> bool {
+        let until = Instant::now() + span;
+        loop {
+            if crate::streaming::client_gone() {
+                return false;
+            }
+            let now = Instant::now();
+            if now >= until {
+                return true;
+            }
+            std::thread::sleep((until - now).min(GONE_POLL));
+        }
     }
 
     /// Drops every pending timer.
