@@ -253,6 +253,7 @@ Object.defineProperty(globalThis, 'console', {
 // (a snapshot loads them all before it is taken).
 const WEB_APIS = [
   'Headers', 'Request', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'Blob', 'File', 'FormData',
+  'fetch',
 ];
 const PLATFORM_APIS = [
   'DOMException', 'Event', 'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'reportError',
@@ -270,7 +271,7 @@ const STREAM_APIS = [
 // (never through the globals, which a pod may replace); loaded on first use.
 const streams = { load: () => loadApis(LAZY[2]), loaded: () => LAZY[2].api !== null };
 const LAZY = [
-  { names: WEB_APIS, make: () => native.webModule().make(native, streams), api: null },
+  { names: WEB_APIS, make: () => native.webModule().make(native, streams, outbound), api: null },
   { names: PLATFORM_APIS, make: () => native.platformModule().make(native), api: null },
   { names: STREAM_APIS, make: () => native.streamsModule().make(native, loadWeb()), api: null },
   {
@@ -348,6 +349,15 @@ define('clearInterval', function clearInterval(id) {
   clearTimer(id);
 });
 
+// The request's outbound fetches waiting for their answers: id -> [resolve,
+// reject]. The engine hands each answer to `timers.fetchDone` (a network
+// error's message becomes the TypeError `fetch()` rejects with).
+const fetchWaiters = new Map();
+const outbound = {
+  wait: (id) => new Promise((resolve, reject) => fetchWaiters.set(id, [resolve, reject])),
+  forget: (id) => fetchWaiters.delete(id),
+};
+
 // The incoming request's AbortController (fetch handlers), made when the
 // handler first reads `request.signal`; aborted when the client goes away.
 let requestAbort = null;
@@ -400,6 +410,14 @@ export const timers = {
     }
     return true;
   },
+  // The answer of outbound fetch `id`: the response's parts, or an error.
+  fetchDone(id, ok, value) {
+    const waiter = fetchWaiters.get(id);
+    if (waiter === undefined) return;
+    fetchWaiters.delete(id);
+    if (ok) waiter[0](value);
+    else waiter[1](new TypeError(value));
+  },
   // The engine saw the client go away while the request waited: aborts
   // `request.signal` (true: run what that queued), or false (end it now).
   clientGone() {
@@ -407,6 +425,7 @@ export const timers = {
   },
   // Drops what the request leaves: its timers and its performance entries.
   clear() {
+    fetchWaiters.clear();
     requestAbort = null;
     sending = null;
     timerQueue.clear();

@@ -5,7 +5,7 @@
 //
 // URL is the WHATWG URL Standard's, parsed natively (host/url.rs).
 
-export const make = (native, streams) => {
+export const make = (native, streams, outbound) => {
   const utf8 = (s) => native.utf8Encode(String(s));
   // UTF-8 decode, malformed bytes as U+FFFD: the Encoding Standard's decoder.
   const fromUtf8 = (bytes) => native.decode('utf-8', bytes, false);
@@ -446,12 +446,14 @@ export const make = (native, streams) => {
     };
 
   let withSignal;
+  let fromNetwork;
   class Request extends Body(Object) {
     #url;
     #method;
     #headers;
     #signal;
     #signalSource;
+    #redirect;
     constructor(input, init = {}) {
       super();
       const from = input instanceof Request ? input : null;
@@ -487,7 +489,13 @@ export const make = (native, streams) => {
         throw new TypeError("a Request's 'signal' must be an AbortSignal");
       }
       this.#signalSource = signal;
+      const redirect = init.redirect === undefined ? from?.redirect ?? 'follow' : String(init.redirect);
+      if (redirect !== 'follow' && redirect !== 'manual' && redirect !== 'error') {
+        throw new TypeError(`'${redirect}' is not a redirect mode (follow, manual, error)`);
+      }
+      this.#redirect = redirect;
     }
+    get redirect() { return this.#redirect; }
     static {
       // The platform's incoming request: its signal comes from `make()` when
       // first read (the prelude's AbortController for the request).
@@ -510,7 +518,7 @@ export const make = (native, streams) => {
     }
     clone() {
       const body = cloneBody(this);
-      const copy = new Request(this.#url, { method: this.#method, headers: this.#headers, signal: this.#signal });
+      const copy = new Request(this.#url, { method: this.#method, headers: this.#headers, signal: this.#signal, redirect: this.#redirect });
       bodyOf.set(copy, body);
       return copy;
     }
@@ -554,8 +562,21 @@ export const make = (native, streams) => {
     get ok() { return this.#status >= 200 && this.#status < 300; }
     get headers() { return this.#headers; }
     #type = 'default';
+    #url = '';
+    #redirected = false;
     get type() { return this.#type; }
-    get redirected() { return false; }
+    get url() { return this.#url; }
+    get redirected() { return this.#redirected; }
+    static {
+      // A response that came from the network (fetch): its URL and whether
+      // a redirect led there.
+      fromNetwork = (response, url, redirected) => {
+        response.#type = 'basic';
+        response.#url = url;
+        response.#redirected = redirected;
+        return response;
+      };
+    }
     clone() {
       if (this.#type === 'error') return Response.error();
       const body = cloneBody(this);
@@ -585,5 +606,45 @@ export const make = (native, streams) => {
     get [Symbol.toStringTag]() { return 'Response'; }
   }
 
-  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData, takeStream, withSignal };
+  // fetch(): the Fetch standard's, over the native client (`host/fetch.rs`,
+  // hbf_net): deny by default (--allow-net), the request's body read whole,
+  // the response's too (bounded by the request's memory limit); `signal`
+  // aborts it; `redirect` is followed, returned or an error.
+  const fetch = async (input, init = undefined) => {
+    const request = new Request(input, init);
+    const { signal } = request;
+    signal.throwIfAborted();
+    const body = bodyOf.get(request) ? await request.bytes() : null;
+    const headers = [];
+    for (const [name, value] of request.headers) headers.push(name, value);
+    const id = native.fetchStart(request.method, request.url, headers, body, request.redirect);
+    let onAbort;
+    const aborted = new Promise((_, reject) => {
+      onAbort = () => {
+        native.fetchAbort(id);
+        outbound.forget(id);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    let answer;
+    try {
+      answer = await Promise.race([outbound.wait(id), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    const [status, statusText, list, bytes, url, redirected] = answer;
+    const pairs = [];
+    for (let i = 0; i < list.length; i += 2) pairs.push([list[i], list[i + 1]]);
+    const nullBody = status === 204 || status === 205 || status === 304 || request.method === 'HEAD';
+    let response;
+    try {
+      response = new Response(nullBody ? null : bytes, { status, statusText, headers: pairs });
+    } catch (error) {
+      throw new TypeError(`fetch: the response from ${url} is not usable: ${error.message}`);
+    }
+    return fromNetwork(response, url, redirected);
+  };
+
+  return { Headers, Request, Response, URL, URLSearchParams, TextEncoder, TextDecoder, Blob, File, FormData, takeStream, withSignal, fetch };
 };

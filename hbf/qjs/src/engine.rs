@@ -116,6 +116,8 @@ pub struct EngineConfig {
     /// Whether the pod's `export const isolation` in `hbf/server.js` decides
     /// (false when the operator chose with `--isolation`).
     pub isolation_from_pod: bool,
+    /// Outbound `fetch()`: the client (`None`: no network) and its bounds.
+    pub fetch: crate::FetchConfig,
 }
 
 impl Default for EngineConfig {
@@ -125,6 +127,11 @@ impl Default for EngineConfig {
             timeout: Duration::from_secs(5),
             isolation: Isolation::Snapshot,
             isolation_from_pod: true,
+            fetch: crate::FetchConfig {
+                client: None,
+                max_per_request: 50,
+                max_body: 64 << 20,
+            },
         }
     }
 }
@@ -251,6 +258,11 @@ impl Engine {
             ..hbf_db::SqlLimits::default()
         })?;
         host::set_state(Rc::new(HostState::new(db.clone(), user)?));
+        host::fetch::configure(crate::FetchConfig {
+            // A body read into the heap counts against its memory limit.
+            max_body: config.fetch.max_body.min(config.memory_limit_bytes),
+            ..config.fetch.clone()
+        });
         let mode = Mode::new(config.isolation, &config)?;
         let engine = Self {
             db,

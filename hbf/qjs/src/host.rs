@@ -19,6 +19,7 @@ mod compression;
 mod crypto;
 mod db;
 mod encoding;
+pub(crate) mod fetch;
 mod fs;
 mod modules;
 mod multipart;
@@ -104,6 +105,12 @@ pub(crate) fn set_request_id(id: u64) {
 /// called when each request ends, and after the pod's top-level code.
 pub(crate) fn end_request() {
     compression::end_request();
+    fetch::end_request();
+}
+
+/// The running request's deadline (`None` between requests).
+pub(crate) fn deadline() -> Option<std::time::Instant> {
+    STATE.with(|s| s.borrow().as_ref().and_then(|st| st.deadline.get()))
 }
 
 /// Sets the deadline of the pod's SQL (the request's; `None` between
@@ -194,6 +201,8 @@ pub(crate) fn install_native<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     native.set("zPull", host_fn(ctx, compression::pull)?)?;
     native.set("zFinish", host_fn(ctx, compression::finish)?)?;
     native.set("zClose", host_fn(ctx, compression::close)?)?;
+    native.set("fetchStart", host_fn(ctx, fetch::start)?)?;
+    native.set("fetchAbort", host_fn(ctx, fetch::abort)?)?;
     native.set("canStream", host_fn(ctx, crate::streaming::can_stream)?)?;
     native.set("streamHead", host_fn(ctx, stream_head)?)?;
     native.set("streamChunk", host_fn(ctx, stream_chunk)?)?;

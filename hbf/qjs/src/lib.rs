@@ -43,7 +43,9 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 /// The TypeScript/JSX transform this engine runs ([`hbf_ts`]).
+pub use hbf_net as net;
 pub use hbf_ts as ts;
+pub use host::fetch::FetchConfig;
 pub use host::{set_console_hook, ConsoleHook};
 pub use import_map::ImportMap;
 pub use loader::{install as install_loader, load_module};

@@ -186,6 +186,7 @@ fn a_chain_that_runs_out_of_memory_says_so() {
             isolation_from_pod: false,
             timeout: Duration::from_secs(5),
             memory_limit_bytes: 8 << 20,
+            ..EngineConfig::default()
         };
         let served = serve_with(SERVER, config, &["/spin", "/ok"]);
         assert_eq!(served[0].0, Err(JsError::OutOfMemory(8)), "{isolation:?}");

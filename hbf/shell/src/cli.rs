@@ -158,6 +158,26 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub js_timeout_ms: u64,
 
+    /// What pods may reach with fetch() (default: nothing). Comma-separated
+    /// rules, the flag repeatable: a host (api.example.com), its subdomains
+    /// (*.example.com), an IP or CIDR (10.0.0.0/8, [::1]), or * for every
+    /// public address; each with an optional :port. Loopback, private,
+    /// link-local, CGNAT and metadata addresses are refused unless an IP or
+    /// CIDR rule names them; addresses are checked after DNS. DOCS/NETWORK.md.
+    #[arg(long = "allow-net", value_name = "RULES", env = "HBF_ALLOW_NET")]
+    pub allow_net: Vec<String>,
+
+    /// The most fetch() calls one request may make (as Workers' free plan).
+    #[arg(long = "fetch-max-per-request", value_name = "N", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub fetch_max_per_request: u32,
+
+    /// The most outbound requests under way at once in this process; more
+    /// wait for one to end (within their request's deadline).
+    #[arg(long = "fetch-max-connections", value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub fetch_max_connections: u32,
+
     /// Memory all of SQLite may use in this process, in MB (0: no bound): a
     /// backstop behind the limits on each pod statement (a value at most half
     /// of --js-memory, a query's rows at most --js-memory); past it a statement

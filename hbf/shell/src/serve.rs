@@ -44,11 +44,19 @@ pub fn run(
         .workers
         .map(|n| n.get())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let policy = hbf_qjs::net::NetPolicy::parse(&cli.allow_net).map_err(|e| e.to_string())?;
+    let client = (!policy.is_empty())
+        .then(|| hbf_qjs::net::Client::new(policy, cli.fetch_max_connections as usize));
     let engine = EngineConfig {
         memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
         timeout: Duration::from_millis(cli.js_timeout_ms),
         isolation: cli.isolation.unwrap_or_default(),
         isolation_from_pod: cli.isolation.is_none(),
+        fetch: hbf_qjs::FetchConfig {
+            client,
+            max_per_request: cli.fetch_max_per_request,
+            max_body: (cli.js_memory_mb as usize) << 20,
+        },
     };
     db.set_sql_memory_limit(cli.sql_memory_mb << 20)
         .map_err(|e| format!("cannot bound SQLite's memory: {e}"))?;

@@ -10,6 +10,15 @@ use rquickjs::{Ctx, Function, Object};
 
 use super::{Engine, JsError};
 use crate::compile::describe;
+use crate::host;
+
+/// What a wait for timers and fetches ended with.
+enum Waited {
+    /// The span passed (a timer is due, or the deadline).
+    Span,
+    Answer(u32, Result<hbf_net::Inbound, hbf_net::Error>),
+    ClientGone,
+}
 
 /// How often [`Engine::sample_memory`] looks at the heap, in promise jobs.
 const MEMORY_SAMPLE_JOBS: u32 = 4096;
@@ -69,30 +78,47 @@ impl Engine {
         }
     }
 
-    /// Waits for the earliest pending timer (never past the deadline) and
-    /// fires it; false when no timer is pending.
+    /// Waits for what the request waits on: the earliest pending timer
+    /// (never past the deadline), which it fires, or the answer of one of its
+    /// outbound fetches, which it hands to `timers.fetchDone`; false when
+    /// there is neither.
     fn fire_timer<'js>(
         &self,
         ctx: &Ctx<'js>,
         timers: &Object<'js>,
     ) -> std::result::Result<bool, JsError> {
         let err = |e| self.js_error(ctx, e);
+        if let Some((id, answer)) = host::fetch::next_answer(Duration::ZERO) {
+            return self.deliver(ctx, timers, id, answer).map(|()| true);
+        }
         let next: Function = timers.get("next").map_err(err)?;
         let wait: f64 = next.call((This(timers.clone()),)).map_err(err)?;
-        if wait.is_nan() || wait < 0.0 {
+        let timer = !(wait.is_nan() || wait < 0.0);
+        let fetching = host::fetch::under_way() > 0;
+        if !timer && !fetching {
             return Ok(false);
         }
-        let wait = Duration::from_secs_f64(wait.min(1e9) / 1000.0);
+        let wait = if timer {
+            Duration::from_secs_f64(wait.min(1e9) / 1000.0)
+        } else {
+            Duration::MAX
+        };
         let left = self.time_left();
-        if !self.sleep_unless_gone(wait.min(left)) {
-            // The first time, `request.signal` aborts and what that queued
-            // runs; if the handler waits on after it, the request ends.
-            let gone: Function = timers.get("clientGone").map_err(err)?;
-            return if gone.call((This(timers.clone()),)).map_err(err)? {
-                Ok(true)
-            } else {
-                Err(JsError::ClientGone)
-            };
+        match self.wait_unless_gone(wait.min(left), fetching) {
+            Waited::Answer(id, answer) => {
+                return self.deliver(ctx, timers, id, answer).map(|()| true)
+            }
+            Waited::ClientGone => {
+                // The first time, `request.signal` aborts and what that queued
+                // runs; if the handler waits on after it, the request ends.
+                let gone: Function = timers.get("clientGone").map_err(err)?;
+                return if gone.call((This(timers.clone()),)).map_err(err)? {
+                    Ok(true)
+                } else {
+                    Err(JsError::ClientGone)
+                };
+            }
+            Waited::Span => {}
         }
         if wait > left {
             return Err(JsError::Timeout(self.config.timeout));
@@ -102,19 +128,43 @@ impl Engine {
         Ok(true)
     }
 
-    /// Sleeps for `span`, looking every [`GONE_POLL`] whether the client
-    /// went away; false (at once) if it did.
-    fn sleep_unless_gone(&self, span: Duration) -> bool {
-        let until = Instant::now() + span;
+    /// Hands a fetch's answer to the JavaScript that waits for it.
+    fn deliver<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        timers: &Object<'js>,
+        id: u32,
+        answer: Result<hbf_net::Inbound, hbf_net::Error>,
+    ) -> std::result::Result<(), JsError> {
+        let err = |e| self.js_error(ctx, e);
+        let (ok, value) = host::fetch::to_js(ctx, answer).map_err(err)?;
+        let done: Function = timers.get("fetchDone").map_err(err)?;
+        done.call::<_, ()>((This(timers.clone()), id, ok, value))
+            .map_err(err)
+    }
+
+    /// Waits for `span`, for a fetch's answer (when `fetching`), or until
+    /// the client goes away (looked at every [`GONE_POLL`]), whichever
+    /// comes first.
+    fn wait_unless_gone(&self, span: Duration, fetching: bool) -> Waited {
+        let until = Instant::now().checked_add(span);
         loop {
             if crate::streaming::client_gone() {
-                return false;
+                return Waited::ClientGone;
             }
             let now = Instant::now();
-            if now >= until {
-                return true;
+            let slice = match until {
+                Some(until) if now >= until => return Waited::Span,
+                Some(until) => (until - now).min(GONE_POLL),
+                None => GONE_POLL,
+            };
+            if fetching {
+                if let Some((id, answer)) = host::fetch::next_answer(slice) {
+                    return Waited::Answer(id, answer);
+                }
+            } else {
+                std::thread::sleep(slice);
             }
-            std::thread::sleep((until - now).min(GONE_POLL));
         }
     }
 

@@ -1,0 +1,394 @@
+//! The HTTP client behind `fetch()`: hyper's pooling client on a small
+//! runtime of its own (the JavaScript workers are plain threads), with a
+//! connector that resolves the host, checks every address against the
+//! [`NetPolicy`] and connects to the address it checked.
+//!
+//! Bounds: every request ends by its [`Outbound::deadline`] (connect, each
+//! redirect hop and the body included), reads at most
+//! [`Outbound::max_body`] bytes of body, and waits for one of the
+//! process's `max_connections` permits before it connects. Redirects are
+//! followed here, at most 20, each hop checked again; `Authorization` and
+//! cookies do not cross to another origin.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{Method, Request, Uri};
+use hyper_util::client::legacy::Client as Pool;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+use crate::{Error, NetPolicy};
+
+/// How many redirects `redirect: 'follow'` follows (as the Fetch standard).
+const MAX_REDIRECTS: usize = 20;
+
+/// What the connect of one address may take at most (within the deadline).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Request headers the client computes itself (from the URL and the body):
+/// a pod's values for them would make the request ambiguous.
+const COMPUTED: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// What `fetch()`'s `redirect` option asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirect {
+    Follow,
+    /// The redirect response is the answer.
+    Manual,
+    /// A redirect response is an error.
+    Error,
+}
+
+/// One request a pod sends.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub redirect: Redirect,
+    pub deadline: Instant,
+    /// The most body bytes to read (the request's memory limit).
+    pub max_body: usize,
+    /// The pod's request that sends it, for the log.
+    pub request_id: u64,
+}
+
+/// Its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub status: u16,
+    pub status_text: String,
+    /// Names lower-case, in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The URL of the last hop.
+    pub url: String,
+    pub redirected: bool,
+}
+
+/// A request under way; dropping it does not stop it, [`Pending::abort`] does.
+#[derive(Debug)]
+pub struct Pending(tokio::task::AbortHandle);
+
+impl Pending {
+    /// Stops the request (its callback is not called).
+    pub fn abort(&self) {
+        self.0.abort();
+    }
+}
+
+/// The outbound client of a server (cheap to clone).
+#[derive(Clone)]
+pub struct Client {
+    policy: Arc<NetPolicy>,
+    pool: Pool<Checked, Full<Bytes>>,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The client's runtime: two threads, made on first use and kept for the
+/// process (a runtime cannot be dropped inside the server's own).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("hbf-fetch")
+            .enable_all()
+            .build()
+            .expect("the outbound runtime starts")
+    })
+}
+
+impl Client {
+    /// A client under `policy`, with at most `max_connections` requests
+    /// connecting or waiting for their answer at once (the rest wait).
+    pub fn new(policy: NetPolicy, max_connections: usize) -> Client {
+        let policy = Arc::new(policy);
+        let pool = Pool::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(8)
+            .build(Checked {
+                policy: Arc::clone(&policy),
+            });
+        Client {
+            policy,
+            pool,
+            permits: Arc::new(Semaphore::new(max_connections.max(1))),
+        }
+    }
+
+    pub fn policy(&self) -> &NetPolicy {
+        &self.policy
+    }
+
+    /// Sends `outbound`; `done` gets the answer (on the client's runtime).
+    pub fn start(
+        &self,
+        outbound: Outbound,
+        done: impl FnOnce(Result<Inbound, Error>) + Send + 'static,
+    ) -> Pending {
+        let client = self.clone();
+        let task = runtime().spawn(async move {
+            let started = Instant::now();
+            let (id, method, url) = (
+                outbound.request_id,
+                outbound.method.clone(),
+                outbound.url.clone(),
+            );
+            let deadline = tokio::time::Instant::from_std(outbound.deadline);
+            let result = match tokio::time::timeout_at(deadline, client.send(outbound)).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::Deadline),
+            };
+            let ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok(answer) => tracing::info!(
+                    request = id,
+                    %method,
+                    %url,
+                    status = answer.status,
+                    bytes = answer.body.len(),
+                    ms,
+                    "outbound fetch"
+                ),
+                Err(e) => {
+                    tracing::warn!(request = id, %method, %url, ms, "outbound fetch failed: {e}")
+                }
+            }
+            done(result);
+        });
+        Pending(task.abort_handle())
+    }
+
+    async fn send(&self, outbound: Outbound) -> Result<Inbound, Error> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Http("the client is closed".into()))?;
+        let mut url =
+            url::Url::parse(&outbound.url).map_err(|_| Error::BadUrl(outbound.url.clone()))?;
+        let mut method = Method::from_bytes(outbound.method.as_bytes())
+            .map_err(|_| Error::BadRequest(format!("invalid method '{}'", outbound.method)))?;
+        let mut headers: Vec<(String, String)> = outbound
+            .headers
+            .into_iter()
+            .filter(|(name, _)| !COMPUTED.contains(&name.to_ascii_lowercase().as_str()))
+            .collect();
+        let mut body = Bytes::from(outbound.body);
+        let mut redirected = false;
+        // Fetch's forbidden methods: a tunnel or a trace is not a request.
+        if ["CONNECT", "TRACE", "TRACK"].contains(&method.as_str()) {
+            return Err(Error::BadRequest(format!(
+                "the method {method} is forbidden"
+            )));
+        }
+        for hop in 0..=MAX_REDIRECTS {
+            if url.scheme() != "http" {
+                return Err(Error::Scheme(url.scheme().to_owned()));
+            }
+            // Fetch refuses credentials in a URL; sent on, they would go in
+            // the clear to wherever a redirect points.
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(Error::BadUrl(format!(
+                    "{url} (credentials in a URL; use an Authorization header)"
+                )));
+            }
+            let mut request = Request::builder().method(method.clone()).uri(
+                url.as_str()
+                    .parse::<Uri>()
+                    .map_err(|_| Error::BadUrl(url.to_string()))?,
+            );
+            for (name, value) in &headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let request = request
+                .body(Full::new(body.clone()))
+                .map_err(|e| Error::BadRequest(e.to_string()))?;
+            let response = self.pool.request(request).await.map_err(explain)?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(hyper::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if status.is_redirection()
+                && location.is_some()
+                && outbound.redirect != Redirect::Manual
+            {
+                if outbound.redirect == Redirect::Error {
+                    return Err(Error::Redirected);
+                }
+                if hop == MAX_REDIRECTS {
+                    return Err(Error::TooManyRedirects);
+                }
+                let location = location.unwrap_or_default();
+                let next = url
+                    .join(&location)
+                    .map_err(|_| Error::BadUrl(location.clone()))?;
+                // 303, and 301/302 after a POST, become a GET without a body
+                // (Fetch's HTTP-redirect fetch, step 12).
+                if (status == 303 && method != Method::HEAD)
+                    || ((status == 301 || status == 302) && method == Method::POST)
+                {
+                    method = Method::GET;
+                    body = Bytes::new();
+                    headers.retain(|(name, _)| !name.to_ascii_lowercase().starts_with("content-"));
+                }
+                if next.origin() != url.origin() {
+                    headers.retain(|(name, _)| {
+                        let name = name.to_ascii_lowercase();
+                        name != "authorization" && name != "cookie" && name != "proxy-authorization"
+                    });
+                }
+                url = next;
+                redirected = true;
+                continue;
+            }
+            let status_text = status.canonical_reason().unwrap_or("").to_owned();
+            let response_headers = response
+                .headers()
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let collected = Limited::new(response.into_body(), outbound.max_body)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        Error::TooLarge(outbound.max_body)
+                    } else {
+                        Error::Http(format!("reading the response body: {e}"))
+                    }
+                })?;
+            return Ok(Inbound {
+                status: status.as_u16(),
+                status_text,
+                headers: response_headers,
+                body: collected.to_bytes().to_vec(),
+                url: url.to_string(),
+                redirected,
+            });
+        }
+        Err(Error::TooManyRedirects)
+    }
+}
+
+/// The most telling error in a client error's chain: ours (a denial, DNS,
+/// connect) if the connector failed, hyper's otherwise.
+fn explain(error: hyper_util::client::legacy::Error) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&error);
+    while let Some(e) = source {
+        if let Some(ours) = e.downcast_ref::<Error>() {
+            return ours.clone();
+        }
+        source = e.source();
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    Error::Http(text)
+}
+
+/// The connector: resolves, checks, connects to the checked address.
+#[derive(Clone)]
+struct Checked {
+    policy: Arc<NetPolicy>,
+}
+
+impl tower_service::Service<Uri> for Checked {
+    type Response = TokioIo<TcpStream>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let policy = Arc::clone(&self.policy);
+        Box::pin(async move {
+            let host = uri
+                .host()
+                .ok_or_else(|| Error::BadUrl(uri.to_string()))?
+                .to_owned();
+            let port = uri.port_u16().unwrap_or(80);
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+                Ok(ip) => vec![SocketAddr::new(ip, port)],
+                Err(_) => tokio::net::lookup_host((bare, port))
+                    .await
+                    .map_err(|e| Error::Dns {
+                        host: host.clone(),
+                        why: e.to_string(),
+                    })?
+                    .collect(),
+            };
+            let mut last = Error::Dns {
+                host: host.clone(),
+                why: "no addresses".into(),
+            };
+            for addr in addrs {
+                if let Err(denied) = policy.check(&host, port, addr.ip()) {
+                    last = denied;
+                    continue;
+                }
+                match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = stream.set_nodelay(true);
+                        return Ok(TokioIo::new(stream));
+                    }
+                    Ok(Err(e)) => {
+                        last = Error::Connect {
+                            target: addr.to_string(),
+                            why: e.to_string(),
+                        }
+                    }
+                    Err(_) => {
+                        last = Error::Connect {
+                            target: addr.to_string(),
+                            why: "timed out".into(),
+                        }
+                    }
+                }
+            }
+            Err(last)
+        })
+    }
+}

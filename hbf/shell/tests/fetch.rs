@@ -1,0 +1,376 @@
+//! Outbound `fetch()` through real HTTP, in both isolation modes (issue 26
+//! point 1): a pod fetches from an upstream server this test runs on
+//! 127.0.0.1, allowed by `--allow-net 127.0.0.1` (an IP rule: loopback is
+//! refused otherwise). GET and POST with headers and bodies, redirects
+//! (follow, manual, error, too many, to a denied address, credentials not
+//! crossing origins), an abort by signal, the request's deadline, a body past
+//! the memory limit, a hostile upstream that answers garbage, the
+//! subrequest limit, and the policy's refusals: no `--allow-net`, `*`
+//! (public addresses only) and a private address. The server serves on after
+//! each.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+/// A small HTTP/1.1 upstream on 127.0.0.1: one thread per connection, one
+/// request per connection.
+fn upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = serve(stream, port);
+            });
+        }
+    });
+    port
+}
+
+fn serve(stream: TcpStream, port: u16) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, path) = (
+        parts.next().unwrap_or("").to_owned(),
+        parts.next().unwrap_or("").to_owned(),
+    );
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let mut out = stream;
+    let reply = |out: &mut TcpStream, status: &str, extra: &str, body: &[u8]| {
+        let head = format!(
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n",
+            body.len()
+        );
+        out.write_all(head.as_bytes())?;
+        out.write_all(body)
+    };
+    match path.as_str() {
+        "/json" => reply(
+            &mut out,
+            "200 OK",
+            "content-type: application/json\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n",
+            br#"{"hello":"upstream"}"#,
+        ),
+        "/echo" => {
+            let test = headers
+                .iter()
+                .find(|(n, _)| n == "x-test")
+                .map_or("", |(_, v)| v.as_str());
+            let text = format!(
+                "{method} x-test={test} body={}",
+                String::from_utf8_lossy(&body)
+            );
+            reply(
+                &mut out,
+                "201 Created",
+                "content-type: text/plain\r\n",
+                text.as_bytes(),
+            )
+        }
+        "/headers" => {
+            let auth = headers
+                .iter()
+                .find(|(n, _)| n == "authorization")
+                .map_or("none", |(_, v)| v.as_str());
+            reply(
+                &mut out,
+                "200 OK",
+                "",
+                format!("authorization={auth}").as_bytes(),
+            )
+        }
+        "/redirect" => reply(&mut out, "302 Found", "location: /json\r\n", b""),
+        "/see-other" => reply(&mut out, "303 See Other", "location: /echo\r\n", b""),
+        "/redirect-private" => reply(
+            &mut out,
+            "302 Found",
+            "location: http://10.255.255.1/\r\n",
+            b"",
+        ),
+        "/redirect-other-origin" => reply(
+            &mut out,
+            "307 Temporary Redirect",
+            &format!("location: http://localhost:{port}/headers\r\n"),
+            b"",
+        ),
+        "/loop" => reply(&mut out, "302 Found", "location: /loop\r\n", b""),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(4));
+            reply(&mut out, "200 OK", "", b"late")
+        }
+        "/big" => reply(&mut out, "200 OK", "", &vec![b'x'; 20 << 20]),
+        "/garbage" => out.write_all(b"THIS IS NOT HTTP\r\n\r\n"),
+        _ => reply(&mut out, "404 Not Found", "", b"no such route"),
+    }
+}
+
+const POD: &str = r#"
+const UP = 'http://127.0.0.1:PORT'
+const failure = async (promise) => {
+  try { await promise; return 'resolved' } catch (e) { return `${e.name}: ${e.message}` }
+}
+const routes = {
+  '/get': async () => {
+    const r = await fetch(`${UP}/json`)
+    return { status: r.status, ok: r.ok, type: r.headers.get('content-type'), cookies: r.headers.getSetCookie(),
+      body: await r.json(), url: r.url, redirected: r.redirected }
+  },
+  '/post': async () => {
+    const r = await fetch(new Request(`${UP}/echo`, { method: 'POST', body: 'hi there', headers: { 'x-test': 'yes' } }))
+    return { status: r.status, text: await r.text() }
+  },
+  '/follow': async () => { const r = await fetch(`${UP}/redirect`); return [r.status, r.redirected, r.url, await r.text()] },
+  '/see-other': async () => { const r = await fetch(`${UP}/see-other`, { method: 'POST', body: 'dropped' }); return [r.status, await r.text()] },
+  '/manual': async () => { const r = await fetch(`${UP}/redirect`, { redirect: 'manual' }); return [r.status, r.headers.get('location')] },
+  '/error': () => failure(fetch(`${UP}/redirect`, { redirect: 'error' })),
+  '/loop': () => failure(fetch(`${UP}/loop`)),
+  '/redirect-private': () => failure(fetch(`${UP}/redirect-private`)),
+  '/cross-origin': async () => {
+    const same = await (await fetch(`${UP}/headers`, { headers: { authorization: 'Bearer t' } })).text()
+    const other = await (await fetch(`${UP}/redirect-other-origin`, { headers: { authorization: 'Bearer t' } })).text()
+    return [same, other]
+  },
+  '/abort': async () => {
+    const started = Date.now()
+    const outcome = await failure(fetch(`${UP}/slow`, { signal: AbortSignal.timeout(200) }))
+    return [outcome, Date.now() - started < 2000]
+  },
+  '/pre-aborted': () => failure(fetch(`${UP}/json`, { signal: AbortSignal.abort() })),
+  '/slow': async () => new Response(await (await fetch(`${UP}/slow`)).text()),
+  '/big': () => failure(fetch(`${UP}/big`)),
+  '/garbage': () => failure(fetch(`${UP}/garbage`)),
+  '/private': () => failure(fetch('http://10.255.255.1/')),
+  '/https': () => failure(fetch('https://example.com/')),
+  '/file': () => failure(fetch('file:///etc/passwd')),
+  '/limit': async () => {
+    const answers = []
+    for (let i = 0; i < 6; i++) answers.push(await failure(fetch(`${UP}/json`).then((r) => r.text())))
+    return answers
+  },
+  '/parallel': async () => {
+    const all = await Promise.all([1, 2, 3].map(() => fetch(`${UP}/json`).then((r) => r.json())))
+    return all.map((j) => j.hello)
+  },
+  '/try': () => failure(fetch(`${UP}/json`)),
+  '/try-localhost': () => failure(fetch(UP.replace('127.0.0.1', 'localhost') + '/json')),
+  '/credentials': () => failure(fetch(UP.replace('//', '//user:secret@') + '/json')),
+  '/connect': () => failure(fetch(`${UP}/json`, { method: 'CONNECT' })),
+  '/plain': () => 'still serving',
+}
+export default {
+  async fetch(request) {
+    const answer = await routes[new URL(request.url).pathname]()
+    return answer instanceof Response ? answer : Response.json(answer)
+  },
+}
+"#;
+
+fn start(mode: &str, port: u16, net: &[&str]) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = dir.path().join("fetching");
+    std::fs::create_dir_all(pod.join("hbf")).unwrap();
+    std::fs::write(
+        pod.join("hbf/server.js"),
+        POD.replace("PORT", &port.to_string()),
+    )
+    .unwrap();
+    let mut args = vec![
+        "--inmem",
+        "--pod",
+        pod.to_str().unwrap(),
+        "--isolation",
+        mode,
+        "--workers",
+        "2",
+        "--js-memory",
+        "16",
+        "--js-timeout",
+        "2500",
+        "--fetch-max-per-request",
+        "5",
+    ];
+    args.extend_from_slice(net);
+    let server = Server::start(&args);
+    (dir, server)
+}
+
+#[test]
+fn fetch_reaches_an_allowed_upstream() {
+    let port = upstream();
+    for mode in ["snapshot", "worker"] {
+        let (_dir, server) = start(mode, port, &["--allow-net", "127.0.0.1,localhost"]);
+        let get = server.get("/get");
+        assert_eq!(get.status, 200, "{mode}: {}", get.text());
+        assert_eq!(
+            get.json(),
+            serde_json::json!({"status": 200, "ok": true, "type": "application/json",
+                "cookies": ["a=1", "b=2"], "body": {"hello": "upstream"},
+                "url": format!("http://127.0.0.1:{port}/json"), "redirected": false}),
+            "{mode}"
+        );
+        assert_eq!(
+            server.get("/post").json(),
+            serde_json::json!({"status": 201, "text": "POST x-test=yes body=hi there"}),
+            "{mode}"
+        );
+        assert_eq!(
+            server.get("/follow").json(),
+            serde_json::json!([
+                200,
+                true,
+                format!("http://127.0.0.1:{port}/json"),
+                r#"{"hello":"upstream"}"#
+            ]),
+            "{mode}"
+        );
+        // 303 after a POST: a GET without the body.
+        assert_eq!(
+            server.get("/see-other").json(),
+            serde_json::json!([201, "GET x-test= body="]),
+            "{mode}"
+        );
+        assert_eq!(
+            server.get("/manual").json(),
+            serde_json::json!([302, "/json"]),
+            "{mode}"
+        );
+        // Authorization goes to the same origin, not across a redirect to another.
+        assert_eq!(
+            server.get("/cross-origin").json(),
+            serde_json::json!(["authorization=Bearer t", "authorization=none"]),
+            "{mode}"
+        );
+        assert_eq!(
+            server.get("/parallel").json(),
+            serde_json::json!(["upstream", "upstream", "upstream"]),
+            "{mode}"
+        );
+        assert!(
+            server
+                .wait_for_log(
+                    &[&format!("fetch GET http://127.0.0.1:{port}/json -> 200")],
+                    Duration::from_secs(2)
+                )
+                .is_some(),
+            "{mode}: the outbound request is not in the log:\n{}",
+            server.log().join("\n")
+        );
+    }
+}
+
+#[test]
+fn fetch_fails_clearly_and_the_server_serves_on() {
+    let port = upstream();
+    for mode in ["snapshot", "worker"] {
+        let (_dir, server) = start(mode, port, &["--allow-net", "127.0.0.1"]);
+        let text = |path: &str| {
+            let reply = server.get(path);
+            assert_eq!(reply.status, 200, "{mode} {path}: {}", reply.text());
+            reply.json().as_str().unwrap_or_default().to_owned()
+        };
+        let expect = |path: &str, wanted: &str| {
+            let got = text(path);
+            assert!(
+                got.starts_with("TypeError: ") || wanted.starts_with("AbortError"),
+                "{mode} {path}: {got}"
+            );
+            assert!(got.contains(wanted), "{mode} {path}: {got}");
+        };
+        expect("/error", "redirect is 'error'");
+        expect("/loop", "more than 20 redirects");
+        expect("/redirect-private", "10.255.255.1");
+        expect(
+            "/private",
+            "10.255.255.1:80 (10.255.255.1) is not allowed: not in --allow-net",
+        );
+        expect("/big", "larger than 16777216 bytes");
+        expect("/garbage", "fetch:");
+        expect("/https", "'https' is not supported");
+        expect("/file", "'file' is not supported");
+        expect("/pre-aborted", "AbortError");
+        expect("/credentials", "credentials in a URL");
+        expect("/connect", "the method CONNECT is forbidden");
+        let abort = server.get("/abort").json();
+        assert_eq!(
+            abort[0], "TimeoutError: The operation timed out.",
+            "{mode}: {abort}"
+        );
+        assert_eq!(abort[1], true, "{mode}: the abort did not stop the wait");
+        // The 6th fetch of a request is refused (--fetch-max-per-request 5).
+        let limit = server.get("/limit").json();
+        assert_eq!(limit[4], "resolved", "{mode}: {limit}");
+        assert!(
+            limit[5].as_str().unwrap().contains("at most 5 subrequests"),
+            "{mode}: {limit}"
+        );
+        // An upstream slower than the request's deadline: the request's 504.
+        let started = Instant::now();
+        assert_eq!(server.get("/slow").status, 504, "{mode}");
+        assert!(
+            started.elapsed() < Duration::from_millis(3800),
+            "{mode}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(server.get("/plain").json(), "still serving", "{mode}");
+    }
+}
+
+#[test]
+fn the_policy_denies_by_default_and_keeps_private_addresses_private() {
+    let port = upstream();
+    for mode in ["snapshot", "worker"] {
+        let (_dir, closed) = start(mode, port, &[]);
+        let got = closed.get("/try").text();
+        assert!(
+            got.contains("this server gives pods no network (start hbf with --allow-net HOSTS)"),
+            "{mode}: {got}"
+        );
+        let (_dir, public) = start(mode, port, &["--allow-net", "*"]);
+        let got = public.get("/try").text();
+        assert!(
+            got.contains("127.0.0.1 is not a public address"),
+            "{mode}: {got}"
+        );
+        // A name alone does not open a private address either.
+        let (_dir, named) = start(mode, port, &["--allow-net", "localhost"]);
+        let got = named.get("/try-localhost").text();
+        assert!(got.contains("is not a public address"), "{mode}: {got}");
+        assert_eq!(named.get("/plain").json(), "still serving", "{mode}");
+    }
+}
+
+#[test]
+fn a_bad_allow_net_rule_stops_the_start() {
+    let Err(err) = Server::try_start(&["--inmem", "--allow-net", "exa mple.com"]) else {
+        panic!("hbf started with a bad --allow-net rule");
+    };
+    assert!(
+        err.contains("--allow-net") && err.contains("exa mple.com"),
+        "{err}"
+    );
+}
