@@ -1,7 +1,10 @@
 //! The HTTP client behind `fetch()`: hyper's pooling client on a small
 //! runtime of its own (the JavaScript workers are plain threads), with a
 //! connector that resolves the host, checks every address against the
-//! [`NetPolicy`] and connects to the address it checked.
+//! [`NetPolicy`] and connects to the address it checked; for `https`, TLS
+//! by rustls (ring) against the webpki roots built into the binary (the
+//! static binary needs nothing from the system), and the operator's own
+//! CA (`--ca-file`).
 //!
 //! Bounds: every request ends by its [`Outbound::deadline`] (connect, each
 //! redirect hop and the body included), reads at most
@@ -11,6 +14,7 @@
 //! cookies do not cross to another origin.
 
 use std::future::Future;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -20,10 +24,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{Method, Request, Uri};
+use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::legacy::Client as Pool;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsConnector;
 
 use crate::{Error, NetPolicy};
 
@@ -128,20 +136,68 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 impl Client {
     /// A client under `policy`, with at most `max_connections` requests
-    /// connecting or waiting for their answer at once (the rest wait).
-    pub fn new(policy: NetPolicy, max_connections: usize) -> Client {
+    /// connecting or waiting for their answer at once (the rest wait),
+    /// trusting the webpki roots and `extra_roots` (`--ca-file`).
+    pub fn new(
+        policy: NetPolicy,
+        max_connections: usize,
+        extra_roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Client, Error> {
         let policy = Arc::new(policy);
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for cert in extra_roots {
+            roots.add(cert).map_err(|e| Error::CaFile {
+                path: "(a certificate)".into(),
+                why: e.to_string(),
+            })?;
+        }
+        // ring rather than aws-lc-rs (which rustls now prefers for its
+        // post-quantum key exchange): ring builds from C and assembly with
+        // the plain C compiler of the static musl build and of Bazel's
+        // sandbox; aws-lc-rs needs CMake and Go. Classic X25519/P-256 key
+        // exchange until then.
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Tls {
+                host: "-".into(),
+                why: e.to_string(),
+            })?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let pool = Pool::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(8)
             .build(Checked {
                 policy: Arc::clone(&policy),
+                tls: TlsConnector::from(Arc::new(tls)),
             });
-        Client {
+        Ok(Client {
             policy,
             pool,
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
+        })
+    }
+
+    /// The certificates of a PEM file (`--ca-file`), for [`Client::new`].
+    pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, Error> {
+        use rustls::pki_types::pem::PemObject;
+        let bad = |why: String| Error::CaFile {
+            path: path.display().to_string(),
+            why,
+        };
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
         }
+        Ok(certs)
     }
 
     pub fn policy(&self) -> &NetPolicy {
@@ -211,7 +267,7 @@ impl Client {
             )));
         }
         for hop in 0..=MAX_REDIRECTS {
-            if url.scheme() != "http" {
+            if url.scheme() != "http" && url.scheme() != "https" {
                 return Err(Error::Scheme(url.scheme().to_owned()));
             }
             // Fetch refuses credentials in a URL; sent on, they would go in
@@ -326,14 +382,69 @@ fn explain(error: hyper_util::client::legacy::Error) -> Error {
     Error::Http(text)
 }
 
-/// The connector: resolves, checks, connects to the checked address.
+/// The connector: resolves, checks, connects to the checked address, and
+/// for `https` makes the TLS session (SNI and the certificate's name: the
+/// URL's host).
 #[derive(Clone)]
 struct Checked {
     policy: Arc<NetPolicy>,
+    tls: TlsConnector,
+}
+
+/// A connection, plain or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Connection for Stream {
+    fn connected(&self) -> Connected {
+        Connected::new()
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 impl tower_service::Service<Uri> for Checked {
-    type Response = TokioIo<TcpStream>;
+    type Response = TokioIo<Stream>;
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Error>> + Send>>;
 
@@ -343,13 +454,16 @@ impl tower_service::Service<Uri> for Checked {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let policy = Arc::clone(&self.policy);
+        let tls = self.tls.clone();
         Box::pin(async move {
             let host = uri
                 .host()
                 .ok_or_else(|| Error::BadUrl(uri.to_string()))?
                 .to_owned();
-            let port = uri.port_u16().unwrap_or(80);
+            let secure = uri.scheme_str() == Some("https");
+            let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
             let bare = host.trim_start_matches('[').trim_end_matches(']');
+            policy.check_name(&host, port)?;
             let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
                 Ok(ip) => vec![SocketAddr::new(ip, port)],
                 Err(_) => tokio::net::lookup_host((bare, port))
@@ -372,7 +486,21 @@ impl tower_service::Service<Uri> for Checked {
                 match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
                     Ok(Ok(stream)) => {
                         let _ = stream.set_nodelay(true);
-                        return Ok(TokioIo::new(stream));
+                        if !secure {
+                            return Ok(TokioIo::new(Stream::Plain(stream)));
+                        }
+                        let tls_error = |why: String| Error::Tls {
+                            host: host.clone(),
+                            why,
+                        };
+                        let name = ServerName::try_from(bare.to_owned())
+                            .map_err(|e| tls_error(e.to_string()))?;
+                        let session =
+                            tokio::time::timeout(CONNECT_TIMEOUT, tls.connect(name, stream))
+                                .await
+                                .map_err(|_| tls_error("the handshake timed out".into()))?
+                                .map_err(|e| tls_error(e.to_string()))?;
+                        return Ok(TokioIo::new(Stream::Tls(Box::new(session))));
                     }
                     Ok(Err(e)) => {
                         last = Error::Connect {

@@ -10,8 +10,12 @@ pub enum Error {
     Denied { target: String, why: String },
     #[error("fetch: invalid URL '{0}'")]
     BadUrl(String),
-    #[error("fetch: the scheme '{0}' is not supported (http only; https is not available yet)")]
+    #[error("fetch: the scheme '{0}' is not supported (http and https only)")]
     Scheme(String),
+    #[error("fetch: TLS with {host}: {why}")]
+    Tls { host: String, why: String },
+    #[error("--ca-file {path}: {why}")]
+    CaFile { path: String, why: String },
     #[error("fetch: invalid request: {0}")]
     BadRequest(String),
     #[error("fetch: {host} does not resolve: {why}")]

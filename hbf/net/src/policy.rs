@@ -69,8 +69,23 @@ impl NetPolicy {
         self.rules.is_empty()
     }
 
-    /// Whether a connection to `host` (a name or an IP literal, as in the
-    /// URL) on `port` may go to `addr`, the address it resolved to.
+    /// Whether `host` (a name or an IP literal, as in the URL) on `port`
+    /// may be looked up at all: a name no rule names is refused before any
+    /// DNS query (a lookup of `secret.attacker.example` would already carry
+    /// data out). An IP literal waits for [`NetPolicy::check`].
+    pub fn check_name(&self, host: &str, port: u16) -> Result<(), Error> {
+        let name = normalize_host(host);
+        if name.parse::<IpAddr>().is_ok() || self.names(&name, port) {
+            return Ok(());
+        }
+        Err(Error::Denied {
+            target: format!("{name}:{port}"),
+            why: "not in --allow-net (name the host, or '*' for every public address)".into(),
+        })
+    }
+
+    /// Whether a connection to `host` on `port` may go to `addr`, the
+    /// address it resolved to (or the IP literal itself).
     pub fn check(&self, host: &str, port: u16, addr: IpAddr) -> Result<(), Error> {
         let host = normalize_host(host);
         let addr = canonical(addr);
@@ -78,34 +93,45 @@ impl NetPolicy {
             target: format!("{host}:{port} ({addr})"),
             why,
         };
-        let named = self.rules.iter().any(|rule| {
+        let by_ip = |rule: &Rule| {
             rule.port.is_none_or(|p| p == port)
-                && match &rule.target {
-                    Target::Any => true,
-                    Target::Host(name) => *name == host,
-                    Target::Subdomains(suffix) => host.ends_with(suffix.as_str()),
-                    Target::Net(net) => net.contains(&addr),
-                }
-        });
+                && matches!(&rule.target, Target::Net(net) if net.contains(&addr))
+        };
+        // A name is allowed by a name rule (or `*`); an IP literal by an IP
+        // rule that contains it (or `*`).
+        let named = if host.parse::<IpAddr>().is_ok() {
+            self.rules.iter().any(|rule| {
+                by_ip(rule)
+                    || (matches!(rule.target, Target::Any) && rule.port.is_none_or(|p| p == port))
+            })
+        } else {
+            self.names(&host, port)
+        };
         if !named {
             return Err(denied(
                 "not in --allow-net (name the host, or '*' for every public address)".into(),
             ));
         }
-        if is_public(addr) {
-            return Ok(());
-        }
-        let explicit = self.rules.iter().any(|rule| {
-            rule.port.is_none_or(|p| p == port)
-                && matches!(&rule.target, Target::Net(net) if net.contains(&addr))
-        });
-        if explicit {
+        if is_public(addr) || self.rules.iter().any(by_ip) {
             Ok(())
         } else {
             Err(denied(format!(
                 "{addr} is not a public address; only an IP or CIDR rule in --allow-net can allow it"
             )))
         }
+    }
+
+    /// Whether a name rule (or `*`) allows the host name `name` on `port`.
+    fn names(&self, name: &str, port: u16) -> bool {
+        self.rules.iter().any(|rule| {
+            rule.port.is_none_or(|p| p == port)
+                && match &rule.target {
+                    Target::Any => true,
+                    Target::Host(host) => host == name,
+                    Target::Subdomains(suffix) => name.ends_with(suffix.as_str()),
+                    Target::Net(_) => false,
+                }
+        })
     }
 }
 
@@ -404,6 +430,25 @@ mod tests {
         assert!(p.check("[::1]", 9001, ip("::1")).is_err());
         let named = policy("internal.example");
         assert!(named.check("internal.example", 80, ip("10.0.0.5")).is_err());
+        // A name resolving into an allowed network still needs a name rule.
+        let both = policy("internal.example, 10.0.0.0/8");
+        assert!(both.check("internal.example", 80, ip("10.0.0.5")).is_ok());
+        assert!(both.check("other.example", 80, ip("10.0.0.5")).is_err());
+    }
+
+    #[test]
+    fn names_no_rule_allows_are_refused_before_dns() {
+        let p = policy("api.example.com, *.cdn.example, 10.0.0.0/8");
+        assert!(p.check_name("api.example.com", 443).is_ok());
+        assert!(p.check_name("x.cdn.example", 443).is_ok());
+        assert!(p.check_name("10.1.2.3", 80).is_ok()); // an IP: checked after
+        assert!(p.check_name("[::1]", 80).is_ok());
+        let err = p
+            .check_name("secret-data.attacker.example", 443)
+            .unwrap_err();
+        assert!(err.to_string().contains("not in --allow-net"), "{err}");
+        assert!(policy("*").check_name("anything.example", 80).is_ok());
+        assert!(policy("*:443").check_name("anything.example", 80).is_err());
     }
 
     #[test]

@@ -167,6 +167,11 @@ pub struct Cli {
     #[arg(long = "allow-net", value_name = "RULES", env = "HBF_ALLOW_NET")]
     pub allow_net: Vec<String>,
 
+    /// A PEM file of CA certificates fetch() trusts besides the public ones
+    /// built into HBF (webpki roots): for services behind a private CA.
+    #[arg(long = "ca-file", value_name = "PEM", env = "HBF_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+
     /// The most fetch() calls one request may make (as Workers' free plan).
     #[arg(long = "fetch-max-per-request", value_name = "N", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]

@@ -45,8 +45,18 @@ pub fn run(
         .map(|n| n.get())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let policy = hbf_qjs::net::NetPolicy::parse(&cli.allow_net).map_err(|e| e.to_string())?;
-    let client = (!policy.is_empty())
-        .then(|| hbf_qjs::net::Client::new(policy, cli.fetch_max_connections as usize));
+    let roots = match &cli.ca_file {
+        Some(path) => hbf_qjs::net::Client::read_ca_file(path).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    let client = if policy.is_empty() {
+        None
+    } else {
+        Some(
+            hbf_qjs::net::Client::new(policy, cli.fetch_max_connections as usize, roots)
+                .map_err(|e| e.to_string())?,
+        )
+    };
     let engine = EngineConfig {
         memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
         timeout: Duration::from_millis(cli.js_timeout_ms),

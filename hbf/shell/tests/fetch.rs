@@ -310,7 +310,7 @@ fn fetch_fails_clearly_and_the_server_serves_on() {
         );
         expect("/big", "larger than 16777216 bytes");
         expect("/garbage", "fetch:");
-        expect("/https", "'https' is not supported");
+        expect("/https", "fetch to example.com:443");
         expect("/file", "'file' is not supported");
         expect("/pre-aborted", "AbortError");
         expect("/credentials", "credentials in a URL");
@@ -371,6 +371,108 @@ fn a_bad_allow_net_rule_stops_the_start() {
     };
     assert!(
         err.contains("--allow-net") && err.contains("exa mple.com"),
+        "{err}"
+    );
+}
+
+/// An HTTPS upstream on 127.0.0.1 with a self-signed certificate for
+/// `localhost` (rcgen); answers "secure" to every request. Its certificate's
+/// PEM is the CA file that trusts it.
+fn tls_upstream() -> (u16, String) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let pem = cert.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    #[allow(deprecated)] // ring, as hbf_net uses
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = std::sync::Arc::clone(&config);
+            std::thread::spawn(move || {
+                let session = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(session, tcp);
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tls.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nsecure",
+                );
+                let _ = tls.flush();
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    (port, pem)
+}
+
+const TLS_POD: &str = r#"
+export default {
+  async fetch() {
+    try { return new Response(await (await fetch('https://localhost:PORT/')).text()) }
+    catch (e) { return new Response(`${e.name}: ${e.message}`) }
+  },
+}
+"#;
+
+#[test]
+fn https_with_the_operators_ca_and_not_without() {
+    let (port, pem) = tls_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pem).unwrap();
+    let pod = dir.path().join("tls");
+    std::fs::create_dir_all(pod.join("hbf")).unwrap();
+    std::fs::write(
+        pod.join("hbf/server.js"),
+        TLS_POD.replace("PORT", &port.to_string()),
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "--inmem",
+            "--pod",
+            pod.to_str().unwrap(),
+            "--allow-net",
+            "localhost,127.0.0.1",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    for mode in ["snapshot", "worker"] {
+        let trusted = args(&["--isolation", mode, "--ca-file", ca.to_str().unwrap()]);
+        let trusted = Server::start(&trusted.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(trusted.get("/").text(), "secure", "{mode}");
+        // Without the CA file, the certificate is nobody's: refused.
+        let plain = args(&["--isolation", mode]);
+        let plain = Server::start(&plain.iter().map(String::as_str).collect::<Vec<_>>());
+        let got = plain.get("/").text();
+        assert!(
+            got.starts_with("TypeError: fetch: TLS with localhost: invalid peer certificate"),
+            "{mode}: {got}"
+        );
+    }
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let Err(err) = Server::try_start(&["--inmem", "--ca-file", not_pem.to_str().unwrap()]) else {
+        panic!("hbf started with a --ca-file that holds no certificate");
+    };
+    assert!(
+        err.contains("--ca-file") && err.contains("no PEM certificate"),
         "{err}"
     );
 }
