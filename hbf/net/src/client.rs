@@ -7,8 +7,9 @@
 //! CA (`--ca-file`).
 //!
 //! Bounds: every request ends by its [`Outbound::deadline`] (connect, each
-//! redirect hop and the body included), reads at most
-//! [`Outbound::max_body`] bytes of body, and waits for one of the
+//! redirect hop and the body included), holds at most its [`BodyBudget`]'s
+//! bytes of body (shared by all the fetches of one pod request, so 50
+//! fetches cannot hold 50 memory limits), and waits for one of the
 //! process's `max_connections` permits before it connects. Redirects are
 //! followed here, at most 20, each hop checked again; `Authorization` and
 //! cookies do not cross to another origin.
@@ -22,7 +23,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::legacy::Client as Pool;
@@ -65,6 +66,43 @@ pub enum Redirect {
     Error,
 }
 
+/// The body bytes the fetches of one pod request may hold outside the
+/// JavaScript heap at once (cheap to clone; the clones share it).
+#[derive(Debug, Clone)]
+pub struct BodyBudget {
+    left: Arc<std::sync::atomic::AtomicUsize>,
+    limit: usize,
+}
+
+impl BodyBudget {
+    pub fn new(limit: usize) -> BodyBudget {
+        BodyBudget {
+            left: Arc::new(std::sync::atomic::AtomicUsize::new(limit)),
+            limit,
+        }
+    }
+
+    /// Takes `n` bytes; false (taking nothing) if fewer are left.
+    fn take(&self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(n)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `n` bytes taken (their body went into the heap).
+    pub fn release(&self, n: usize) {
+        use std::sync::atomic::Ordering;
+        let _ = self
+            .left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                Some(left.saturating_add(n).min(self.limit))
+            });
+    }
+}
+
 /// One request a pod sends.
 #[derive(Debug, Clone)]
 pub struct Outbound {
@@ -74,8 +112,8 @@ pub struct Outbound {
     pub body: Vec<u8>,
     pub redirect: Redirect,
     pub deadline: Instant,
-    /// The most body bytes to read (the request's memory limit).
-    pub max_body: usize,
+    /// The bytes of body it may read (the pod request's, shared).
+    pub budget: BodyBudget,
     /// The pod's request that sends it, for the log.
     pub request_id: u64,
 }
@@ -339,21 +377,24 @@ impl Client {
                     )
                 })
                 .collect();
-            let collected = Limited::new(response.into_body(), outbound.max_body)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
-                        Error::TooLarge(outbound.max_body)
-                    } else {
-                        Error::Http(format!("reading the response body: {e}"))
+            let mut incoming = response.into_body();
+            let mut body = Vec::new();
+            while let Some(frame) = incoming.frame().await {
+                let frame =
+                    frame.map_err(|e| Error::Http(format!("reading the response body: {e}")))?;
+                if let Ok(data) = frame.into_data() {
+                    if !outbound.budget.take(data.len()) {
+                        outbound.budget.release(body.len());
+                        return Err(Error::TooLarge(outbound.budget.limit));
                     }
-                })?;
+                    body.extend_from_slice(&data);
+                }
+            }
             return Ok(Inbound {
                 status: status.as_u16(),
                 status_text,
                 headers: response_headers,
-                body: collected.to_bytes().to_vec(),
+                body,
                 url: url.to_string(),
                 redirected,
             });

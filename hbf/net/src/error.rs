@@ -26,7 +26,7 @@ pub enum Error {
     Http(String),
     #[error("fetch: the request's deadline passed before the answer")]
     Deadline,
-    #[error("fetch: the response body is larger than {0} bytes (the request's memory limit)")]
+    #[error("fetch: the response bodies of this request would hold more than {0} bytes (the request's memory limit)")]
     TooLarge(usize),
     #[error("fetch: more than 20 redirects")]
     TooManyRedirects,

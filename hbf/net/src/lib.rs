@@ -13,6 +13,6 @@ pub mod client;
 mod error;
 pub mod policy;
 
-pub use client::{Client, Inbound, Outbound, Pending, Redirect};
+pub use client::{BodyBudget, Client, Inbound, Outbound, Pending, Redirect};
 pub use error::Error;
 pub use policy::NetPolicy;

@@ -124,6 +124,19 @@ fn serve(stream: TcpStream, port: u16) -> std::io::Result<()> {
             reply(&mut out, "200 OK", "", b"late")
         }
         "/big" => reply(&mut out, "200 OK", "", &vec![b'x'; 20 << 20]),
+        "/six" => reply(&mut out, "200 OK", "", &vec![b'x'; 6 << 20]),
+        // 6 MiB at once, then its last byte a second later: its body is
+        // held, incomplete, for that second.
+        "/six-held" => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                (6 << 20) + 1
+            );
+            out.write_all(head.as_bytes())?;
+            out.write_all(&vec![b'x'; 6 << 20])?;
+            std::thread::sleep(Duration::from_secs(1));
+            out.write_all(b"x")
+        }
         "/garbage" => out.write_all(b"THIS IS NOT HTTP\r\n\r\n"),
         _ => reply(&mut out, "404 Not Found", "", b"no such route"),
     }
@@ -163,6 +176,11 @@ const routes = {
   '/pre-aborted': () => failure(fetch(`${UP}/json`, { signal: AbortSignal.abort() })),
   '/slow': async () => new Response(await (await fetch(`${UP}/slow`)).text()),
   '/big': () => failure(fetch(`${UP}/big`)),
+  // Three bodies of 6 MiB under way at once hold more than 16 MiB together:
+  // one fails, even though each alone would fit.
+  '/big-together': async () => (await Promise.all([1, 2, 3].map(() => failure(fetch(`${UP}/six-held`).then((r) => r.arrayBuffer()))))).sort(),
+  // One after another, each body goes into the heap and frees its share.
+  '/big-in-turn': async () => { let n = 0; for (let i = 0; i < 4; i++) n += (await (await fetch(`${UP}/six`)).arrayBuffer()).byteLength; return n },
   '/garbage': () => failure(fetch(`${UP}/garbage`)),
   '/private': () => failure(fetch('http://10.255.255.1/')),
   '/https': () => failure(fetch('https://example.com/')),
@@ -308,8 +326,16 @@ fn fetch_fails_clearly_and_the_server_serves_on() {
             "/private",
             "10.255.255.1:80 (10.255.255.1) is not allowed: not in --allow-net",
         );
-        expect("/big", "larger than 16777216 bytes");
+        expect("/big", "would hold more than 16777216 bytes");
         expect("/garbage", "fetch:");
+        let together = server.get("/big-together").json();
+        assert!(
+            together
+                .to_string()
+                .contains("would hold more than 16777216 bytes"),
+            "{mode}: {together}"
+        );
+        assert_eq!(server.get("/big-in-turn").json(), 4 * (6 << 20), "{mode}");
         expect("/https", "fetch to example.com:443");
         expect("/file", "'file' is not supported");
         expect("/pre-aborted", "AbortError");

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hbf_net::{Inbound, Outbound, Pending, Redirect};
+use hbf_net::{BodyBudget, Inbound, Outbound, Pending, Redirect};
 use rquickjs::{Array, Ctx, Value};
 
 use super::{bytes_of, deadline, log, request_id};
@@ -27,7 +27,8 @@ pub struct FetchConfig {
     pub client: Option<hbf_net::Client>,
     /// The most fetches one request may start (`--fetch-max-per-request`).
     pub max_per_request: u32,
-    /// The most bytes of one response body (the request's memory limit).
+    /// The most bytes of response bodies a request's fetches may hold
+    /// outside its heap at once (the request's memory limit).
     pub max_body: usize,
 }
 
@@ -36,16 +37,18 @@ type Answer = (u32, Result<Inbound, hbf_net::Error>, Duration);
 /// One request's outbound requests.
 struct Flights {
     started: u32,
+    budget: BodyBudget,
     under_way: HashMap<u32, (Pending, String)>,
     answers: mpsc::Receiver<Answer>,
     sender: mpsc::Sender<Answer>,
 }
 
 impl Flights {
-    fn new() -> Flights {
+    fn new(max_body: usize) -> Flights {
         let (sender, answers) = mpsc::channel();
         Flights {
             started: 0,
+            budget: BodyBudget::new(max_body),
             under_way: HashMap::new(),
             answers,
             sender,
@@ -107,7 +110,7 @@ pub(super) fn start<'js>(
     };
     FLIGHTS.with(|f| {
         let mut flights = f.borrow_mut();
-        let flights = flights.get_or_insert_with(Flights::new);
+        let flights = flights.get_or_insert_with(|| Flights::new(config.max_body));
         if flights.started >= config.max_per_request {
             return Err(type_error(&format!(
                 "fetch: a request may make at most {} subrequests (--fetch-max-per-request)",
@@ -127,7 +130,7 @@ pub(super) fn start<'js>(
                 body,
                 redirect,
                 deadline,
-                max_body: config.max_body,
+                budget: flights.budget.clone(),
                 request_id: request_id(),
             },
             move |answer| {
@@ -171,10 +174,13 @@ pub(crate) fn next_answer(wait: Duration) -> Option<(u32, Result<Inbound, hbf_ne
     })?;
     let (id, result, took) = answer;
     let label = FLIGHTS.with(|f| {
-        f.borrow_mut()
-            .as_mut()
-            .and_then(|flights| flights.under_way.remove(&id))
-            .map(|(_, label)| label)
+        let mut flights = f.borrow_mut();
+        let flights = flights.as_mut()?;
+        // The body goes into the heap now, under its limit.
+        if let Ok(inbound) = &result {
+            flights.budget.release(inbound.body.len());
+        }
+        flights.under_way.remove(&id).map(|(_, label)| label)
     })?; // aborted meanwhile: nobody waits for it
     match &result {
         Ok(inbound) => log(
