@@ -206,7 +206,8 @@ impl Client {
             })?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // HTTP/2 where the server offers it (one connection, many requests).
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let pool = Pool::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(8)
@@ -439,8 +440,14 @@ enum Stream {
 }
 
 impl Connection for Stream {
+    /// HTTP/2 when TLS's ALPN chose it; the pool then shares the connection.
     fn connected(&self) -> Connected {
-        Connected::new()
+        match self {
+            Stream::Tls(s) if s.get_ref().1.alpn_protocol() == Some(b"h2") => {
+                Connected::new().negotiated_h2()
+            }
+            _ => Connected::new(),
+        }
     }
 }
 

@@ -6,8 +6,9 @@
 //! crossing origins), an abort by signal, the request's deadline, a body past
 //! the memory limit, a hostile upstream that answers garbage, the
 //! subrequest limit, and the policy's refusals: no `--allow-net`, `*`
-//! (public addresses only) and a private address. The server serves on after
-//! each.
+//! (public addresses only) and a private address; HTTPS against the
+//! operator's CA, and HTTP/2 where the upstream offers it. The server serves
+//! on after each.
 
 mod common;
 
@@ -401,23 +402,28 @@ fn a_bad_allow_net_rule_stops_the_start() {
     );
 }
 
-/// An HTTPS upstream on 127.0.0.1 with a self-signed certificate for
-/// `localhost` (rcgen); answers "secure" to every request. Its certificate's
-/// PEM is the CA file that trusts it.
-fn tls_upstream() -> (u16, String) {
+/// A self-signed certificate for `localhost` (rcgen): its PEM (the CA file
+/// that trusts it) and a TLS server configuration offering `alpn`.
+fn self_signed(alpn: &[&[u8]]) -> (String, std::sync::Arc<rustls::ServerConfig>) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let pem = cert.cert.pem();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
     #[allow(deprecated)] // ring, as hbf_net uses
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.cert.der().clone()], key)
-            .unwrap(),
-    );
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (pem, std::sync::Arc::new(config))
+}
+
+/// An HTTPS upstream (HTTP/1.1) on 127.0.0.1 that answers "secure" to
+/// every request.
+fn tls_upstream() -> (u16, String) {
+    let (pem, config) = self_signed(&[b"http/1.1"]);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -500,5 +506,94 @@ fn https_with_the_operators_ca_and_not_without() {
     assert!(
         err.contains("--ca-file") && err.contains("no PEM certificate"),
         "{err}"
+    );
+}
+
+/// An HTTPS upstream that speaks HTTP/2 only (hyper's server): answers
+/// the request's HTTP version and the number of its connection.
+fn h2_upstream() -> (u16, String) {
+    let (pem, config) = self_signed(&[b"h2"]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            for connection in 1u32.. {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(
+                        move |request: hyper::Request<hyper::body::Incoming>| async move {
+                            let text = format!("{:?} connection {connection}", request.version());
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Full::new(bytes::Bytes::from(text)),
+                            ))
+                        },
+                    );
+                    let _ = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+                });
+            }
+        });
+    });
+    (port, pem)
+}
+
+const H2_POD: &str = r#"
+export default {
+  async fetch() {
+    const texts = []
+    for (let i = 0; i < 3; i++) texts.push(await (await fetch('https://localhost:PORT/')).text())
+    return Response.json(texts)
+  },
+}
+"#;
+
+/// A server that speaks HTTP/2 gets HTTP/2 (ALPN), and one connection
+/// carries a request's fetches.
+#[test]
+fn http2_where_the_server_offers_it() {
+    let (port, pem) = h2_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pem).unwrap();
+    let pod = dir.path().join("h2");
+    std::fs::create_dir_all(pod.join("hbf")).unwrap();
+    std::fs::write(
+        pod.join("hbf/server.js"),
+        H2_POD.replace("PORT", &port.to_string()),
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--inmem",
+        "--pod",
+        pod.to_str().unwrap(),
+        "--allow-net",
+        "localhost,127.0.0.1",
+        "--ca-file",
+        ca.to_str().unwrap(),
+    ]);
+    let texts = server.get("/").json();
+    assert_eq!(
+        texts,
+        serde_json::json!([
+            "HTTP/2.0 connection 1",
+            "HTTP/2.0 connection 1",
+            "HTTP/2.0 connection 1"
+        ])
     );
 }
