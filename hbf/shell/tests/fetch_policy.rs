@@ -104,13 +104,18 @@ fn every_form_of_a_private_address_is_refused_under_star() {
         for (target, outcome) in found.as_object().unwrap() {
             let outcome = outcome.as_str().unwrap();
             assert!(
-                outcome.starts_with("TypeError: fetch to ") && outcome.contains("is not a public address"),
+                outcome.starts_with("TypeError: fetch to ")
+                    && outcome.contains("is not a public address"),
                 "{mode}: {target} -> {outcome}"
             );
         }
         assert_eq!(server.get("/").text(), "still serving", "{mode}");
     }
-    assert_eq!(count.load(Ordering::SeqCst), 0, "a refused address got a connection");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "a refused address got a connection"
+    );
 }
 
 #[test]
@@ -127,7 +132,11 @@ fn a_redirect_to_the_metadata_address_is_refused() {
             "{mode}: {outcome}"
         );
     }
-    assert_eq!(count.load(Ordering::SeqCst), 2, "one connection per mode, to the bait only");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "one connection per mode, to the bait only"
+    );
 }
 
 #[test]
@@ -137,7 +146,10 @@ fn without_allow_net_nothing_is_reachable() {
     let found = server.get("/targets").json();
     for (target, outcome) in found.as_object().unwrap() {
         assert!(
-            outcome.as_str().unwrap().contains("start hbf with --allow-net"),
+            outcome
+                .as_str()
+                .unwrap()
+                .contains("start hbf with --allow-net"),
             "{target} -> {outcome}"
         );
     }
