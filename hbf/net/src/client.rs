@@ -92,6 +92,10 @@ impl BodyBudget {
             .is_ok()
     }
 
+    fn left(&self) -> usize {
+        self.left.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Gives back `n` bytes taken (their body went into the heap).
     pub fn release(&self, n: usize) {
         use std::sync::atomic::Ordering;
@@ -297,6 +301,13 @@ impl Client {
             .into_iter()
             .filter(|(name, _)| !COMPUTED.contains(&name.to_ascii_lowercase().as_str()))
             .collect();
+        // The codings `decode` reads, unless the pod asked for its own.
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("accept-encoding"))
+        {
+            headers.push(("accept-encoding".into(), "gzip, deflate, br".into()));
+        }
         let mut body = Bytes::from(outbound.body);
         let mut redirected = false;
         // Fetch's forbidden methods: a tunnel or a trace is not a request.
@@ -378,6 +389,14 @@ impl Client {
                     )
                 })
                 .collect();
+            let encoding = response
+                .headers()
+                .get_all(hyper::header::CONTENT_ENCODING)
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_ascii_lowercase())
+                .unwrap_or_default();
             let mut incoming = response.into_body();
             let mut body = Vec::new();
             while let Some(frame) = incoming.frame().await {
@@ -391,6 +410,7 @@ impl Client {
                     body.extend_from_slice(&data);
                 }
             }
+            let body = decode(&encoding, body, &outbound.budget)?;
             return Ok(Inbound {
                 status: status.as_u16(),
                 status_text,
@@ -402,6 +422,42 @@ impl Client {
         }
         Err(Error::TooManyRedirects)
     }
+}
+
+/// The body without its content coding (gzip, deflate, br), as browsers and
+/// Workers give it; the headers stay as received. The decoded bytes count
+/// against the budget in place of the coded ones, so a small body that
+/// inflates past it (a zip bomb) fails, and no more than the budget is ever
+/// inflated. An unknown coding is left as it is.
+fn decode(encoding: &str, body: Vec<u8>, budget: &BodyBudget) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    if body.is_empty() {
+        return Ok(body);
+    }
+    let reader: Box<dyn Read + '_> = match encoding {
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        // HTTP's deflate is zlib; some servers send raw deflate.
+        "deflate"
+            if body.len() >= 2 && u16::from_be_bytes([body[0], body[1]]).is_multiple_of(31) =>
+        {
+            Box::new(flate2::read::ZlibDecoder::new(&body[..]))
+        }
+        "deflate" => Box::new(flate2::read::DeflateDecoder::new(&body[..])),
+        "br" => Box::new(brotli_decompressor::Decompressor::new(&body[..], 64 << 10)),
+        _ => return Ok(body),
+    };
+    // What the coded body held goes back; the decoded one takes its place.
+    budget.release(body.len());
+    let room = budget.left();
+    let mut decoded = Vec::new();
+    reader
+        .take(room as u64 + 1)
+        .read_to_end(&mut decoded)
+        .map_err(|e| Error::Http(format!("the {encoding} body does not decode: {e}")))?;
+    if decoded.len() > room || !budget.take(decoded.len()) {
+        return Err(Error::TooLarge(budget.limit));
+    }
+    Ok(decoded)
 }
 
 /// The most telling error in a client error's chain: ours (a denial, DNS,

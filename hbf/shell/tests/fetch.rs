@@ -5,7 +5,8 @@
 //! (follow, manual, error, too many, to a denied address, credentials not
 //! crossing origins), an abort by signal, the request's deadline, a body past
 //! the memory limit, a hostile upstream that answers garbage, the
-//! subrequest limit, and the policy's refusals: no `--allow-net`, `*`
+//! subrequest limit, gzip/deflate/br bodies decoded (a zip bomb refused),
+//! and the policy's refusals: no `--allow-net`, `*`
 //! (public addresses only) and a private address; HTTPS against the
 //! operator's CA, and HTTP/2 where the upstream offers it. The server serves
 //! on after each.
@@ -139,8 +140,47 @@ fn serve(stream: TcpStream, port: u16) -> std::io::Result<()> {
             out.write_all(b"x")
         }
         "/garbage" => out.write_all(b"THIS IS NOT HTTP\r\n\r\n"),
+        "/gzip" => reply(
+            &mut out,
+            "200 OK",
+            "content-encoding: gzip\r\n",
+            &gzip(br#"{"coded":"gzip"}"#),
+        ),
+        "/deflate" => {
+            let mut coder =
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            coder.write_all(br#"{"coded":"deflate"}"#)?;
+            reply(
+                &mut out,
+                "200 OK",
+                "content-encoding: deflate\r\n",
+                &coder.finish()?,
+            )
+        }
+        "/br" => {
+            let mut coded = Vec::new();
+            brotli::BrotliCompress(
+                &mut &br#"{"coded":"br"}"#[..],
+                &mut coded,
+                &Default::default(),
+            )?;
+            reply(&mut out, "200 OK", "content-encoding: br\r\n", &coded)
+        }
+        // 64 MiB of zeros in about 64 KiB: more than the 16 MiB limit once inflated.
+        "/bomb" => reply(
+            &mut out,
+            "200 OK",
+            "content-encoding: gzip\r\n",
+            &gzip(&vec![0; 64 << 20]),
+        ),
         _ => reply(&mut out, "404 Not Found", "", b"no such route"),
     }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut coder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    coder.write_all(bytes).unwrap();
+    coder.finish().unwrap()
 }
 
 const POD: &str = r#"
@@ -199,6 +239,11 @@ const routes = {
   '/try-localhost': () => failure(fetch(UP.replace('127.0.0.1', 'localhost') + '/json')),
   '/credentials': () => failure(fetch(UP.replace('//', '//user:secret@') + '/json')),
   '/connect': () => failure(fetch(`${UP}/json`, { method: 'CONNECT' })),
+  '/coded': async () => Promise.all(['gzip', 'deflate', 'br'].map(async (c) => {
+    const r = await fetch(`${UP}/${c}`)
+    return [(await r.json()).coded, r.headers.get('content-encoding')]
+  })),
+  '/bomb': () => failure(fetch(`${UP}/bomb`)),
   '/plain': () => 'still serving',
 }
 export default {
@@ -284,6 +329,12 @@ fn fetch_reaches_an_allowed_upstream() {
             serde_json::json!(["authorization=Bearer t", "authorization=none"]),
             "{mode}"
         );
+        // Content codings are decoded (the header stays as received).
+        assert_eq!(
+            server.get("/coded").json(),
+            serde_json::json!([["gzip", "gzip"], ["deflate", "deflate"], ["br", "br"]]),
+            "{mode}"
+        );
         assert_eq!(
             server.get("/parallel").json(),
             serde_json::json!(["upstream", "upstream", "upstream"]),
@@ -329,6 +380,7 @@ fn fetch_fails_clearly_and_the_server_serves_on() {
         );
         expect("/big", "would hold more than 16777216 bytes");
         expect("/garbage", "fetch:");
+        expect("/bomb", "would hold more than 16777216 bytes");
         let together = server.get("/big-together").json();
         assert!(
             together
