@@ -22,6 +22,7 @@ use common::Server;
 /// A small HTTP/1.1 upstream on 127.0.0.1: one thread per connection, one
 /// request per connection.
 fn upstream() -> u16 {
+    bomb(); // made before any request waits for it
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -166,15 +167,18 @@ fn serve(stream: TcpStream, port: u16) -> std::io::Result<()> {
             )?;
             reply(&mut out, "200 OK", "content-encoding: br\r\n", &coded)
         }
-        // 64 MiB of zeros in about 64 KiB: more than the 16 MiB limit once inflated.
-        "/bomb" => reply(
-            &mut out,
-            "200 OK",
-            "content-encoding: gzip\r\n",
-            &gzip(&vec![0; 64 << 20]),
-        ),
+        "/bomb" => reply(&mut out, "200 OK", "content-encoding: gzip\r\n", bomb()),
         _ => reply(&mut out, "404 Not Found", "", b"no such route"),
     }
+}
+
+/// 32 MiB of zeros in about 32 KiB, more than the 16 MiB limit once
+/// inflated: one gzip member of 1 MiB of zeros, 32 times (a body of several
+/// members inflates to all of them). Made once: compressing 32 MiB in an
+/// unoptimized test build would take seconds.
+fn bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| gzip(&vec![0; 1 << 20]).repeat(32))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
