@@ -116,6 +116,31 @@ macro_rules! with_hash {
 }
 pub(super) use with_hash;
 
+/// The bytes of the base64url member `field` of a JWK; a `DataError` if it
+/// is missing or not base64url (the EC, OKP and RSA imports).
+pub(super) fn jwk_member<'js>(
+    ctx: &Ctx<'js>,
+    jwk: &Object<'js>,
+    field: &str,
+) -> rquickjs::Result<Vec<u8>> {
+    use base64ct::Encoding;
+    let text: Option<String> = jwk.get(field)?;
+    let text = text.ok_or_else(|| {
+        fail(
+            ctx,
+            "DataError",
+            &format!("the JWK has no '{field}' member"),
+        )
+    })?;
+    base64ct::Base64UrlUnpadded::decode_vec(&text).map_err(|_| {
+        fail(
+            ctx,
+            "DataError",
+            &format!("the JWK's '{field}' is not base64url"),
+        )
+    })
+}
+
 // Key material goes through these instead of JavaScript's own methods
 // (`slice`, `byteLength`, `JSON.parse`...), which pod code may have replaced
 // to see what passes through them.

@@ -8,7 +8,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use p256::elliptic_curve as ec;
 use rquickjs::{Ctx, Object, Value};
 
-use super::{buffer, fail, with_hash};
+use super::{buffer, fail, jwk_member, with_hash};
 use crate::host::bytes_of;
 
 /// Runs `$body` with `$m` the crate of the NIST curve `$curve` (`p256` or
@@ -64,24 +64,6 @@ fn key32<'js>(ctx: &Ctx<'js>, bytes: &[u8], what: &str) -> rquickjs::Result<[u8;
         .map_err(|_| fail(ctx, "DataError", &format!("{what} must be 32 bytes")))
 }
 
-fn unbase64<'js>(ctx: &Ctx<'js>, jwk: &Object<'js>, field: &str) -> rquickjs::Result<Vec<u8>> {
-    let text: Option<String> = jwk.get(field)?;
-    let text = text.ok_or_else(|| {
-        fail(
-            ctx,
-            "DataError",
-            &format!("the JWK has no '{field}' member"),
-        )
-    })?;
-    Base64UrlUnpadded::decode_vec(&text).map_err(|_| {
-        fail(
-            ctx,
-            "DataError",
-            &format!("the JWK's '{field}' is not base64url"),
-        )
-    })
-}
-
 /// `curveImport(curve, format, data, private)`: the canonical material of a
 /// key in `format` (`raw`, `spki`, `pkcs8`, or `jwk` with `data` the JWK
 /// object, whose `d` the caller has seen or not: `private`). A `DataError`
@@ -110,15 +92,15 @@ pub(super) fn import<'js>(
                 &format!("the JWK is not a {want} key of curve {curve}"),
             ));
         }
-        let x = unbase64(&ctx, jwk, "x")?;
+        let x = jwk_member(&ctx, jwk, "x")?;
         return with_nist!(curve.as_str(), m => {
-            let y = unbase64(&ctx, jwk, "y")?;
+            let y = jwk_member(&ctx, jwk, "y")?;
             let mut point = vec![4u8];
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
             let public = m::PublicKey::from_sec1_bytes(&point).map_err(|_| bad("JWK public point"))?;
             if private {
-                let d = unbase64(&ctx, jwk, "d")?;
+                let d = jwk_member(&ctx, jwk, "d")?;
                 let secret = m::SecretKey::from_slice(&d).map_err(|_| bad("JWK private key"))?;
                 if secret.public_key() != public {
                     return Err(bad("JWK: 'd' does not match 'x' and 'y'"));
@@ -130,7 +112,7 @@ pub(super) fn import<'js>(
         }, else {
             let x = key32(&ctx, &x, "the JWK's 'x'")?;
             if private {
-                let d = key32(&ctx, &unbase64(&ctx, jwk, "d")?, "the JWK's 'd'")?;
+                let d = key32(&ctx, &jwk_member(&ctx, jwk, "d")?, "the JWK's 'd'")?;
                 if okp_public(&curve, d) != x {
                     return Err(bad("JWK: 'd' does not match 'x'"));
                 }

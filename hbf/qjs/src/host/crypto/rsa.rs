@@ -18,7 +18,7 @@ use rsa::rand_core::{TryCryptoRng, TryRng};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BoxedUint, Oaep, Pkcs1v15Sign, PrivateKey, Pss, PublicKey};
 
-use super::{buffer, fail, with_hash};
+use super::{buffer, fail, jwk_member, with_hash};
 use crate::host::{bytes_of, deadline_passed};
 
 /// The modulus lengths `generateKey` makes: below 1024 bits RSA is broken,
@@ -125,21 +125,7 @@ fn public_material<'js>(ctx: &Ctx<'js>, key: &PublicKey) -> rquickjs::Result<Val
 /// A big-endian unsigned integer from JWK's base64url, without leading
 /// zero bytes (as JWK writes them, RFC 7518 section 2).
 fn jwk_uint<'js>(ctx: &Ctx<'js>, jwk: &Object<'js>, field: &str) -> rquickjs::Result<BoxedUint> {
-    let text: Option<String> = jwk.get(field)?;
-    let text = text.ok_or_else(|| {
-        fail(
-            ctx,
-            "DataError",
-            &format!("the JWK has no '{field}' member"),
-        )
-    })?;
-    let bytes = Base64UrlUnpadded::decode_vec(&text).map_err(|_| {
-        fail(
-            ctx,
-            "DataError",
-            &format!("the JWK's '{field}' is not base64url"),
-        )
-    })?;
+    let bytes = jwk_member(ctx, jwk, field)?;
     if bytes.is_empty() {
         return Err(fail(
             ctx,
