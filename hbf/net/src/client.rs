@@ -266,9 +266,12 @@ impl Client {
                 Ok(result) => result,
                 Err(_) => Err(Error::Deadline),
             };
+            // The caller logs what it receives, with the pod's request id
+            // (`hbf_qjs`'s host/fetch.rs, also into the dev API's events):
+            // here only at debug level, so a fetch is not logged twice.
             let ms = started.elapsed().as_millis() as u64;
             match &result {
-                Ok(answer) => tracing::info!(
+                Ok(answer) => tracing::debug!(
                     request = id,
                     %method,
                     %url,
@@ -278,7 +281,7 @@ impl Client {
                     "outbound fetch"
                 ),
                 Err(e) => {
-                    tracing::warn!(request = id, %method, %url, ms, "outbound fetch failed: {e}")
+                    tracing::debug!(request = id, %method, %url, ms, "outbound fetch failed: {e}")
                 }
             }
             done(result);
