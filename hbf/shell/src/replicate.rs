@@ -38,8 +38,12 @@ const STALLED: Duration = Duration::from_secs(5);
 /// Waits between restarts of a child that keeps dying.
 const RESTART_FIRST: Duration = Duration::from_secs(1);
 const RESTART_MAX: Duration = Duration::from_secs(5);
-/// How long `stop` waits for the last sync.
-const FINAL_SYNC: Duration = Duration::from_millis(600);
+/// How long `stop` takes at most, the supervisor's last poll and the last
+/// sync together: shutdown is promised under 1 s, and the drain before and
+/// the checkpoint after need their share of it.
+const STOP_BUDGET: Duration = Duration::from_millis(600);
+/// The least a last sync is given when the supervisor's last poll was slow.
+const FINAL_SYNC_MIN: Duration = Duration::from_millis(100);
 
 /// What `/health` shows of replication.
 #[derive(Debug, Clone, Default)]
@@ -175,27 +179,21 @@ impl Replication {
     /// within [`FINAL_SYNC`]), then the child stopped. Returns the
     /// replicated transaction, if the sync said.
     pub fn stop(mut self) -> Option<u64> {
+        let deadline = Instant::now() + STOP_BUDGET;
         let _ = self.stop.send(());
         let child = self.supervisor.take().and_then(|t| t.join().ok().flatten());
         let mut replicated = None;
         if let Some(mut child) = child {
-            let body = serde_json::json!({
-                "path": self.db_path.to_string_lossy(),
-                "wait": true,
-                "timeout": 1,
-            });
-            match litestream::control(&self.socket, "POST", "/sync", Some(&body), FINAL_SYNC) {
-                Ok(answer) => {
-                    replicated = answer["replicated_txid"].as_u64();
-                    tracing::info!(
-                        txid = answer["txid"].as_u64(),
-                        replicated_txid = replicated,
-                        "replication: last sync done"
-                    );
-                }
-                Err(e) => tracing::warn!(
-                    "replication: the last sync did not finish ({e}); writes of the last interval may be missing from the replica until the next start"
-                ),
+            let unreachable = self.shared.status.lock().last_error.clone();
+            if let Some(error) = unreachable {
+                // A sync that has failed for seconds will not succeed in
+                // the last few hundred milliseconds; waiting would only
+                // make shutdown slow.
+                tracing::warn!(
+                    "replication: no last sync ({error}); writes since the last successful sync reach the replica at the next start"
+                );
+            } else {
+                replicated = self.last_sync(deadline);
             }
             // Litestream's own SIGTERM handling would sync again, for up to
             // 30 s; the sync is done, so the child is killed outright (it
@@ -204,6 +202,36 @@ impl Replication {
             let _ = child.wait();
         }
         replicated
+    }
+
+    /// `sync -wait` through the control socket, within what is left of the
+    /// stop's budget; the replicated transaction, if Litestream said.
+    fn last_sync(&self, deadline: Instant) -> Option<u64> {
+        let budget = deadline
+            .saturating_duration_since(Instant::now())
+            .max(FINAL_SYNC_MIN);
+        let body = serde_json::json!({
+            "path": self.db_path.to_string_lossy(),
+            "wait": true,
+            "timeout": 1,
+        });
+        match litestream::control(&self.socket, "POST", "/sync", Some(&body), budget) {
+            Ok(answer) => {
+                let replicated = answer["replicated_txid"].as_u64();
+                tracing::info!(
+                    txid = answer["txid"].as_u64(),
+                    replicated_txid = replicated,
+                    "replication: last sync done"
+                );
+                replicated
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "replication: the last sync did not finish ({e}); writes of the last interval may be missing from the replica until the next start"
+                );
+                None
+            }
+        }
     }
 }
 
