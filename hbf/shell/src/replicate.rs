@@ -65,6 +65,10 @@ struct Status {
     valve_opened: u64,
     /// A stall (no sync for [`STALLED`]) was logged and not yet cleared.
     stalled: bool,
+    /// The `Error: ...` line the running child printed before it gave up
+    /// (Litestream's command line prints why it exits that way, without a
+    /// level), for the exit's entry in `/health`.
+    fatal: Option<String>,
 }
 
 struct Shared {
@@ -295,11 +299,15 @@ fn supervise(
                 let mut status = shared.status.lock();
                 status.running = false;
                 status.state = "down".into();
-                status.last_error = Some(format!("litestream exited ({exit})"));
+                let why = match status.fatal.take() {
+                    Some(line) => format!("litestream exited ({exit}): {line}"),
+                    None => format!("litestream exited ({exit})"),
+                };
                 tracing::warn!(
-                    "replication: litestream exited ({exit}); restarting in {} ms",
+                    "replication: {why}; restarting in {} ms",
                     restart_wait.as_millis()
                 );
+                status.last_error = Some(why);
                 next_start = Instant::now() + restart_wait;
                 restart_wait = (restart_wait * 2).min(RESTART_MAX);
             }
@@ -310,6 +318,7 @@ fn supervise(
                     started_at = Instant::now();
                     let restarts = {
                         let mut status = shared.status.lock();
+                        status.fatal = None;
                         status.state = "starting".into();
                         status.running = true;
                         status.restarts
@@ -405,9 +414,23 @@ fn fold_log(pipe: Box<dyn std::io::Read + Send>, url: &ReplicaUrl, shared: &Shar
         }
         let (level, text) = match text.split_once(' ') {
             Some((level, rest)) if level.starts_with("level=") => (&level[6..], rest),
+            _ if text.starts_with("Error: ") => ("FATAL", text),
             _ => ("INFO", text),
         };
         match level {
+            "FATAL" => {
+                tracing::error!(target: "litestream", "{text}");
+                let mut status = shared.status.lock();
+                status.fatal = Some(text.to_owned());
+                // The supervisor may have seen the exit first: its entry
+                // gets the reason too.
+                if let Some(error) = &mut status.last_error {
+                    if error.starts_with("litestream exited (") && !error.contains(": Error: ") {
+                        error.push_str(": ");
+                        error.push_str(text);
+                    }
+                }
+            }
             "ERROR" => {
                 tracing::error!(target: "litestream", "{text}");
                 shared.status.lock().last_error = Some(text.to_owned());

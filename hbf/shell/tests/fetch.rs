@@ -260,13 +260,8 @@ export default {
 
 fn start(mode: &str, port: u16, net: &[&str]) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
-    let pod = dir.path().join("fetching");
-    std::fs::create_dir_all(pod.join("hbf")).unwrap();
-    std::fs::write(
-        pod.join("hbf/server.js"),
-        POD.replace("PORT", &port.to_string()),
-    )
-    .unwrap();
+    let source = POD.replace("PORT", &port.to_string());
+    let pod = common::write_pod(dir.path(), "fetching", &[("hbf/server.js", &source)]);
     let mut args = vec![
         "--inmem",
         "--pod",
@@ -523,13 +518,8 @@ fn https_with_the_operators_ca_and_not_without() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, &pem).unwrap();
-    let pod = dir.path().join("tls");
-    std::fs::create_dir_all(pod.join("hbf")).unwrap();
-    std::fs::write(
-        pod.join("hbf/server.js"),
-        TLS_POD.replace("PORT", &port.to_string()),
-    )
-    .unwrap();
+    let source = TLS_POD.replace("PORT", &port.to_string());
+    let pod = common::write_pod(dir.path(), "tls", &[("hbf/server.js", &source)]);
     let args = |extra: &[&str]| {
         let mut args = vec![
             "--inmem",
@@ -627,13 +617,8 @@ fn http2_where_the_server_offers_it() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, &pem).unwrap();
-    let pod = dir.path().join("h2");
-    std::fs::create_dir_all(pod.join("hbf")).unwrap();
-    std::fs::write(
-        pod.join("hbf/server.js"),
-        H2_POD.replace("PORT", &port.to_string()),
-    )
-    .unwrap();
+    let source = H2_POD.replace("PORT", &port.to_string());
+    let pod = common::write_pod(dir.path(), "h2", &[("hbf/server.js", &source)]);
     let server = Server::start(&[
         "--inmem",
         "--pod",

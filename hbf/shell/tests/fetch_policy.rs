@@ -75,13 +75,8 @@ export default {
 
 fn start(port: u16, net: &[&str]) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
-    let pod = dir.path().join("hostile");
-    std::fs::create_dir_all(pod.join("hbf")).unwrap();
-    std::fs::write(
-        pod.join("hbf/server.js"),
-        POD.replace("THE_PORT", &port.to_string()),
-    )
-    .unwrap();
+    let source = POD.replace("THE_PORT", &port.to_string());
+    let pod = common::write_pod(dir.path(), "hostile", &[("hbf/server.js", &source)]);
     let mut args = vec![
         "--inmem",
         "--pod",

@@ -86,6 +86,17 @@ struct S3 {
 
 impl S3 {
     fn start(moto: &Path) -> S3 {
+        S3::start_with_env(moto, &[])
+    }
+
+    /// An S3 that checks credentials, as a real one does: moto's IAM
+    /// authentication, on from its second action (the first makes the
+    /// bucket), knows no access key, so every signed request is refused.
+    fn start_checking_credentials(moto: &Path) -> S3 {
+        S3::start_with_env(moto, &[("INITIAL_NO_AUTH_ACTION_COUNT", "1")])
+    }
+
+    fn start_with_env(moto: &Path, env: &[(&str, &str)]) -> S3 {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -93,6 +104,7 @@ impl S3 {
             .port();
         let child = Command::new(moto)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -251,7 +263,7 @@ fn pausable_litestream(dir: &Path, real: &Path) -> (PathBuf, PathBuf) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nif [ \"$1\" = replicate ] && [ -e '{}' ]; then echo 'level=ERROR msg=\"paused by the test\"' >&2; exit 1; fi\nexec '{}' \"$@\"\n",
+            "#!/bin/sh\nif [ \"$1\" = replicate ] && [ -e '{}' ]; then echo 'Error: paused by the test' >&2; exit 1; fi\nexec '{}' \"$@\"\n",
             pause.display(),
             real.display()
         ),
@@ -378,6 +390,17 @@ fn replicate_survive_kill_9_and_restore() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(health(&primary)["running"] == false, "{}", health(&primary));
+    // Litestream's command line says why it gives up in an `Error: ...`
+    // line with no level; /health gives that reason with the exit.
+    wait_until(
+        "/health to say why Litestream exited",
+        Duration::from_secs(5),
+        || {
+            health(&primary)["last_error"].as_str().is_some_and(|e| {
+                e.starts_with("litestream exited (") && e.ends_with(": Error: paused by the test")
+            })
+        },
+    );
     std::fs::remove_file(&pause).unwrap();
     wait_until(
         "Litestream to be restarted",
@@ -682,5 +705,51 @@ fn bad_replication_input_is_a_clear_error() {
     let took = stop_ms(&mut server);
     println!("shutdown with an unreachable replica: {took} ms");
     assert!(took < 1000, "shutdown took {took} ms");
-    drop(moto);
+
+    // Wrong credentials: served, /health names the store's refusal, and
+    // the secret is in no log line.
+    let strict = S3::start_checking_credentials(&moto);
+    let pod = common::test_pod();
+    let mut server = Server::try_start_with_env(
+        &[
+            "--db",
+            db_arg,
+            "--pod",
+            pod.to_str().unwrap(),
+            "--replicate",
+            &strict.url("refused"),
+            "--replicate-sync",
+            SYNC,
+            "--litestream",
+            ls,
+        ],
+        ENV,
+    )
+    .unwrap_or_else(|l| panic!("{l}"));
+    let reply = sql(
+        &server,
+        "CREATE TABLE IF NOT EXISTS c (x)",
+        serde_json::json!([]),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    wait_until(
+        "/health to name the refused credentials",
+        Duration::from_secs(30),
+        || {
+            let reply = sql(&server, "INSERT INTO c VALUES (1)", serde_json::json!([]));
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            health(&server)["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("InvalidAccessKeyId"))
+        },
+    );
+    println!("wrong credentials: {}", health(&server));
+    let secret = ENV[1].1;
+    assert!(
+        !server.log().iter().any(|l| l.contains(secret)),
+        "the secret key is in the log"
+    );
+    let took = stop_ms(&mut server);
+    assert!(took < 1000, "shutdown took {took} ms");
+    drop(strict);
 }

@@ -72,9 +72,7 @@ export default { fetch(request, env, ctx) { return routes[new URL(request.url).p
 
 fn start(mode: &str) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
-    let pod = dir.path().join("streams");
-    std::fs::create_dir_all(pod.join("hbf")).unwrap();
-    std::fs::write(pod.join("hbf/server.js"), SERVER).unwrap();
+    let pod = common::write_pod(dir.path(), "streams", &[("hbf/server.js", SERVER)]);
     let server = Server::start(&[
         "--inmem",
         "--pod",

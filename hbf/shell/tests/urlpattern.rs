@@ -32,9 +32,7 @@ export default {
 #[test]
 fn a_pod_routes_with_url_patterns() {
     let dir = tempfile::tempdir().unwrap();
-    let pod = dir.path().join("routes");
-    std::fs::create_dir_all(pod.join("hbf")).unwrap();
-    std::fs::write(pod.join("hbf/server.js"), SERVER).unwrap();
+    let pod = common::write_pod(dir.path(), "routes", &[("hbf/server.js", SERVER)]);
     let pod = pod.to_str().unwrap();
     for mode in ["snapshot", "worker"] {
         let server = Server::start(&["--inmem", "--pod", pod, "--isolation", mode]);

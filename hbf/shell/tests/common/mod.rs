@@ -23,6 +23,18 @@ pub fn test_pod() -> PathBuf {
     repo().join("pods/test")
 }
 
+/// A pod made by the test: `dir/NAME` with `files` (paths inside the pod,
+/// such as `hbf/server.js`, and their text); its path.
+pub fn write_pod(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let pod = dir.join(name);
+    for (path, text) in files {
+        let file = pod.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+    pod
+}
+
 /// The test pod on a database file in a new temporary directory.
 pub struct OnFile {
     /// Removed when dropped.
