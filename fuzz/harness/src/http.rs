@@ -55,6 +55,7 @@ pub(crate) fn test_pod_app(workers: usize, config: ServerConfig) -> (Database, A
     let engine = EngineConfig {
         memory_limit_bytes: 32 << 20,
         timeout: Duration::from_millis(150),
+        wall_timeout: Duration::from_millis(150),
         ..EngineConfig::default()
     };
     let js = JsPool::start(db.clone(), workers, engine).expect("the JavaScript workers");

@@ -161,6 +161,7 @@ fn pools() -> &'static Pools {
         let config = EngineConfig {
             memory_limit_bytes: 32 << 20,
             timeout: TIMEOUT,
+            wall_timeout: TIMEOUT,
             ..EngineConfig::default()
         };
         let start = |template: &[u8]| {
@@ -241,6 +242,7 @@ pub fn js_bridge(data: &[u8]) {
         Err(
             JsError::Exception { .. }
             | JsError::Timeout(_)
+            | JsError::WallTimeout(_)
             | JsError::OutOfMemory(_)
             | JsError::StackOverflow
             | JsError::NeverSettled,

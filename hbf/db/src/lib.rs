@@ -55,5 +55,5 @@ pub use pod_schema::Violation;
 pub use pod_schema::REPLICATOR_TABLE_PREFIX;
 pub use replication::{CheckpointOutcome, WAL_HARD_BOUND_BYTES};
 pub use schema::{APPLICATION_ID, PLATFORM_TABLE_PREFIX, SCHEMA_VERSION};
-pub use user_db::{Executed, Params, Row, SqlLimits, UserDb};
+pub use user_db::{CpuBudget, Executed, Params, Row, SqlLimits, UserDb};
 pub use vfs::{FileReader, FileVersion, ImportReport, Precondition, VersionedFs};

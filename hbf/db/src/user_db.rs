@@ -17,10 +17,11 @@
 //!   table refers to a platform table) and the statement is rolled back if it
 //!   broke the rule. The authorizer refuses schema changes in any other
 //!   statement, so nothing skips the check.
-//! * **It stops at the request's deadline.** A progress handler interrupts any
-//!   statement once [`UserDb::set_deadline`] has passed (a stopped write rolls
-//!   back with its statement, or with its transaction), and waiting for the
-//!   write lock never outlasts the deadline.
+//! * **It stops at the request's limits.** A progress handler interrupts any
+//!   statement once [`UserDb::set_deadline`] has passed or the request's CPU
+//!   time ([`UserDb::set_cpu_budget`]) is used up (a stopped write rolls back
+//!   with its statement, or with its transaction), and waiting for the write
+//!   lock never outlasts the deadline.
 //! * **Its results are bounded.** No single value may exceed
 //!   [`SqlLimits::max_value_bytes`] (`SQLITE_LIMIT_LENGTH`: `randomblob(1e9)`
 //!   fails instead of allocating a gigabyte), no statement's text
@@ -33,7 +34,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rusqlite::hooks::AuthContext;
@@ -114,6 +115,20 @@ struct Guard {
     /// The deadline in nanoseconds since `epoch`, 0 for none.
     deadline: AtomicU64,
     epoch: Instant,
+    /// The CPU clock's value (nanoseconds) at which the request's CPU time
+    /// is used up, 0 for none; read with `cpu_clock`.
+    cpu_until: AtomicU64,
+    cpu_clock: OnceLock<fn() -> Duration>,
+}
+
+/// A bound on the CPU time of the thread that runs the statements: `clock`
+/// reads that thread's CPU clock (the engine's: this crate has no unsafe
+/// code, and reading it is a system call), `until` is its value at which
+/// statements stop.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuBudget {
+    pub clock: fn() -> Duration,
+    pub until: Duration,
 }
 
 impl Guard {
@@ -126,7 +141,15 @@ impl Guard {
 
     fn expired(&self) -> bool {
         let d = self.deadline.load(Ordering::Relaxed);
-        d != 0 && self.epoch.elapsed().as_nanos() as u64 >= d
+        if d != 0 && self.epoch.elapsed().as_nanos() as u64 >= d {
+            return true;
+        }
+        let cpu = self.cpu_until.load(Ordering::Relaxed);
+        cpu != 0
+            && self
+                .cpu_clock
+                .get()
+                .is_some_and(|clock| clock().as_nanos() as u64 >= cpu)
     }
 }
 
@@ -137,6 +160,8 @@ impl UserDb {
             schema_change: AtomicBool::new(false),
             deadline: AtomicU64::new(0),
             epoch: Instant::now(),
+            cpu_until: AtomicU64::new(0),
+            cpu_clock: OnceLock::new(),
         });
         let flags = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
@@ -177,6 +202,17 @@ impl UserDb {
             (d.saturating_duration_since(self.guard.epoch).as_nanos() as u64).max(1)
         });
         self.guard.deadline.store(nanos, Ordering::Relaxed);
+    }
+
+    /// Statements stop (with an "interrupted" error) once the thread has
+    /// used the CPU time `budget` allows; `None` lifts the bound. Set for each
+    /// request. The first budget's clock is the one used from then on.
+    pub fn set_cpu_budget(&self, budget: Option<CpuBudget>) {
+        let nanos = budget.map_or(0, |b| {
+            let _ = self.guard.cpu_clock.set(b.clock);
+            (b.until.as_nanos() as u64).max(1)
+        });
+        self.guard.cpu_until.store(nanos, Ordering::Relaxed);
     }
 
     /// Runs a statement that returns rows.
@@ -321,10 +357,12 @@ impl UserDb {
     /// the deadline: a `ROLLBACK` must run even after it.
     fn control(&self, sql: &str) -> Result<()> {
         let deadline = self.guard.deadline.swap(0, Ordering::Relaxed);
+        let cpu_until = self.guard.cpu_until.swap(0, Ordering::Relaxed);
         self.guard.internal.store(true, Ordering::Relaxed);
         let result = self.conn.execute_batch(sql);
         self.guard.internal.store(false, Ordering::Relaxed);
         self.guard.deadline.store(deadline, Ordering::Relaxed);
+        self.guard.cpu_until.store(cpu_until, Ordering::Relaxed);
         result.map_err(refused)
     }
 }

@@ -208,7 +208,7 @@ impl HttpError {
             HttpError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Js { error, .. } => match error {
-                JsError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+                JsError::Timeout(_) | JsError::WallTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
                 JsError::Busy => StatusCode::SERVICE_UNAVAILABLE,
                 // Nobody reads it: the status only names the case in the log
                 // (nginx's "client closed request").
@@ -329,7 +329,7 @@ impl HttpError {
             ),
             HttpError::Js {
                 request,
-                error: error @ (JsError::Timeout(_) | JsError::Busy),
+                error: error @ (JsError::Timeout(_) | JsError::WallTimeout(_) | JsError::Busy),
             } => tracing::warn!(request, "{error}"),
             HttpError::Js { request, error } => tracing::error!(request, "{error}"),
             HttpError::BadResponse { request, reason } => {

@@ -24,8 +24,9 @@
 //!
 //! # Limits
 //!
-//! Each runtime has a memory limit and a maximum stack size; each request has a
-//! wall-clock deadline, enforced by QuickJS's interrupt handler (it stops any
+//! Each runtime has a memory limit and a maximum stack size; each request has
+//! a CPU-time limit and a wall-clock one (`limits.rs`: waits count only
+//! against the second), enforced by QuickJS's interrupt handler (it stops any
 //! running JavaScript, even an infinite loop) and checked between promise jobs
 //! (a chain that never yields to the host). A request that hits a limit fails
 //! alone; in `worker` mode the runtime is rebuilt after anything that may have
@@ -39,15 +40,15 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hbf_db::Database;
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, Value};
 
 use crate::bytecode::{self, Trusted};
 use crate::host::{self, HostState};
+use crate::limits::{Limits, Passed};
 use crate::{loader, PodCode, Result};
 
 mod convert;
@@ -109,7 +110,11 @@ impl Isolation {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub memory_limit_bytes: usize,
+    /// The CPU time a request's JavaScript and SQL may use (`--js-timeout`).
     pub timeout: Duration,
+    /// The wall-clock time a request may take, waits included
+    /// (`--js-wall-timeout`).
+    pub wall_timeout: Duration,
     /// The isolation of a pod that declares none (or of every pod, when
     /// `isolation_from_pod` is false).
     pub isolation: Isolation,
@@ -125,6 +130,7 @@ impl Default for EngineConfig {
         Self {
             memory_limit_bytes: 64 << 20,
             timeout: Duration::from_secs(5),
+            wall_timeout: Duration::from_secs(30),
             isolation: Isolation::Snapshot,
             isolation_from_pod: true,
             fetch: crate::FetchConfig {
@@ -177,9 +183,8 @@ pub struct Engine {
     /// Whether the running request's heap was seen past three quarters of
     /// the memory limit while it ran a long chain of jobs ([`Self::sample_memory`]).
     memory_high: Cell<bool>,
-    /// Deadline of the running request, in nanoseconds since `epoch` (0: none).
-    deadline: Arc<AtomicU64>,
-    epoch: Instant,
+    /// The running request's CPU-time and wall-clock limits.
+    limits: Arc<Limits>,
     prelude: Trusted,
     /// The isolation in effect, with its runtime and kept context.
     mode: Mode,
@@ -271,8 +276,7 @@ impl Engine {
             out_of_memory: Cell::new(false),
             memory_high: Cell::new(false),
             config,
-            deadline: Arc::new(AtomicU64::new(0)),
-            epoch: Instant::now(),
+            limits: Arc::new(Limits::new()),
             prelude,
             mode,
         };
@@ -293,12 +297,8 @@ impl Engine {
             Mode::Snapshot(_) => self.config.memory_limit_bytes / 2,
             Mode::Worker { .. } => 4 << 20,
         });
-        let deadline = Arc::clone(&self.deadline);
-        let epoch = self.epoch;
-        runtime.set_interrupt_handler(Some(Box::new(move || {
-            let d = deadline.load(Ordering::Relaxed);
-            d != 0 && epoch.elapsed().as_nanos() as u64 >= d
-        })));
+        let limits = Arc::clone(&self.limits);
+        runtime.set_interrupt_handler(Some(Box::new(move || limits.any_passed())));
         loader::install(runtime, &self.code);
     }
 
@@ -319,15 +319,18 @@ impl Engine {
         self.switch_to(self.mode.isolation());
     }
 
-    fn timed_out(&self) -> bool {
-        let d = self.deadline.load(Ordering::Relaxed);
-        d != 0 && self.epoch.elapsed().as_nanos() as u64 >= d
+    /// The error for the limit the running request went past, if any.
+    fn limit_passed(&self) -> Option<JsError> {
+        self.limits.passed().map(|passed| match passed {
+            Passed::Cpu => JsError::Timeout(self.config.timeout),
+            Passed::Wall => JsError::WallTimeout(self.config.wall_timeout),
+        })
     }
 
-    /// Time until the running request's deadline (zero when past it).
+    /// Time until the running request's wall-clock deadline (zero when past
+    /// it).
     fn time_left(&self) -> Duration {
-        let d = self.deadline.load(Ordering::Relaxed);
-        Duration::from_nanos(d.saturating_sub(self.epoch.elapsed().as_nanos() as u64))
+        self.limits.wall_left()
     }
 
     /// Loads the pod's modules once, so that the first request finds them
@@ -363,24 +366,30 @@ impl Engine {
         if let Err(e) = &built {
             tracing::error!("the pod's {SERVER_MODULE} does not load: {e}");
         }
-        if !drained || matches!(built, Err(JsError::Timeout(_) | JsError::OutOfMemory(_))) {
+        if !drained
+            || matches!(
+                built,
+                Err(JsError::Timeout(_) | JsError::WallTimeout(_) | JsError::OutOfMemory(_))
+            )
+        {
             self.rebuild();
         }
     }
 
-    /// Starts the time limit of a request (or a warm-up): for its JavaScript
-    /// (the interrupt handler) and for its SQL (`hbf:db`'s progress handler).
+    /// Starts the time limits of a request (or a warm-up): for its
+    /// JavaScript (the interrupt handler), its SQL (`hbf:db`'s progress
+    /// handler), host work and its waits.
     fn arm_deadline(&self) {
-        let deadline = (self.epoch.elapsed() + self.config.timeout).as_nanos() as u64;
-        self.deadline.store(deadline.max(1), Ordering::Relaxed);
-        let deadline = Instant::now() + self.config.timeout;
-        host::set_sql_deadline(Some(deadline));
-        crate::streaming::set_deadline(Some(deadline));
+        self.limits
+            .arm(self.config.timeout, self.config.wall_timeout);
+        let wall = self.limits.wall_deadline();
+        host::set_limits(wall, self.limits.cpu_until());
+        crate::streaming::set_deadline(wall);
     }
 
     fn disarm_deadline(&self) {
-        self.deadline.store(0, Ordering::Relaxed);
-        host::set_sql_deadline(None);
+        self.limits.disarm();
+        host::set_limits(None, None);
         crate::streaming::set_deadline(None);
     }
 
@@ -397,21 +406,19 @@ impl Engine {
         // the next request; an endless chain still queued at the deadline goes
         // with the runtime (the job queue is the runtime's) or the snapshot.
         let drained = self.drain_jobs();
-        let timed_out = self.timed_out();
+        let passed = self.limit_passed();
         self.disarm_deadline();
         host::set_request_id(0);
         host::end_request();
-        let outcome = outcome.map_err(|e| match e {
-            _ if timed_out => JsError::Timeout(self.config.timeout),
-            other => other,
-        });
+        let outcome = outcome.map_err(|e| passed.unwrap_or(e));
         match (&mut self.mode, &outcome) {
             (_, Err(JsError::Internal(_))) => self.rebuild(),
             // The snapshot's heap is put back, whatever state it is in.
             (Mode::Snapshot(_), _) => {}
-            (Mode::Worker { .. }, Err(JsError::Timeout(_) | JsError::OutOfMemory(_))) => {
-                self.rebuild()
-            }
+            (
+                Mode::Worker { .. },
+                Err(JsError::Timeout(_) | JsError::WallTimeout(_) | JsError::OutOfMemory(_)),
+            ) => self.rebuild(),
             (Mode::Worker { .. }, _) if !drained => self.rebuild(),
             // The context may hold half-done state of the failed request.
             (Mode::Worker { kept, .. }, Err(_)) => *kept = None,
@@ -520,7 +527,9 @@ impl Engine {
             Mode::Worker { kept: slot, .. } => *slot = Some(kept),
             Mode::Snapshot(_) => {
                 if !self.drain_jobs() {
-                    return Err(JsError::Timeout(self.config.timeout));
+                    return Err(self
+                        .limit_passed()
+                        .unwrap_or(JsError::Timeout(self.config.timeout)));
                 }
                 let Mode::Snapshot(snapshot) = &mut self.mode else {
                     unreachable!("matched above")

@@ -44,9 +44,12 @@ pub(crate) struct HostState {
     pub user: UserDb,
     /// The request being served (for log lines).
     pub request_id: Cell<u64>,
-    /// The running request's deadline, for host work that loops long
-    /// (`crypto.subtle`'s PBKDF2).
+    /// The running request's wall-clock deadline, for waits (`fetch`) and
+    /// host work that loops long (`crypto.subtle`'s PBKDF2).
     pub deadline: Cell<Option<std::time::Instant>>,
+    /// The value of this thread's CPU clock at which the running request
+    /// has used its CPU time ([`crate::limits`]).
+    pub cpu_until: Cell<Option<std::time::Duration>>,
     /// Bytecode of `js/web.js`.
     pub web: Trusted,
     /// Bytecode of `js/platform.js`.
@@ -64,6 +67,7 @@ impl HostState {
             user,
             request_id: Cell::default(),
             deadline: Cell::default(),
+            cpu_until: Cell::default(),
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
             crypto: bytecode::embedded(CRYPTO_NAME, CRYPTO_SOURCE)?,
@@ -113,25 +117,39 @@ pub(crate) fn deadline() -> Option<std::time::Instant> {
     STATE.with(|s| s.borrow().as_ref().and_then(|st| st.deadline.get()))
 }
 
-/// Sets the deadline of the pod's SQL (the request's; `None` between
-/// requests): a statement still running then is interrupted.
-pub(crate) fn set_sql_deadline(deadline: Option<std::time::Instant>) {
+/// Sets the running request's limits for host work and the pod's SQL
+/// (`None` between requests): a statement still running when either passes
+/// is interrupted.
+pub(crate) fn set_limits(wall: Option<std::time::Instant>, cpu_until: Option<std::time::Duration>) {
     STATE.with(|s| {
         if let Some(st) = s.borrow().as_ref() {
-            st.deadline.set(deadline);
-            st.user.set_deadline(deadline);
+            st.deadline.set(wall);
+            st.cpu_until.set(cpu_until);
+            st.user.set_deadline(wall);
+            st.user
+                .set_cpu_budget(cpu_until.map(|until| hbf_db::CpuBudget {
+                    clock: crate::limits::thread_cpu_time,
+                    until,
+                }));
         }
     });
 }
 
-/// Whether the running request's deadline has passed (host work that loops
-/// long stops then: QuickJS's interrupt handler cannot stop Rust).
+/// Whether the running request went past either limit (host work that
+/// loops long stops then: QuickJS's interrupt handler cannot stop Rust).
 pub(crate) fn deadline_passed() -> bool {
     STATE.with(|s| {
-        s.borrow()
-            .as_ref()
-            .and_then(|st| st.deadline.get())
+        let state = s.borrow();
+        let Some(st) = state.as_ref() else {
+            return false;
+        };
+        st.deadline
+            .get()
             .is_some_and(|d| std::time::Instant::now() >= d)
+            || st
+                .cpu_until
+                .get()
+                .is_some_and(|until| crate::limits::thread_cpu_time() >= until)
     })
 }
 

@@ -30,6 +30,7 @@ mod heap;
 mod hooks;
 mod host;
 mod import_map;
+mod limits;
 mod loader;
 mod packages;
 mod pod_code;

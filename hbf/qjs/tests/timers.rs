@@ -1,5 +1,6 @@
 //! `setTimeout`, `setInterval` and their `clear`s: run inside the request
-//! that set them, under its deadline, and never in another request.
+//! that set them, under its wall-clock limit, and never in another request;
+//! waiting uses no CPU time (issue 26, point 4).
 
 mod common;
 
@@ -31,6 +32,8 @@ const routes = {
     return { waited: Date.now() - start >= 45 }
   },
   '/past-deadline': async () => { await sleep(60000); return {} },
+  '/sleep-300': async () => { await sleep(100); await sleep(100); await sleep(100); return { slept: true } },
+  '/spin': () => { for (;;) {} },
   '/leave': () => { setTimeout(() => { globalThis.leaked = 'a timer of an earlier request' }, 20); setInterval(() => { globalThis.leaked = 'an interval' }, 5); return {} },
   '/look': () => ({ leaked: globalThis.leaked ?? null, fromTopLevel: globalThis.fromTopLevel ?? null }),
   '/abort-timeout': async () => {
@@ -52,6 +55,7 @@ fn each_mode(check: impl Fn(&mut hbf_qjs::Engine, Isolation)) {
             isolation,
             isolation_from_pod: false,
             timeout: Duration::from_millis(1500),
+            wall_timeout: Duration::from_millis(1500),
             ..EngineConfig::default()
         };
         let mut engine = common::engine(&[("hbf/server.js", SERVER)], config);
@@ -77,14 +81,56 @@ fn a_timer_past_the_deadline_is_the_deadline() {
     each_mode(|e, mode| {
         let started = Instant::now();
         let outcome = e.handle(&get("/past-deadline"));
-        assert!(
-            matches!(outcome, Err(JsError::Timeout(_))),
-            "{mode:?}: {outcome:?}"
+        assert_eq!(
+            outcome,
+            Err(JsError::WallTimeout(Duration::from_millis(1500))),
+            "{mode:?}"
         );
         assert!(started.elapsed() < Duration::from_secs(5), "{mode:?}");
         // The worker serves on.
         assert_eq!(json(e, "/slept"), serde_json::json!({"waited": true}));
     });
+}
+
+/// `--js-timeout` is CPU time, as on Workers: a request asleep for three
+/// times its CPU limit is served, a busy loop is stopped at the CPU limit
+/// (`Timeout`) long before the wall-clock one, and a wait past the
+/// wall-clock limit is `WallTimeout`.
+#[test]
+fn waiting_counts_against_the_wall_clock_limit_only() {
+    for isolation in [Isolation::Snapshot, Isolation::Worker] {
+        let config = EngineConfig {
+            isolation,
+            isolation_from_pod: false,
+            timeout: Duration::from_millis(100),
+            wall_timeout: common::deadline(20_000),
+            ..EngineConfig::default()
+        };
+        let mut e = common::engine(&[("hbf/server.js", SERVER)], config);
+        let started = Instant::now();
+        assert_eq!(
+            json(&mut e, "/sleep-300"),
+            serde_json::json!({"slept": true}),
+            "{isolation:?}"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        let started = Instant::now();
+        assert_eq!(
+            e.handle(&get("/spin")),
+            Err(JsError::Timeout(Duration::from_millis(100))),
+            "{isolation:?}"
+        );
+        assert!(
+            started.elapsed() < common::deadline(10_000),
+            "{isolation:?}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            e.handle(&get("/past-deadline")),
+            Err(JsError::WallTimeout(common::deadline(20_000))),
+            "{isolation:?}"
+        );
+    }
 }
 
 #[test]

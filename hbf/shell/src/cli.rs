@@ -153,10 +153,17 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub js_memory_mb: u64,
 
-    /// Wall-clock limit per request's JavaScript, in milliseconds.
+    /// CPU time a request's JavaScript and SQL may use, in milliseconds (as
+    /// Workers' CPU limit: time spent waiting on timers, fetch() or a slow
+    /// client does not count).
     #[arg(long = "js-timeout", value_name = "MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub js_timeout_ms: u64,
+
+    /// Wall-clock time a request may take, waits included, in milliseconds.
+    #[arg(long = "js-wall-timeout", value_name = "MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub js_wall_timeout_ms: u64,
 
     /// What pods may reach with fetch() (default: nothing). Comma-separated
     /// rules, the flag repeatable: a host (api.example.com), its subdomains

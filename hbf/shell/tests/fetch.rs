@@ -272,7 +272,7 @@ fn start(mode: &str, port: u16, net: &[&str]) -> (tempfile::TempDir, Server) {
         "2",
         "--js-memory",
         "16",
-        "--js-timeout",
+        "--js-wall-timeout",
         "2500",
         "--fetch-max-per-request",
         "5",

@@ -5,6 +5,62 @@ mod common;
 use common::Server;
 use std::time::{Duration, Instant};
 
+const WAITS: &str = r#"
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+export default {
+  async fetch(request) {
+    const url = new URL(request.url)
+    if (url.pathname === '/sleep') {
+      for (let left = Number(url.searchParams.get('ms')); left > 0; left -= 100) await sleep(100)
+      return new Response('slept')
+    }
+    if (url.pathname === '/spin') for (;;) {}
+    return new Response('ok')
+  },
+}
+"#;
+
+/// `--js-timeout` bounds the CPU time a request uses (as Workers' CPU
+/// limit), `--js-wall-timeout` the whole request, waits included: a request
+/// that sleeps three times its CPU limit is served, one that sleeps on past
+/// the wall-clock limit and one that spins both get a 504 that says which
+/// limit, and the server serves on.
+#[test]
+fn waiting_is_bounded_by_the_wall_clock_and_work_by_cpu_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = common::write_pod(dir.path(), "waits", &[("hbf/server.js", WAITS)]);
+    let server = Server::start(&[
+        "--inmem",
+        "--pod",
+        pod.to_str().unwrap(),
+        "--js-timeout",
+        "200",
+        "--js-wall-timeout",
+        "1500",
+    ]);
+    let reply = server.get("/sleep?ms=600");
+    assert_eq!((reply.status, reply.text()), (200, "slept".to_owned()));
+
+    let started = Instant::now();
+    let reply = server.get("/sleep?ms=60000");
+    let waited = started.elapsed();
+    assert_eq!(reply.status, 504, "{}", reply.text());
+    assert!(
+        reply.text().contains("wall-clock time limit"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+
+    let reply = server.get("/spin");
+    assert_eq!(reply.status, 504, "{}", reply.text());
+    assert!(reply.text().contains("CPU time limit"), "{}", reply.text());
+    assert_eq!(server.get("/").text(), "ok");
+}
+
 #[test]
 fn an_infinite_loop_times_out_while_others_keep_answering() {
     let server = Server::test_pod(&["--js-timeout", "1500", "--workers", "2"]);

@@ -11,8 +11,13 @@ use crate::compile::describe;
 /// Why a request's JavaScript failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsError {
-    #[error("the request's JavaScript ran past its {0:?} time limit")]
+    /// The request's JavaScript and SQL used more CPU time than
+    /// `--js-timeout` allows.
+    #[error("the request's JavaScript ran past its {0:?} CPU time limit")]
     Timeout(Duration),
+    /// The request took longer than `--js-wall-timeout`, waits included.
+    #[error("the request ran past its {0:?} wall-clock time limit (waiting included)")]
+    WallTimeout(Duration),
     #[error("the request's JavaScript ran out of memory (limit {0} MB)")]
     OutOfMemory(usize),
     #[error("stack overflow (too deep recursion)")]
@@ -44,8 +49,8 @@ impl Engine {
     }
 
     pub(super) fn load_error(&self, e: crate::Error) -> JsError {
-        if self.timed_out() {
-            return JsError::Timeout(self.config.timeout);
+        if let Some(passed) = self.limit_passed() {
+            return passed;
         }
         JsError::Exception {
             message: e.to_string(),
@@ -55,9 +60,9 @@ impl Engine {
 
     /// Classifies a failed call into the engine.
     pub(super) fn js_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
-        if self.timed_out() {
+        if let Some(passed) = self.limit_passed() {
             let _ = ctx.catch();
-            return JsError::Timeout(self.config.timeout);
+            return passed;
         }
         if self.out_of_memory.get() {
             let _ = ctx.catch();

@@ -50,9 +50,9 @@ impl Engine {
             if let Some(result) = promise.result::<T>() {
                 return result.map_err(|e| self.js_error(ctx, e));
             }
-            if self.timed_out() {
+            if let Some(passed) = self.limit_passed() {
                 let _ = ctx.catch();
-                return Err(JsError::Timeout(self.config.timeout));
+                return Err(passed);
             }
             jobs = jobs.wrapping_add(1);
             if jobs.is_multiple_of(MEMORY_SAMPLE_JOBS) {
@@ -67,8 +67,8 @@ impl Engine {
                 }
             }
             {
-                return Err(if self.timed_out() {
-                    JsError::Timeout(self.config.timeout)
+                return Err(if let Some(passed) = self.limit_passed() {
+                    passed
                 } else if self.out_of_memory.get() || self.memory_high.get() {
                     JsError::OutOfMemory(self.config.memory_limit_bytes >> 20)
                 } else {
@@ -121,7 +121,7 @@ impl Engine {
             Waited::Span => {}
         }
         if wait > left {
-            return Err(JsError::Timeout(self.config.timeout));
+            return Err(JsError::WallTimeout(self.config.wall_timeout));
         }
         let fire: Function = timers.get("fire").map_err(err)?;
         fire.call::<_, bool>((This(timers.clone()),)).map_err(err)?;
@@ -246,7 +246,7 @@ impl Engine {
     /// if some are still queued at the deadline.
     pub(super) fn drain_jobs(&self) -> bool {
         while self.runtime().is_job_pending() {
-            if self.timed_out() {
+            if self.limits.any_passed() {
                 return false;
             }
             // A leftover job that throws concerns a request already answered.

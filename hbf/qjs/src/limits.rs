@@ -1,0 +1,145 @@
+//! A request's two time limits, as Workers has them: the CPU time its
+//! JavaScript and SQL use (`--js-timeout`) and the wall-clock time it may
+//! take, waits included (`--js-wall-timeout`). Waiting on a timer, a fetch or
+//! a slow client uses no CPU time, so a request that waits is ended only by
+//! the wall bound; a busy loop is ended by the CPU bound long before.
+//!
+//! Both are read by QuickJS's interrupt handler, `hbf:db`'s progress handler
+//! and host work that loops (PBKDF2, RSA key generation). The CPU clock is
+//! the worker thread's own: a request runs on one thread from start to end.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The CPU time the calling thread has used.
+pub(crate) fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a pointer to a live
+    // local; CLOCK_THREAD_CPUTIME_ID names the calling thread's clock.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    if rc != 0 {
+        // Never seen on Linux; the wall bound still ends the request.
+        return Duration::ZERO;
+    }
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// Which limit a request went past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Passed {
+    Cpu,
+    Wall,
+}
+
+/// The running request's limits, shared with QuickJS's interrupt handler
+/// (hence atomics; 0 stands for none).
+pub(crate) struct Limits {
+    /// The wall-clock deadline, in nanoseconds since `epoch`.
+    wall: AtomicU64,
+    /// The value of the thread's CPU clock (nanoseconds) at which the
+    /// request has used its CPU time.
+    cpu: AtomicU64,
+    epoch: Instant,
+}
+
+impl Limits {
+    pub(crate) fn new() -> Self {
+        Self {
+            wall: AtomicU64::new(0),
+            cpu: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Starts a request's limits on the calling thread.
+    pub(crate) fn arm(&self, cpu: Duration, wall: Duration) {
+        let wall = (self.epoch.elapsed() + wall).as_nanos() as u64;
+        self.wall.store(wall.max(1), Ordering::Relaxed);
+        let cpu = (thread_cpu_time() + cpu).as_nanos() as u64;
+        self.cpu.store(cpu.max(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn disarm(&self) {
+        self.wall.store(0, Ordering::Relaxed);
+        self.cpu.store(0, Ordering::Relaxed);
+    }
+
+    /// The limit the running request went past, the CPU time first (a
+    /// request that used its CPU time is told so even if it also waited).
+    pub(crate) fn passed(&self) -> Option<Passed> {
+        let cpu = self.cpu.load(Ordering::Relaxed);
+        if cpu != 0 && thread_cpu_time().as_nanos() as u64 >= cpu {
+            return Some(Passed::Cpu);
+        }
+        let wall = self.wall.load(Ordering::Relaxed);
+        (wall != 0 && self.epoch.elapsed().as_nanos() as u64 >= wall).then_some(Passed::Wall)
+    }
+
+    /// Whether either limit passed, the cheap check first (QuickJS's
+    /// interrupt handler).
+    pub(crate) fn any_passed(&self) -> bool {
+        let wall = self.wall.load(Ordering::Relaxed);
+        if wall == 0 {
+            return false;
+        }
+        if self.epoch.elapsed().as_nanos() as u64 >= wall {
+            return true;
+        }
+        let cpu = self.cpu.load(Ordering::Relaxed);
+        cpu != 0 && thread_cpu_time().as_nanos() as u64 >= cpu
+    }
+
+    /// Time until the wall-clock deadline (zero when past it or unarmed).
+    pub(crate) fn wall_left(&self) -> Duration {
+        let wall = self.wall.load(Ordering::Relaxed);
+        Duration::from_nanos(wall.saturating_sub(self.epoch.elapsed().as_nanos() as u64))
+    }
+
+    /// The wall-clock deadline, for waits (`None` when unarmed).
+    pub(crate) fn wall_deadline(&self) -> Option<Instant> {
+        match self.wall.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(self.epoch + Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// The CPU clock's value at which the CPU time is used up (`None` when
+    /// unarmed).
+    pub(crate) fn cpu_until(&self) -> Option<Duration> {
+        match self.cpu.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_uses_wall_time_and_spinning_uses_cpu_time() {
+        let limits = Limits::new();
+        assert_eq!(limits.passed(), None, "unarmed");
+        limits.arm(Duration::from_millis(30), Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(limits.passed(), None, "50 ms of sleep used no CPU time");
+        limits.arm(Duration::from_secs(60), Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(limits.passed(), Some(Passed::Wall));
+        assert!(limits.any_passed());
+
+        limits.arm(Duration::from_millis(30), Duration::from_secs(60));
+        let start = Instant::now();
+        while limits.passed().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(30), "never passed");
+        }
+        assert_eq!(limits.passed(), Some(Passed::Cpu));
+        limits.disarm();
+        assert_eq!(limits.passed(), None);
+        assert!(!limits.any_passed());
+    }
+}
