@@ -115,6 +115,9 @@ pub struct EngineConfig {
     /// The wall-clock time a request may take, waits included
     /// (`--js-wall-timeout`).
     pub wall_timeout: Duration,
+    /// How long a streamed response may go without sending a chunk once it
+    /// runs past `wall_timeout` (`--js-stream-idle-timeout`).
+    pub stream_idle_timeout: Duration,
     /// The isolation of a pod that declares none (or of every pod, when
     /// `isolation_from_pod` is false).
     pub isolation: Isolation,
@@ -131,6 +134,7 @@ impl Default for EngineConfig {
             memory_limit_bytes: 64 << 20,
             timeout: Duration::from_secs(5),
             wall_timeout: Duration::from_secs(30),
+            stream_idle_timeout: Duration::from_secs(30),
             isolation: Isolation::Snapshot,
             isolation_from_pod: true,
             fetch: crate::FetchConfig {
@@ -382,6 +386,10 @@ impl Engine {
     fn arm_deadline(&self) {
         self.limits
             .arm(self.config.timeout, self.config.wall_timeout);
+        crate::limits::set_current(Some((
+            Arc::clone(&self.limits),
+            self.config.stream_idle_timeout,
+        )));
         let wall = self.limits.wall_deadline();
         host::set_limits(wall, self.limits.cpu_until());
         crate::streaming::set_deadline(wall);
@@ -389,6 +397,7 @@ impl Engine {
 
     fn disarm_deadline(&self) {
         self.limits.disarm();
+        crate::limits::set_current(None);
         host::set_limits(None, None);
         crate::streaming::set_deadline(None);
     }

@@ -327,10 +327,25 @@ fn stream_head<'js>(
 
 /// `streamChunk(bytes)`: sends a chunk of the streamed body; false if the
 /// client went away; throws if the deadline passed while the client was slow.
+/// A chunk sent moves the request's wall-clock deadline to at least the
+/// stream idle bound from now ([`crate::limits::stream_flowed`]).
 fn stream_chunk<'js>(ctx: Ctx<'js>, chunk: Value<'js>) -> rquickjs::Result<bool> {
     let bytes = bytes_of(&ctx, &chunk)?;
     match crate::streaming::send(bytes) {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            // A flowing stream may go on past the wall-clock limit: the
+            // request's waits, fetches and SQL get the moved deadline too.
+            if let Some(wall) = crate::limits::stream_flowed() {
+                STATE.with(|s| {
+                    if let Some(st) = s.borrow().as_ref() {
+                        st.deadline.set(Some(wall));
+                        st.user.set_deadline(Some(wall));
+                    }
+                });
+                crate::streaming::set_deadline(Some(wall));
+            }
+            Ok(true)
+        }
         Err(crate::streaming::Refused::Gone) => Ok(false),
         Err(crate::streaming::Refused::Deadline) => Err(Exception::throw_internal(
             &ctx,

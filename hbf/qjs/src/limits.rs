@@ -7,8 +7,15 @@
 //! Both are read by QuickJS's interrupt handler, `hbf:db`'s progress handler
 //! and host work that loops (PBKDF2, RSA key generation). The CPU clock is
 //! the worker thread's own: a request runs on one thread from start to end.
+//!
+//! A streamed response may go on past the wall-clock limit while it flows:
+//! each chunk sent moves the deadline to at least the stream idle bound from
+//! then (`--js-stream-idle-timeout`), so a stream that stalls longer than that
+//! is ended, and one that keeps flowing is ended only by its CPU time.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The CPU time the calling thread has used.
@@ -106,6 +113,18 @@ impl Limits {
         }
     }
 
+    /// Moves the wall-clock deadline to at least `span` from now (an armed
+    /// request only); the deadline after.
+    pub(crate) fn extend_wall(&self, span: Duration) -> Option<Instant> {
+        let until = (self.epoch.elapsed() + span).as_nanos() as u64;
+        let _ = self
+            .wall
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |wall| {
+                (wall != 0).then_some(wall.max(until))
+            });
+        self.wall_deadline()
+    }
+
     /// The CPU clock's value at which the CPU time is used up (`None` when
     /// unarmed).
     pub(crate) fn cpu_until(&self) -> Option<Duration> {
@@ -114,6 +133,29 @@ impl Limits {
             nanos => Some(Duration::from_nanos(nanos)),
         }
     }
+}
+
+thread_local! {
+    /// The running request's limits and its stream idle bound, for the host
+    /// function that sends a stream's chunks.
+    static CURRENT: RefCell<Option<(Arc<Limits>, Duration)>> = const { RefCell::new(None) };
+}
+
+/// The engine: `limits` are the running request's on this thread (`None`
+/// between requests), with the idle bound of its streamed response.
+pub(crate) fn set_current(current: Option<(Arc<Limits>, Duration)>) {
+    CURRENT.with(|c| *c.borrow_mut() = current);
+}
+
+/// A chunk of the running request's streamed response went out: its
+/// wall-clock deadline moves to at least the idle bound from now. The new
+/// deadline (`None` outside a request).
+pub(crate) fn stream_flowed() -> Option<Instant> {
+    CURRENT.with(|c| {
+        let current = c.borrow();
+        let (limits, idle) = current.as_ref()?;
+        limits.extend_wall(*idle)
+    })
 }
 
 #[cfg(test)]
@@ -141,5 +183,19 @@ mod tests {
         limits.disarm();
         assert_eq!(limits.passed(), None);
         assert!(!limits.any_passed());
+    }
+
+    #[test]
+    fn a_flowing_stream_moves_the_wall_deadline_forward_only() {
+        let limits = Limits::new();
+        assert_eq!(limits.extend_wall(Duration::from_secs(1)), None, "unarmed");
+        limits.arm(Duration::from_secs(60), Duration::from_secs(10));
+        let first = limits.wall_deadline().unwrap();
+        assert_eq!(limits.extend_wall(Duration::from_secs(1)), Some(first));
+        let later = limits.extend_wall(Duration::from_secs(20)).unwrap();
+        assert!(
+            later >= first + Duration::from_secs(9),
+            "{later:?} {first:?}"
+        );
     }
 }

@@ -165,6 +165,13 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
     pub js_wall_timeout_ms: u64,
 
+    /// How long a streamed response that runs past --js-wall-timeout may go
+    /// without sending a chunk before it is ended, in milliseconds (while it
+    /// flows, only --js-timeout's CPU time ends it).
+    #[arg(long = "js-stream-idle-timeout", value_name = "MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub js_stream_idle_timeout_ms: u64,
+
     /// What pods may reach with fetch() (default: nothing). Comma-separated
     /// rules, the flag repeatable: a host (api.example.com), its subdomains
     /// (*.example.com), an IP or CIDR (10.0.0.0/8, [::1]), or * for every

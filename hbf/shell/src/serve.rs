@@ -61,6 +61,7 @@ pub fn run(
         memory_limit_bytes: (cli.js_memory_mb as usize) << 20,
         timeout: Duration::from_millis(cli.js_timeout_ms),
         wall_timeout: Duration::from_millis(cli.js_wall_timeout_ms),
+        stream_idle_timeout: Duration::from_millis(cli.js_stream_idle_timeout_ms),
         isolation: cli.isolation.unwrap_or_default(),
         isolation_from_pod: cli.isolation.is_none(),
         fetch: hbf_qjs::FetchConfig {

@@ -315,3 +315,71 @@ fn a_request_whose_client_left_frees_its_worker() {
         );
     }
 }
+
+const LONG_STREAMS: &str = r#"
+const enc = new TextEncoder()
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const routes = {
+  // 25 events 100 ms apart: 2.5 s, past the 1 s wall-clock limit.
+  '/flows': () => new Response(new ReadableStream({
+    async start(c) {
+      for (let i = 0; i < 25; i++) { c.enqueue(enc.encode(`data: ${i}\n\n`)); await sleep(100) }
+      c.enqueue(enc.encode('data: last\n\n'))
+      c.close()
+    },
+  })),
+  // One event, then nothing for 10 s.
+  '/stalls': () => new Response(new ReadableStream({
+    async start(c) { c.enqueue(enc.encode('data: only\n\n')); await sleep(10000); c.close() },
+  })),
+  '/plain': () => new Response('still serving'),
+}
+export default { fetch(request) { return routes[new URL(request.url).pathname]() } }
+"#;
+
+/// Issue 26 point 4: a streamed response goes on past `--js-wall-timeout`
+/// while it flows, and one that stalls for `--js-stream-idle-timeout` is cut
+/// short (a truncated body and a log line), in both modes.
+#[test]
+fn a_flowing_stream_outlives_the_wall_clock_limit_and_a_stalled_one_does_not() {
+    for mode in ["snapshot", "worker"] {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = common::write_pod(dir.path(), "long", &[("hbf/server.js", LONG_STREAMS)]);
+        let server = Server::start(&[
+            "--inmem",
+            "--pod",
+            pod.to_str().unwrap(),
+            "--isolation",
+            mode,
+            "--js-wall-timeout",
+            "1000",
+            "--js-stream-idle-timeout",
+            "600",
+        ]);
+        let started = Instant::now();
+        let mut stream = connect(&server, "/flows");
+        let all = read_until(&mut stream, "0\r\n\r\n", Duration::from_secs(15));
+        assert!(started.elapsed() >= Duration::from_millis(2400));
+        assert!(
+            all.contains("data: 24") && all.contains("data: last"),
+            "{mode}: {all}"
+        );
+        assert!(all.ends_with("0\r\n\r\n"), "{mode}: ended whole: {all:?}");
+
+        let started = Instant::now();
+        let mut stream = connect(&server, "/stalls");
+        let all = read_until(&mut stream, "never", Duration::from_secs(15));
+        let took = started.elapsed();
+        assert!(all.contains("data: only"), "{mode}: {all}");
+        assert!(!all.ends_with("0\r\n\r\n"), "{mode}: cut short: {all:?}");
+        assert!(took < Duration::from_secs(8), "{mode}: {took:?}");
+        assert!(
+            server
+                .wait_for_log(&["wall-clock time limit"], Duration::from_secs(5))
+                .is_some(),
+            "{mode}:\n{}",
+            server.log().join("\n")
+        );
+        assert_eq!(server.get("/plain").text(), "still serving", "{mode}");
+    }
+}
