@@ -14,8 +14,9 @@ use hbf_qjs::{Engine, EngineConfig, Isolation, JsError, JsResponse, PodCode};
 const TIMEOUT: Duration = Duration::from_millis(200);
 
 /// Past the deadline, what a debug build on a busy machine may need to stop
-/// and rebuild the runtime.
-const SLACK: Duration = Duration::from_millis(1500);
+/// and rebuild the runtime; the limit is CPU time, which a thread that
+/// shares its core with other tests' gathers slower than wall-clock time.
+const SLACK: Duration = Duration::from_millis(3000);
 
 const SERVER: &str = r#"
 function spin() { return Promise.resolve().then(spin) }
