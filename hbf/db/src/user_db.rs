@@ -119,16 +119,22 @@ struct Guard {
     /// is used up, 0 for none; read with `cpu_clock`.
     cpu_until: AtomicU64,
     cpu_clock: OnceLock<fn() -> Duration>,
+    /// Nanoseconds since `epoch` before which the CPU time cannot be used
+    /// up (the clock is a system call: not read before then).
+    cpu_check_from: AtomicU64,
 }
 
 /// A bound on the CPU time of the thread that runs the statements: `clock`
 /// reads that thread's CPU clock (the engine's: this crate has no unsafe
-/// code, and reading it is a system call), `until` is its value at which
-/// statements stop.
+/// code), `until` is its value at which statements stop. Reading the clock
+/// is a system call, so it is not read before `not_before` (the request's
+/// start plus its CPU limit: a thread cannot use CPU time faster than
+/// wall-clock time passes).
 #[derive(Debug, Clone, Copy)]
 pub struct CpuBudget {
     pub clock: fn() -> Duration,
     pub until: Duration,
+    pub not_before: Instant,
 }
 
 impl Guard {
@@ -146,6 +152,7 @@ impl Guard {
         }
         let cpu = self.cpu_until.load(Ordering::Relaxed);
         cpu != 0
+            && self.epoch.elapsed().as_nanos() as u64 >= self.cpu_check_from.load(Ordering::Relaxed)
             && self
                 .cpu_clock
                 .get()
@@ -162,6 +169,7 @@ impl UserDb {
             epoch: Instant::now(),
             cpu_until: AtomicU64::new(0),
             cpu_clock: OnceLock::new(),
+            cpu_check_from: AtomicU64::new(0),
         });
         let flags = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
@@ -210,6 +218,10 @@ impl UserDb {
     pub fn set_cpu_budget(&self, budget: Option<CpuBudget>) {
         let nanos = budget.map_or(0, |b| {
             let _ = self.guard.cpu_clock.set(b.clock);
+            let from = b.not_before.saturating_duration_since(self.guard.epoch);
+            self.guard
+                .cpu_check_from
+                .store(from.as_nanos() as u64, Ordering::Relaxed);
             (b.until.as_nanos() as u64).max(1)
         });
         self.guard.cpu_until.store(nanos, Ordering::Relaxed);

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use hbf_db::rusqlite::types::Value;
 use hbf_db::rusqlite::Connection;
-use hbf_db::{Database, Error, Executed, Params, SqlLimits, UserDb};
+use hbf_db::{CpuBudget, Database, Error, Executed, Params, SqlLimits, UserDb};
 
 fn pos(values: Vec<Value>) -> Params {
     Params::Positional(values)
@@ -332,6 +332,44 @@ fn statements_stop_at_the_deadline_and_roll_back() {
     // The connection is usable again.
     user.execute("INSERT INTO t VALUES (2)", &pos(vec![]))
         .unwrap();
+}
+
+/// A CPU clock for the test: a thread that has used 10 s.
+fn spent() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// Issue 26, point 4: a statement stops when the request's CPU time is used
+/// up (no wall-clock deadline set), the clock being read only from
+/// `not_before` on.
+#[test]
+fn statements_stop_when_the_cpu_time_is_used_up() {
+    let db = Database::memory().unwrap();
+    let user = db.user_db().unwrap();
+    let user = finishes(move || {
+        user.set_cpu_budget(Some(CpuBudget {
+            clock: spent,
+            until: Duration::from_secs(5),
+            not_before: Instant::now() + Duration::from_millis(100),
+        }));
+        let started = Instant::now();
+        let e = user
+            .query(&format!("{ENDLESS}SELECT max(x) FROM c"), &pos(vec![]))
+            .unwrap_err();
+        assert!(e.to_string().contains("interrupted"), "{e}");
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        // Budget left: the same statement kind runs to its end.
+        user.set_cpu_budget(Some(CpuBudget {
+            clock: spent,
+            until: Duration::from_secs(20),
+            not_before: Instant::now(),
+        }));
+        user.query("SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000) SELECT x FROM c)", &pos(vec![]))
+            .unwrap();
+        user.set_cpu_budget(None);
+        user
+    });
+    user.query("SELECT 1", &pos(vec![])).unwrap();
 }
 
 /// Issue 11, defect 2: values and results are bounded before they are held.

@@ -391,7 +391,12 @@ impl Engine {
             self.config.stream_idle_timeout,
         )));
         let wall = self.limits.wall_deadline();
-        host::set_limits(wall, self.limits.cpu_until());
+        host::set_limits(
+            wall,
+            self.limits
+                .cpu_until()
+                .map(|until| (until, self.limits.cpu_check_from())),
+        );
         crate::streaming::set_deadline(wall);
     }
 

@@ -120,16 +120,23 @@ pub(crate) fn deadline() -> Option<std::time::Instant> {
 /// Sets the running request's limits for host work and the pod's SQL
 /// (`None` between requests): a statement still running when either passes
 /// is interrupted.
-pub(crate) fn set_limits(wall: Option<std::time::Instant>, cpu_until: Option<std::time::Duration>) {
+///
+/// `cpu` is the CPU clock's value at which the request's CPU time is used
+/// up, and the moment before which it cannot be.
+pub(crate) fn set_limits(
+    wall: Option<std::time::Instant>,
+    cpu: Option<(std::time::Duration, std::time::Instant)>,
+) {
     STATE.with(|s| {
         if let Some(st) = s.borrow().as_ref() {
             st.deadline.set(wall);
-            st.cpu_until.set(cpu_until);
+            st.cpu_until.set(cpu.map(|(until, _)| until));
             st.user.set_deadline(wall);
             st.user
-                .set_cpu_budget(cpu_until.map(|until| hbf_db::CpuBudget {
+                .set_cpu_budget(cpu.map(|(until, not_before)| hbf_db::CpuBudget {
                     clock: crate::limits::thread_cpu_time,
                     until,
+                    not_before,
                 }));
         }
     });

@@ -43,12 +43,22 @@ pub(crate) enum Passed {
 
 /// The running request's limits, shared with QuickJS's interrupt handler
 /// (hence atomics; 0 stands for none).
+///
+/// Reading the thread's CPU clock is a system call (no vDSO for it), and the
+/// engine checks its limits between promise jobs; but a thread cannot use
+/// more CPU time than the wall-clock time that passed, so the CPU clock is
+/// read only once the CPU limit's span of wall-clock time has passed since
+/// the request began (`cpu_check_from`): never, for a request shorter than
+/// its CPU limit, but once when it starts.
 pub(crate) struct Limits {
     /// The wall-clock deadline, in nanoseconds since `epoch`.
     wall: AtomicU64,
     /// The value of the thread's CPU clock (nanoseconds) at which the
     /// request has used its CPU time.
     cpu: AtomicU64,
+    /// Nanoseconds since `epoch` before which the CPU time cannot have been
+    /// used up.
+    cpu_check_from: AtomicU64,
     epoch: Instant,
 }
 
@@ -57,14 +67,18 @@ impl Limits {
         Self {
             wall: AtomicU64::new(0),
             cpu: AtomicU64::new(0),
+            cpu_check_from: AtomicU64::new(0),
             epoch: Instant::now(),
         }
     }
 
     /// Starts a request's limits on the calling thread.
     pub(crate) fn arm(&self, cpu: Duration, wall: Duration) {
-        let wall = (self.epoch.elapsed() + wall).as_nanos() as u64;
-        self.wall.store(wall.max(1), Ordering::Relaxed);
+        let now = self.epoch.elapsed();
+        self.wall
+            .store(((now + wall).as_nanos() as u64).max(1), Ordering::Relaxed);
+        self.cpu_check_from
+            .store((now + cpu).as_nanos() as u64, Ordering::Relaxed);
         let cpu = (thread_cpu_time() + cpu).as_nanos() as u64;
         self.cpu.store(cpu.max(1), Ordering::Relaxed);
     }
@@ -77,26 +91,29 @@ impl Limits {
     /// The limit the running request went past, the CPU time first (a
     /// request that used its CPU time is told so even if it also waited).
     pub(crate) fn passed(&self) -> Option<Passed> {
-        let cpu = self.cpu.load(Ordering::Relaxed);
-        if cpu != 0 && thread_cpu_time().as_nanos() as u64 >= cpu {
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        if self.cpu_used_up(now) {
             return Some(Passed::Cpu);
         }
         let wall = self.wall.load(Ordering::Relaxed);
-        (wall != 0 && self.epoch.elapsed().as_nanos() as u64 >= wall).then_some(Passed::Wall)
+        (wall != 0 && now >= wall).then_some(Passed::Wall)
     }
 
-    /// Whether either limit passed, the cheap check first (QuickJS's
-    /// interrupt handler).
+    /// Whether either limit passed (QuickJS's interrupt handler, and
+    /// between promise jobs).
     pub(crate) fn any_passed(&self) -> bool {
         let wall = self.wall.load(Ordering::Relaxed);
-        if wall == 0 {
-            return false;
-        }
-        if self.epoch.elapsed().as_nanos() as u64 >= wall {
-            return true;
-        }
+        let now = self.epoch.elapsed().as_nanos() as u64;
+        (wall != 0 && now >= wall) || self.cpu_used_up(now)
+    }
+
+    /// Whether the CPU time is used up, `now` being nanoseconds since
+    /// `epoch`: the CPU clock is read only when it could be.
+    fn cpu_used_up(&self, now: u64) -> bool {
         let cpu = self.cpu.load(Ordering::Relaxed);
-        cpu != 0 && thread_cpu_time().as_nanos() as u64 >= cpu
+        cpu != 0
+            && now >= self.cpu_check_from.load(Ordering::Relaxed)
+            && thread_cpu_time().as_nanos() as u64 >= cpu
     }
 
     /// Time until the wall-clock deadline (zero when past it or unarmed).
@@ -123,6 +140,11 @@ impl Limits {
                 (wall != 0).then_some(wall.max(until))
             });
         self.wall_deadline()
+    }
+
+    /// The moment before which the CPU time cannot be used up.
+    pub(crate) fn cpu_check_from(&self) -> Instant {
+        self.epoch + Duration::from_nanos(self.cpu_check_from.load(Ordering::Relaxed))
     }
 
     /// The CPU clock's value at which the CPU time is used up (`None` when
