@@ -44,12 +44,6 @@ pub(crate) struct HostState {
     pub user: UserDb,
     /// The request being served (for log lines).
     pub request_id: Cell<u64>,
-    /// The running request's wall-clock deadline, for waits (`fetch`) and
-    /// host work that loops long (`crypto.subtle`'s PBKDF2).
-    pub deadline: Cell<Option<std::time::Instant>>,
-    /// The value of this thread's CPU clock at which the running request
-    /// has used its CPU time ([`crate::limits`]).
-    pub cpu_until: Cell<Option<std::time::Duration>>,
     /// Bytecode of `js/web.js`.
     pub web: Trusted,
     /// Bytecode of `js/platform.js`.
@@ -66,8 +60,6 @@ impl HostState {
             db,
             user,
             request_id: Cell::default(),
-            deadline: Cell::default(),
-            cpu_until: Cell::default(),
             web: bytecode::embedded(WEB_NAME, WEB_SOURCE)?,
             platform: bytecode::embedded(PLATFORM_NAME, PLATFORM_SOURCE)?,
             crypto: bytecode::embedded(CRYPTO_NAME, CRYPTO_SOURCE)?,
@@ -112,14 +104,13 @@ pub(crate) fn end_request() {
     fetch::end_request();
 }
 
-/// The running request's deadline (`None` between requests).
+/// The running request's wall-clock deadline (`None` between requests).
 pub(crate) fn deadline() -> Option<std::time::Instant> {
-    STATE.with(|s| s.borrow().as_ref().and_then(|st| st.deadline.get()))
+    crate::limits::current_wall_deadline()
 }
 
-/// Sets the running request's limits for host work and the pod's SQL
-/// (`None` between requests): a statement still running when either passes
-/// is interrupted.
+/// Sets the running request's limits for the pod's SQL (`None` between
+/// requests): a statement still running when either passes is interrupted.
 ///
 /// `cpu` is the CPU clock's value at which the request's CPU time is used
 /// up, and the moment before which it cannot be.
@@ -129,8 +120,6 @@ pub(crate) fn set_limits(
 ) {
     STATE.with(|s| {
         if let Some(st) = s.borrow().as_ref() {
-            st.deadline.set(wall);
-            st.cpu_until.set(cpu.map(|(until, _)| until));
             st.user.set_deadline(wall);
             st.user
                 .set_cpu_budget(cpu.map(|(until, not_before)| hbf_db::CpuBudget {
@@ -145,19 +134,7 @@ pub(crate) fn set_limits(
 /// Whether the running request went past either limit (host work that
 /// loops long stops then: QuickJS's interrupt handler cannot stop Rust).
 pub(crate) fn deadline_passed() -> bool {
-    STATE.with(|s| {
-        let state = s.borrow();
-        let Some(st) = state.as_ref() else {
-            return false;
-        };
-        st.deadline
-            .get()
-            .is_some_and(|d| std::time::Instant::now() >= d)
-            || st
-                .cpu_until
-                .get()
-                .is_some_and(|until| crate::limits::thread_cpu_time() >= until)
-    })
+    crate::limits::current_passed()
 }
 
 /// Host functions made while pinning is on ([`start_pinning`]).
@@ -341,11 +318,11 @@ fn stream_chunk<'js>(ctx: Ctx<'js>, chunk: Value<'js>) -> rquickjs::Result<bool>
     match crate::streaming::send(bytes) {
         Ok(()) => {
             // A flowing stream may go on past the wall-clock limit: the
-            // request's waits, fetches and SQL get the moved deadline too.
+            // request's SQL and stream get the moved deadline too (its waits
+            // and fetches read it from the limits).
             if let Some(wall) = crate::limits::stream_flowed() {
                 STATE.with(|s| {
                     if let Some(st) = s.borrow().as_ref() {
-                        st.deadline.set(Some(wall));
                         st.user.set_deadline(Some(wall));
                     }
                 });

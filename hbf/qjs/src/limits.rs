@@ -158,8 +158,8 @@ impl Limits {
 }
 
 thread_local! {
-    /// The running request's limits and its stream idle bound, for the host
-    /// function that sends a stream's chunks.
+    /// The running request's limits and its stream idle bound, for host
+    /// functions (waits, loops, a stream's chunks).
     static CURRENT: RefCell<Option<(Arc<Limits>, Duration)>> = const { RefCell::new(None) };
 }
 
@@ -167,6 +167,26 @@ thread_local! {
 /// between requests), with the idle bound of its streamed response.
 pub(crate) fn set_current(current: Option<(Arc<Limits>, Duration)>) {
     CURRENT.with(|c| *c.borrow_mut() = current);
+}
+
+/// Whether the request running on this thread went past either limit
+/// (false between requests): host work that loops long stops then.
+pub(crate) fn current_passed() -> bool {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_some_and(|(limits, _)| limits.any_passed())
+    })
+}
+
+/// The wall-clock deadline of the request running on this thread (`None`
+/// between requests), for its waits (`fetch`).
+pub(crate) fn current_wall_deadline() -> Option<Instant> {
+    CURRENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .and_then(|(limits, _)| limits.wall_deadline())
+    })
 }
 
 /// A chunk of the running request's streamed response went out: its

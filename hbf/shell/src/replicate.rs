@@ -180,7 +180,7 @@ impl Replication {
     }
 
     /// At shutdown, after the server drained: the last sync (waited for,
-    /// within [`FINAL_SYNC`]), then the child stopped. Returns the
+    /// within [`STOP_BUDGET`]), then the child stopped. Returns the
     /// replicated transaction, if the sync said.
     pub fn stop(mut self) -> Option<u64> {
         let deadline = Instant::now() + STOP_BUDGET;
