@@ -94,6 +94,9 @@ struct Shared {
     /// watcher diffing the files table tells these, already announced through the
     /// hook, from changes made by other processes.
     own_writes: Mutex<HashMap<String, u64>>,
+    /// The last pod migration that failed in this process, until one runs
+    /// ([`crate::migrations`]).
+    pub(crate) last_migration_error: Mutex<Option<crate::MigrationError>>,
 }
 
 /// See [`Database::on_file_change`].
@@ -452,6 +455,7 @@ impl Database {
                 change_hook: OnceLock::new(),
                 replicated: AtomicBool::new(false),
                 block_cache: crate::blocks::BlockCache::new(data_version),
+                last_migration_error: Mutex::new(None),
                 own_writes: Mutex::new(HashMap::new()),
             }),
         }
@@ -498,6 +502,10 @@ impl Database {
     }
 
     /// Runs `f` on the writer connection (waiting for it).
+    pub(crate) fn shared_last_migration_error(&self) -> &Mutex<Option<crate::MigrationError>> {
+        &self.shared.last_migration_error
+    }
+
     pub(crate) fn with_writer<R>(&self, f: impl FnOnce(&Connection) -> R) -> R {
         f(&self.shared.writer.lock())
     }

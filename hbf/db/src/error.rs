@@ -68,6 +68,19 @@ pub enum Error {
     #[error("SQL: {0}")]
     Sql(String),
 
+    /// A pod migration failed or was refused; it was rolled back, so the
+    /// schema and data are as they were before it.
+    #[error("{path}: {message} (the migration was rolled back; nothing of it was kept)")]
+    MigrationFailed { path: String, message: String },
+
+    /// An applied migration's file no longer holds what ran.
+    #[error("{path} was applied with SHA-256 {applied}, but the file now has {now}: an applied migration never runs again, so put its old content back and add the change as a new migration")]
+    MigrationChanged {
+        path: String,
+        applied: String,
+        now: String,
+    },
+
     /// The transaction holding this write could not be committed; nothing of it was
     /// stored.
     #[error("write was not committed: {0}")]

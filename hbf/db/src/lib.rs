@@ -17,6 +17,9 @@
 //! * [`UserDb`] runs a pod's own SQL, which may never write platform tables,
 //!   nor leave schema objects that refer to them (`pod_schema`), nor run past
 //!   its request's deadline or size limits.
+//! * [`Database::migrate`] applies the pod's own schema migrations
+//!   (`hbf/migrations/*.sql`, [`migrations`](crate::Migration)) once each,
+//!   in order, each in one transaction with its record.
 //! * [`path`] says which file paths are valid.
 //!
 //! Only this crate opens SQLite connections to the main database.
@@ -31,6 +34,7 @@ mod connection;
 mod database;
 mod error;
 mod group_commit;
+mod migrations;
 mod module_cache;
 pub mod path;
 mod pod_schema;
@@ -49,6 +53,10 @@ pub use blocks::{
 };
 pub use database::{ChangeHook, Database};
 pub use error::{Error, Result};
+pub use migrations::{
+    migration_name, AppliedRecord, Migration, MigrationError, MigrationState, Ran,
+    DEFAULT_MIGRATION_TIMEOUT, MIGRATIONS_DIR,
+};
 pub use module_cache::ModuleCache;
 pub use path::PathError;
 pub use pod_schema::Violation;

@@ -142,6 +142,19 @@ const MIGRATIONS: &[&str] = &[
         SELECT content_id FROM hbf_block_ref WHERE kind = 'block';
     DELETE FROM hbf_block_ref WHERE kind = 'block';
     "#,
+    // 5: the pod's own schema migrations (hbf/migrations/*.sql) applied.
+    r#"
+    -- One row per pod migration applied, written in the transaction that ran
+    -- it: `name` is the file's name (0001_notes.sql), `sha256` its content's
+    -- hash when it ran (a file changed since is refused, never run again),
+    -- `applied_at` milliseconds since the epoch, `duration_ms` its run time.
+    CREATE TABLE hbf_migration (
+        name         TEXT PRIMARY KEY,
+        sha256       BLOB NOT NULL CHECK (length(sha256) = 32),
+        applied_at   INTEGER NOT NULL,
+        duration_ms  INTEGER NOT NULL CHECK (duration_ms >= 0)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// What [`inspect`] learned about a database's identity.

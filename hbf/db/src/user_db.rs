@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use rusqlite::hooks::AuthContext;
 use rusqlite::limits::Limit;
 use rusqlite::types::Value;
-use rusqlite::{Connection, Statement};
+use rusqlite::{Connection, OptionalExtension, Statement};
 
 use crate::authorizer::authorize;
 use crate::pod_schema;
@@ -112,6 +112,9 @@ struct Guard {
     internal: AtomicBool,
     /// Set while a schema statement runs inside its checking savepoint.
     schema_change: AtomicBool,
+    /// Set while this module writes the platform's record of a migration
+    /// (`hbf_migration`), in the migration's own transaction.
+    platform: AtomicBool,
     /// The deadline in nanoseconds since `epoch`, 0 for none.
     deadline: AtomicU64,
     epoch: Instant,
@@ -165,6 +168,7 @@ impl UserDb {
         let guard = Arc::new(Guard {
             internal: AtomicBool::new(false),
             schema_change: AtomicBool::new(false),
+            platform: AtomicBool::new(false),
             deadline: AtomicU64::new(0),
             epoch: Instant::now(),
             cpu_until: AtomicU64::new(0),
@@ -173,6 +177,9 @@ impl UserDb {
         });
         let flags = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+            if flags.platform.load(Ordering::Relaxed) {
+                return rusqlite::hooks::Authorization::Allow;
+            }
             authorize(
                 &ctx.action,
                 flags.internal.load(Ordering::Relaxed),
@@ -257,6 +264,139 @@ impl UserDb {
             }
             Ok(out)
         })
+    }
+
+    /// Runs one statement and hands `visit` its column names and each row in
+    /// turn, until `visit` returns `false` or the rows end; returns the column
+    /// names. `read_only` refuses, before it runs, a statement that would
+    /// write (`sqlite3_stmt_readonly`). Rows are not collected: an export or a
+    /// page of a large result holds one row at a time.
+    pub fn scan(
+        &self,
+        sql: &str,
+        params: &Params,
+        read_only: bool,
+        mut visit: impl FnMut(&[String], Vec<Value>) -> Result<bool>,
+    ) -> Result<Vec<String>> {
+        self.run(sql, params, |stmt| {
+            if read_only && !stmt.readonly() {
+                return Err(Error::Sql(
+                    "not allowed: the statement writes, and this query is read-only".into(),
+                ));
+            }
+            let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                let values = (0..names.len())
+                    .map(|i| row.get::<_, Value>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                if !visit(&names, values)? {
+                    break;
+                }
+            }
+            Ok(names)
+        })
+    }
+
+    /// Runs a pod migration named `name` (its SQL `sql`, the SHA-256 of its
+    /// file `sha256`) in one transaction: every statement in order under the
+    /// pod's authorizer (schema changes allowed, as in a checked schema
+    /// statement), the pod schema checked at the end ([`crate::pod_schema`]),
+    /// and its `hbf_migration` record written before the commit. Already
+    /// applied with this hash: `Ok(None)`, nothing runs; with another hash:
+    /// [`Error::MigrationChanged`]. The record is read inside the write
+    /// transaction, so of two processes applying one migration, one runs it.
+    /// Statements stop at `deadline` (the migration's time limit).
+    pub(crate) fn run_migration(
+        &self,
+        name: &str,
+        path: &str,
+        sha256: &[u8; 32],
+        sql: &str,
+        deadline: Instant,
+    ) -> Result<Option<Duration>> {
+        if !self.conn.is_autocommit() {
+            return Err(Error::Internal(
+                "a migration cannot run inside a transaction".into(),
+            ));
+        }
+        self.set_deadline(Some(deadline));
+        self.conn
+            .busy_timeout(deadline.saturating_duration_since(Instant::now()))?;
+        let result = self.control("BEGIN IMMEDIATE").and_then(|()| {
+            let rollback = RollbackOnDrop(self);
+            let ran = self.migration_body(name, path, sha256, sql)?;
+            std::mem::forget(rollback);
+            match ran {
+                Some(duration) => {
+                    if let Err(e) = self.control("COMMIT") {
+                        let _ = self.control("ROLLBACK");
+                        return Err(e);
+                    }
+                    Ok(Some(duration))
+                }
+                None => {
+                    self.control("ROLLBACK")?;
+                    Ok(None)
+                }
+            }
+        });
+        self.set_deadline(None);
+        result
+    }
+
+    /// [`Self::run_migration`]'s work inside its transaction.
+    fn migration_body(
+        &self,
+        name: &str,
+        path: &str,
+        sha256: &[u8; 32],
+        sql: &str,
+    ) -> Result<Option<Duration>> {
+        let applied: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT sha256 FROM hbf_migration WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match applied {
+            Some(hash) if hash == sha256 => return Ok(None),
+            Some(hash) => {
+                return Err(Error::MigrationChanged {
+                    path: path.to_owned(),
+                    applied: hex::encode(hash),
+                    now: hex::encode(sha256),
+                })
+            }
+            None => {}
+        }
+        let started = Instant::now();
+        self.guard.schema_change.store(true, Ordering::Relaxed);
+        let ran = self.conn.execute_batch(sql).map_err(refused);
+        self.guard.schema_change.store(false, Ordering::Relaxed);
+        ran?;
+        let violations = pod_schema::violations(&self.conn).map_err(refused)?;
+        if !violations.is_empty() {
+            let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            return Err(Error::Sql(format!(
+                "not allowed: {} (a pod's tables, triggers, views, indexes and foreign keys may not refer to the platform's tables, hbf_* and sqlar)",
+                list.join("; ")
+            )));
+        }
+        let duration = started.elapsed();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.guard.platform.store(true, Ordering::Relaxed);
+        let recorded = self.conn.execute(
+            "INSERT INTO hbf_migration (name, sha256, applied_at, duration_ms) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![name, &sha256[..], now_ms, duration.as_millis() as i64],
+        );
+        self.guard.platform.store(false, Ordering::Relaxed);
+        recorded.map_err(refused)?;
+        Ok(Some(duration))
     }
 
     /// Runs a statement for its effect.
