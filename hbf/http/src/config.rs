@@ -45,6 +45,9 @@ pub struct ServerConfig {
     /// (read per request) instead of the copy embedded in the binary
     /// (`--editor-dir`, for working on the editor without rebuilding).
     pub dev_editor_dir: Option<hbf_dev::EditorDir>,
+    /// Time one schema migration may run when a live save applies it
+    /// (`--migration-timeout`).
+    pub migration_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             dev: false,
             dev_token: None,
             dev_editor_dir: None,
+            migration_timeout: hbf_db::DEFAULT_MIGRATION_TIMEOUT,
         }
     }
 }

@@ -45,6 +45,7 @@ use hbf_qjs::JsPool;
 
 pub use accept::{serve, serve_connection};
 pub use config::ServerConfig;
+pub use dev_api::sql_value_json;
 pub use secret::BearerToken;
 
 /// Everything a request handler needs; shared by all connections.

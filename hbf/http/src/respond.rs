@@ -120,6 +120,15 @@ pub enum HttpError {
         message: String,
         current: Option<u64>,
     },
+    /// The request conflicts with what is stored (`409`): an applied
+    /// migration's file changed.
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed but its content cannot be applied (`422`):
+    /// a migration that failed (and was rolled back), an SQL statement the
+    /// pod's rules refuse.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The method is not served here (`405` with `Allow`).
     #[error("{message}")]
     MethodNotAllowed {
@@ -174,6 +183,8 @@ impl From<hbf_db::Error> for HttpError {
                 message: e.to_string(),
                 current,
             },
+            hbf_db::Error::MigrationChanged { .. } => HttpError::Conflict(e.to_string()),
+            hbf_db::Error::MigrationFailed { .. } => HttpError::Unprocessable(e.to_string()),
             hbf_db::Error::BlockTooLarge { limit } => HttpError::BodyTooLarge {
                 limit: usize::try_from(limit).unwrap_or(usize::MAX),
             },
@@ -201,6 +212,8 @@ impl HttpError {
             HttpError::NotFound(_) | HttpError::NoSuchFile(_) => StatusCode::NOT_FOUND,
             HttpError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             HttpError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            HttpError::Conflict(_) => StatusCode::CONFLICT,
+            HttpError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             HttpError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             HttpError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             HttpError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -507,6 +520,21 @@ mod tests {
             412
         );
         assert_eq!(status(hbf_db::Error::BlockTooLarge { limit: 9 }), 413);
+        assert_eq!(
+            status(hbf_db::Error::MigrationFailed {
+                path: "hbf/migrations/0001_a.sql".into(),
+                message: "no such table: x".into()
+            }),
+            422
+        );
+        assert_eq!(
+            status(hbf_db::Error::MigrationChanged {
+                path: "hbf/migrations/0001_a.sql".into(),
+                applied: "ab".into(),
+                now: "cd".into()
+            }),
+            409
+        );
         assert_eq!(status(hbf_db::Error::Sql("disk I/O error".into())), 500);
     }
 

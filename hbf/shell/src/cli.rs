@@ -160,6 +160,13 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub js_timeout_ms: u64,
 
+    /// Time one schema migration (hbf/migrations/*.sql) may run, in
+    /// milliseconds: at start, on a live save and with `hbf db migrate`.
+    #[arg(long = "migration-timeout", value_name = "MS", env = "HBF_MIGRATION_TIMEOUT",
+          default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub migration_timeout_ms: u64,
+
     /// Wall-clock time a request may take, waits included, in milliseconds.
     #[arg(long = "js-wall-timeout", value_name = "MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
@@ -239,6 +246,9 @@ pub enum Command {
     /// Read and change the versioned filesystem of the database (`--db`).
     #[command(subcommand)]
     Fs(FsCommand),
+    /// The pod's data: its schema migrations, queries and exports (`--db`).
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Restore a database from a replica into a new file: restored to a
     /// temporary file, checked (Litestream's integrity check, then HBF's:
     /// application id, schema version, quick_check, pod schema), then moved
@@ -292,4 +302,35 @@ pub enum FsCommand {
     Log { path: String },
     /// Write a new version of PATH with the content of VERSION.
     Revert { path: String, version: u64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// List the migrations (hbf/migrations/*.sql): applied, pending, changed
+    /// (an error: an applied migration's file was edited) or missing.
+    Status,
+    /// Apply the pending migrations in order, without serving.
+    Migrate,
+    /// Run one SQL statement as the pod would (its authorizer: no platform
+    /// table written) and print the rows, tab-separated under a header.
+    Query {
+        sql: String,
+        /// Allow a statement that writes (read-only without it).
+        #[arg(long)]
+        write: bool,
+        /// Stop with an error past this many rows.
+        #[arg(long = "max-rows", value_name = "N", default_value_t = 10_000,
+              value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+        max_rows: u64,
+        /// Stop with an error past this many milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 30_000,
+              value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+        timeout: u64,
+    },
+    /// Write every row of a pod table (or view) to standard output.
+    Export {
+        table: String,
+        #[arg(long, value_parser = ["csv", "json"], default_value = "csv")]
+        format: String,
+    },
 }

@@ -1,13 +1,21 @@
 //! `hbf fs ...`: the operator's view of the versioned filesystem.
 
 use std::io::{Read, Write};
+use std::time::Duration;
 
 use hbf_db::{Database, FileVersion};
 
 use crate::cli::FsCommand;
 
-/// Runs one `hbf fs` command, writing its output to `out`.
-pub fn run(db: &Database, command: FsCommand, out: &mut dyn Write) -> Result<(), String> {
+/// Runs one `hbf fs` command, writing its output to `out`. A migration put
+/// here (`hbf/migrations/*.sql`) is applied first, within
+/// `migration_timeout`, and stored only if it applied.
+pub fn run(
+    db: &Database,
+    command: FsCommand,
+    migration_timeout: Duration,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let fs = db.fs();
     let fail = |e: hbf_db::Error| e.to_string();
     let io = |e: std::io::Error| e.to_string();
@@ -35,6 +43,20 @@ pub fn run(db: &Database, command: FsCommand, out: &mut dyn Write) -> Result<(),
                     data
                 }
             };
+            if hbf_db::migration_name(&path).is_some() {
+                if let Some(ran) = db
+                    .apply_migration(&path, &data, migration_timeout)
+                    .map_err(fail)?
+                {
+                    writeln!(
+                        out,
+                        "applied {} in {} ms",
+                        ran.name,
+                        ran.duration.as_millis()
+                    )
+                    .map_err(io)?;
+                }
+            }
             writeln!(out, "{}", line(&fs.write(&path, data).map_err(fail)?)).map_err(io)?;
         }
         FsCommand::Rm { path } => {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod db_cmd;
 mod fs_cmd;
 mod litestream;
 mod pod;
@@ -108,10 +109,15 @@ fn run(mut cli: Cli) -> Result<(), String> {
             "opened the existing database"
         );
     }
+    let migration_timeout = std::time::Duration::from_millis(cli.migration_timeout_ms);
     match cli.command.take() {
         Some(Command::Fs(command)) => {
             let mut stdout = std::io::stdout().lock();
-            fs_cmd::run(&opened.db, command, &mut stdout)
+            fs_cmd::run(&opened.db, command, migration_timeout, &mut stdout)
+        }
+        Some(Command::Db(command)) => {
+            let mut stdout = std::io::stdout().lock();
+            db_cmd::run(&opened.db, command, migration_timeout, &mut stdout)
         }
         None => serve::run(&cli, opened.db, &pod_name, litestream.as_deref()),
         Some(Command::Restore { .. } | Command::Replicas(_)) => unreachable!("handled above"),

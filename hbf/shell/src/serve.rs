@@ -12,6 +12,24 @@ use hbf_qjs::{EngineConfig, Isolation, JsPool};
 
 use crate::cli::Cli;
 
+/// Applies the pod's pending migrations, logging each; a failing one stops
+/// the start (the code beside it would meet a schema it does not expect).
+fn migrate(db: &Database, timeout: Duration) -> Result<(), String> {
+    match db.migrate(timeout) {
+        Ok(ran) => {
+            for r in ran {
+                tracing::info!(
+                    migration = %r.name,
+                    ms = r.duration.as_millis() as u64,
+                    "applied the migration"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot start: {e}")),
+    }
+}
+
 /// Runs the server; returns after a graceful shutdown.
 pub fn run(
     cli: &Cli,
@@ -84,6 +102,9 @@ pub fn run(
         )?),
         _ => None,
     };
+    // Before the first request and before the pod's code loads: the code of
+    // this start may need the schema its migrations make.
+    migrate(&db, Duration::from_millis(cli.migration_timeout_ms))?;
     let queue = cli
         .js_queue
         .map_or(workers * JsPool::QUEUE_PER_WORKER, |n| n.get());
@@ -102,6 +123,7 @@ pub fn run(
         dev: cli.dev,
         dev_token: dev_token.as_ref().map(|t| t.token.clone()),
         dev_editor_dir,
+        migration_timeout: Duration::from_millis(cli.migration_timeout_ms),
         ..ServerConfig::default()
     };
     let fd_limit = open_files_limit();

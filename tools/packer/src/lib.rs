@@ -93,6 +93,13 @@ pub enum PackError {
     #[error("{}: the pods' bases go round or deeper than {MAX_LAYERS}", file.display())]
     BaseTooDeep { file: PathBuf },
 
+    #[error("{}: {source}", pod.display())]
+    Migration {
+        pod: PathBuf,
+        #[source]
+        source: hbf_db::Error,
+    },
+
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -239,6 +246,13 @@ pub fn pack(pod: &Path, output: &Path, options: &PackOptions) -> Result<PackRepo
     db.write_archive(entries.clone())?;
     db.fs()
         .import_archive_at(entries, options.mtime.saturating_mul(1000))?;
+    // The pod's migrations, so that a database made from this pod starts
+    // with their schema (and a broken one fails the build, not the start).
+    db.migrate(hbf_db::DEFAULT_MIGRATION_TIMEOUT)
+        .map_err(|source| PackError::Migration {
+            pod: pod.to_owned(),
+            source,
+        })?;
     let cache = db.module_cache();
     let module_count = modules.len();
     for (path, key, bytecode) in modules {

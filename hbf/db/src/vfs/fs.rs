@@ -281,6 +281,15 @@ impl VersionedFs {
         })
     }
 
+    /// Whether `expected` holds for `path` now (as [`Self::write_if`] checks
+    /// it again when it writes): for work that must come before a
+    /// conditional write, like applying a migration before storing it.
+    pub fn check(&self, path: &str, expected: Precondition) -> Result<()> {
+        let path = checked(path)?;
+        self.db
+            .read(|conn| expected.check(&path, head(conn, &path)?.as_ref()))
+    }
+
     /// True when `path` has a live (not deleted) latest version.
     pub fn exists(&self, path: &str) -> Result<bool> {
         match self.stat(path) {

@@ -192,6 +192,12 @@ pub(super) async fn write(
     } else {
         Vec::new()
     };
+    if let Some(path) = hbf_db::path::normalize(&path)
+        .ok()
+        .filter(|p| hbf_db::migration_name(p).is_some())
+    {
+        return write_migration(app, path, data, expected).await;
+    }
     let (done, answer) = tokio::sync::oneshot::channel();
     let put = Put {
         path,
@@ -218,6 +224,44 @@ pub(super) async fn write(
         StatusCode::OK
     };
     Ok(written(status, &v, warnings))
+}
+
+/// A `PUT` of a migration (`hbf/migrations/*.sql`): applied first, then
+/// stored, so a failing one (`422`, rolled back) or a changed applied one
+/// (`409`) stores nothing and the code beside it keeps serving. Not through
+/// the writer thread: a migration may take up to its time limit.
+async fn write_migration(
+    app: &App,
+    path: String,
+    data: Vec<u8>,
+    expected: hbf_db::Precondition,
+) -> Result<HttpResponse, HttpError> {
+    let db = app.db.clone();
+    let timeout = app.config.migration_timeout;
+    let v = blocking(move || {
+        let fs = db.fs_by("api");
+        fs.check(&path, expected)?;
+        match db.apply_migration(&path, &data, timeout) {
+            Ok(Some(ran)) => tracing::info!(
+                migration = %ran.name,
+                ms = ran.duration.as_millis() as u64,
+                "applied the migration saved through the dev API"
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("the migration saved through the dev API was refused: {e}");
+                return Err(e);
+            }
+        }
+        fs.write_if(&path, data, expected)
+    })
+    .await?;
+    let status = if v.version == 1 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(written(status, &v, Vec::new()))
 }
 
 /// `POST revert?path=P&version=N`: a new version with N's state.

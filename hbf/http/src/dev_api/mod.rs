@@ -21,6 +21,15 @@
 //! | `GET history?path=P` | `[{"version","size","sha256","mtime","deleted"}]`, oldest first |
 //! | `POST revert?path=P&version=N` | a new version with N's state; `If-Match`; as `PUT` |
 //! | `GET events` | Server-Sent Events: `event: file` and `event: log` (see [`DevApi`]) |
+//! | `GET db/tables` | `[{"name","type","columns":[{"name","type","notnull","pk"}],"rows"}]`: the pod's tables and views (`rows` null for a view) |
+//! | `POST db/query` | body `{"sql","params"?,"offset"?,"limit"?}` (limit 1..1000, default 100): one page of a read-only statement, `{"columns","rows","offset","more"}`; a blob is `{"$blob": base64, "size"}`; a write, a bad statement or one past 5 s is `400` |
+//! | `GET db/migrations` | `{"migrations":[{"name","path","status","sha256","applied_sha256","applied_at","duration_ms"}],"pending","last_error"}`; status is applied, pending, changed or missing |
+//! | `POST db/migrate` | applies the pending migrations in order: `{"applied":[{"name","duration_ms"}]}`; a failing one `422` (it was rolled back; those before it stay), a changed applied one `409` |
+//!
+//! A `PUT` of a migration (`hbf/migrations/*.sql`) applies it before storing
+//! it: a failing one is `422` and nothing is stored, an applied one whose
+//! content changed is `409` naming both hashes. Other writes of a migration
+//! (a revert, the pod's own `hbf:fs`) leave it pending.
 //!
 //! Preconditions are checked in the writing transaction
 //! ([`hbf_db::VersionedFs::write_if`]), so of many writers sending the same
@@ -35,9 +44,11 @@
 //! |---|---|
 //! | here | [`DevApi`] (the shared state), [`serve`] (the API's headers), the endpoints' methods, authorization, the query and precondition parsing |
 //! | `files` | the file routes and their answers |
+//! | `data` | the pod's tables, queries and migrations (`db/...`) |
 //! | `writer` | the thread that commits PUTs |
 //! | `events` | the event stream and the watcher of other processes |
 
+mod data;
 mod events;
 mod files;
 mod writer;
@@ -55,6 +66,7 @@ use crate::respond::{HttpError, HttpResponse};
 use crate::secret::BearerToken;
 use crate::App;
 
+pub use data::{sql_value_json, MAX_PAGE_BYTES, MAX_PAGE_ROWS, QUERY_TIME_LIMIT};
 pub use events::{CLIENT_BUFFER, EVENT_BACKLOG, HEARTBEAT};
 
 use events::{file_event, log_event, Watcher};
@@ -192,6 +204,18 @@ async fn endpoint_response(
         ("history", &Method::GET) => files::history(&fs, &query),
         ("revert", &Method::POST) => files::revert(fs, &query, request.headers()).await,
         ("events", &Method::GET) => Ok(events::events(api)),
+        ("db/tables", &Method::GET) => data::tables(app).await,
+        ("db/query", &Method::POST) => data::query(app, request).await,
+        ("db/migrations", &Method::GET) => data::migrations(app).await,
+        ("db/migrate", &Method::POST) => data::migrate(app).await,
+        ("db/tables" | "db/migrations", _) => Err(HttpError::MethodNotAllowed {
+            allow: "GET",
+            message: "use GET",
+        }),
+        ("db/query" | "db/migrate", _) => Err(HttpError::MethodNotAllowed {
+            allow: "POST",
+            message: "use POST",
+        }),
         ("files" | "history" | "events", _) => Err(HttpError::MethodNotAllowed {
             allow: "GET",
             message: "use GET",
