@@ -520,3 +520,81 @@ fn kill_9_in_a_long_migration_leaves_it_unapplied_and_the_database_intact() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+#[test]
+fn the_dev_api_lists_tables_and_pages_read_only_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = common::write_pod(
+        dir.path(),
+        "data",
+        &[
+            ("hbf/server.js", SERVER),
+            ("hbf/migrations/0001_notes.sql", NOTES),
+            (
+                "hbf/migrations/0002_many.sql",
+                "WITH RECURSIVE c(n) AS (SELECT 2 UNION ALL SELECT n + 1 FROM c LIMIT 249)
+                 INSERT INTO notes (id, body) SELECT n, 'note ' || n FROM c;
+                 CREATE TABLE files (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+                 INSERT INTO files VALUES ('a', x'00ff10');
+                 CREATE VIEW long_notes AS SELECT * FROM notes WHERE length(body) > 7;",
+            ),
+        ],
+    );
+    let server = Server::try_start_with_env(
+        &["--inmem", "--pod", pod.to_str().unwrap(), "--dev"],
+        &[("HBF_DEV_TOKEN", DEV_TOKEN)],
+    )
+    .unwrap();
+    let tables = api(&server, "GET", "db/tables", None).json();
+    assert_eq!(
+        tables,
+        serde_json::json!([
+            {"name": "files", "type": "table", "rows": 1, "columns": [
+                {"name": "name", "type": "TEXT", "notnull": false, "pk": 1},
+                {"name": "data", "type": "BLOB", "notnull": true, "pk": 0}]},
+            {"name": "long_notes", "type": "view", "rows": null, "columns": [
+                {"name": "id", "type": "INTEGER", "notnull": false, "pk": 0},
+                {"name": "body", "type": "TEXT", "notnull": false, "pk": 0}]},
+            {"name": "notes", "type": "table", "rows": 250, "columns": [
+                {"name": "id", "type": "INTEGER", "notnull": false, "pk": 1},
+                {"name": "body", "type": "TEXT", "notnull": true, "pk": 0}]},
+        ])
+    );
+    let page = |body: &str| api(&server, "POST", "db/query", Some(body));
+    let first = page(r#"{"sql": "SELECT id, body FROM notes WHERE id > ? ORDER BY id", "params": [100], "limit": 100}"#).json();
+    assert_eq!(first["columns"], serde_json::json!(["id", "body"]));
+    assert_eq!(first["rows"].as_array().unwrap().len(), 100);
+    assert_eq!(first["rows"][0], serde_json::json!([101, "note 101"]));
+    assert_eq!(first["more"], true);
+    let last = page(r#"{"sql": "SELECT id FROM notes WHERE id > ? ORDER BY id", "params": [100], "offset": 100, "limit": 100}"#).json();
+    assert_eq!(last["rows"].as_array().unwrap().len(), 50);
+    assert_eq!(last["more"], false);
+    let blob = page(r#"{"sql": "SELECT data FROM files"}"#).json();
+    assert_eq!(
+        blob["rows"][0][0],
+        serde_json::json!({"$blob": "AP8Q", "size": 3})
+    );
+    for (body, needle) in [
+        (r#"{"sql": "DELETE FROM notes"}"#, "read-only"),
+        (r#"{"sql": "DROP TABLE notes"}"#, "read-only"),
+        (r#"{"sql": "SELECT * FROM nowhere"}"#, "no such table"),
+        (r#"{"sql": "SELECT 1", "limit": 5000}"#, "from 1 to 1000"),
+        (r#"{"sql": "SELECT 1", "limit": 0}"#, "from 1 to 1000"),
+        (r#"{"sql": "SELECT ?", "params": [{"a": 1}]}"#, "params"),
+        ("not json", "JSON"),
+        (
+            r#"{"sql": "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"}"#,
+            "5 s limit",
+        ),
+    ] {
+        let answer = page(body);
+        assert_eq!(answer.status, 400, "{body}: {}", answer.text());
+        assert!(answer.text().contains(needle), "{body}: {}", answer.text());
+    }
+    assert_eq!(
+        page(r#"{"sql": "SELECT count(*) FROM notes"}"#).json()["rows"][0][0],
+        250
+    );
+    let unauthorized = server.request("GET", "/__dev/api/db/tables", &[], None);
+    assert_eq!(unauthorized.status, 401);
+}

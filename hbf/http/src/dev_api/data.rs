@@ -109,18 +109,18 @@ pub(super) async fn query(
         .and_then(Value::as_str)
         .ok_or_else(|| bad("the body needs \"sql\": a string".into()))?
         .to_owned();
-    let count = |name: &str, default: usize, max: usize| -> Result<usize, HttpError> {
+    let count = |name: &str, default: usize, min: usize, max: usize| -> Result<usize, HttpError> {
         match asked.get(name) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => v
                 .as_u64()
                 .and_then(|n| usize::try_from(n).ok())
-                .filter(|&n| n <= max)
-                .ok_or_else(|| bad(format!("\"{name}\" must be an integer from 0 to {max}"))),
+                .filter(|&n| (min..=max).contains(&n))
+                .ok_or_else(|| bad(format!("\"{name}\" must be an integer from {min} to {max}"))),
         }
     };
-    let offset = count("offset", 0, usize::MAX)?;
-    let limit = count("limit", DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS)?.max(1);
+    let offset = count("offset", 0, 0, usize::MAX)?;
+    let limit = count("limit", DEFAULT_PAGE_ROWS, 1, MAX_PAGE_ROWS)?;
     let params = match asked.get("params") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(values)) => values
