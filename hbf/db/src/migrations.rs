@@ -219,6 +219,34 @@ impl Database {
         result
     }
 
+    /// Refuses content for `path` that would change an applied migration
+    /// ([`Error::MigrationChanged`]); anything else passes. For writes that
+    /// store a migration without applying it (a revert), so that the next
+    /// start does not meet a changed migration.
+    pub fn check_migration_content(&self, path: &str, content: &[u8]) -> Result<()> {
+        let Some(name) = migration_name(path) else {
+            return Ok(());
+        };
+        let sha256: [u8; 32] = Sha256::digest(content).into();
+        let applied: Option<Vec<u8>> = self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT sha256 FROM hbf_migration WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })?;
+        match applied {
+            Some(hash) if hash != sha256 => Err(Error::MigrationChanged {
+                path: path.to_owned(),
+                applied: hex::encode(hash),
+                now: hex::encode(sha256),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The last migration that failed in this process, until one succeeds.
     pub fn last_migration_error(&self) -> Option<MigrationError> {
         self.shared_last_migration_error().lock().clone()

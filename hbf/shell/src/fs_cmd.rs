@@ -43,9 +43,10 @@ pub fn run(
                     data
                 }
             };
-            if hbf_db::migration_name(&path).is_some() {
+            let normal = hbf_db::path::normalize(&path).unwrap_or_default();
+            if hbf_db::migration_name(&normal).is_some() {
                 if let Some(ran) = db
-                    .apply_migration(&path, &data, migration_timeout)
+                    .apply_migration(&normal, &data, migration_timeout)
                     .map_err(fail)?
                 {
                     writeln!(
@@ -68,6 +69,14 @@ pub fn run(
             }
         }
         FsCommand::Revert { path, version } => {
+            let normal = hbf_db::path::normalize(&path).unwrap_or_default();
+            if hbf_db::migration_name(&normal).is_some() {
+                let (old, content) = fs.read_version(&normal, version).map_err(fail)?;
+                if !old.deleted {
+                    db.check_migration_content(&normal, &content)
+                        .map_err(fail)?;
+                }
+            }
             writeln!(out, "{}", line(&fs.revert(&path, version).map_err(fail)?)).map_err(io)?;
         }
     }

@@ -301,6 +301,10 @@ fn hbf_db_reports_applies_queries_and_exports() {
     let out = hbf(&["--db", d, "db", "status"]);
     assert!(text(&out).contains("no migrations"), "{}", text(&out));
     let conn = hbf_db::Database::open(&db).unwrap();
+    // A first draft, then the real one.
+    conn.fs()
+        .write("hbf/migrations/0001_items.sql", &b"SELECT 1;"[..])
+        .unwrap();
     conn.fs()
         .write(
             "hbf/migrations/0001_items.sql",
@@ -328,6 +332,22 @@ fn hbf_db_reports_applies_queries_and_exports() {
         text(&out)
     );
     assert!(text(&hbf(&["--db", d, "db", "migrate"])).contains("no pending migrations"));
+    // A revert to the draft would change the applied migration: refused.
+    let out = hbf(&[
+        "--db",
+        d,
+        "fs",
+        "revert",
+        "hbf/migrations/0001_items.sql",
+        "1",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("was applied with SHA-256"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&hbf(&["--db", d, "db", "status"])).contains("0001_items.sql\tapplied"));
 
     // Queries: read-only unless --write, through the pod's rules.
     let out = hbf(&[

@@ -266,6 +266,7 @@ async fn write_migration(
 
 /// `POST revert?path=P&version=N`: a new version with N's state.
 pub(super) async fn revert(
+    db: hbf_db::Database,
     fs: hbf_db::VersionedFs,
     query: &Query,
     headers: &HeaderMap,
@@ -276,6 +277,15 @@ pub(super) async fn revert(
     })?;
     let expected = precondition(headers)?;
     let (v, warnings) = blocking(move || {
+        let normal = hbf_db::path::normalize(&path).unwrap_or_default();
+        if hbf_db::migration_name(&normal).is_some() {
+            // Stored, not applied (it stays pending), but never as a change
+            // of an applied migration.
+            let (old, content) = fs.read_version(&normal, version)?;
+            if !old.deleted {
+                db.check_migration_content(&normal, &content)?;
+            }
+        }
         let v = fs.revert_if(&path, version, expected)?;
         let warnings = match v.deleted {
             true => Vec::new(),

@@ -29,7 +29,8 @@
 //! A `PUT` of a migration (`hbf/migrations/*.sql`) applies it before storing
 //! it: a failing one is `422` and nothing is stored, an applied one whose
 //! content changed is `409` naming both hashes. Other writes of a migration
-//! (a revert, the pod's own `hbf:fs`) leave it pending.
+//! (a revert, the pod's own `hbf:fs`) leave it pending; a revert that would
+//! change an applied one is `409` too.
 //!
 //! Preconditions are checked in the writing transaction
 //! ([`hbf_db::VersionedFs::write_if`]), so of many writers sending the same
@@ -202,7 +203,9 @@ async fn endpoint_response(
         ("file", &Method::PUT) => files::write(app, api, &query, request).await,
         ("file", &Method::DELETE) => files::delete(fs, &query, request.headers()).await,
         ("history", &Method::GET) => files::history(&fs, &query),
-        ("revert", &Method::POST) => files::revert(fs, &query, request.headers()).await,
+        ("revert", &Method::POST) => {
+            files::revert(app.db.clone(), fs, &query, request.headers()).await
+        }
         ("events", &Method::GET) => Ok(events::events(api)),
         ("db/tables", &Method::GET) => data::tables(app).await,
         ("db/query", &Method::POST) => data::query(app, request).await,
