@@ -108,6 +108,30 @@ export class Api {
     return (await this.request('POST', 'revert', { path, version }, { headers })).json()
   }
 
+  // ---- the pod's data (the Data panel)
+
+  /** The pod's tables and views: `[{name, type, columns: [{name, type, notnull, pk}], rows}]`. */
+  async tables() {
+    return (await this.request('GET', 'db/tables')).json()
+  }
+
+  /** One page of a read-only statement: `{columns, rows, offset, more}`. */
+  async query(sql, params = [], offset = 0, limit = 100) {
+    const body = JSON.stringify({ sql, params, offset, limit })
+    const headers = { 'Content-Type': 'application/json' }
+    return (await this.request('POST', 'db/query', {}, { body, headers })).json()
+  }
+
+  /** The migrations with their status: `{migrations, pending, last_error}`. */
+  async migrations() {
+    return (await this.request('GET', 'db/migrations')).json()
+  }
+
+  /** Applies the pending migrations in order: `{applied: [{name, duration_ms}]}`. */
+  async migrate() {
+    return (await this.request('POST', 'db/migrate')).json()
+  }
+
   /**
    * Reads the event stream until it ends or `signal` aborts, calling
    * `onEvent(type, data)`. A fetch stream rather than EventSource, which

@@ -15,6 +15,7 @@ import { Drafts } from './drafts.js'
 import { Saving, decodeText } from './saving.js'
 import { FileOps } from './files.js'
 import { Server } from './server.js'
+import { DataPanel } from './data.js'
 
 // ---- the login form
 
@@ -78,6 +79,12 @@ class Editor {
       upload: (files, folder) => this.upload(files, folder),
     })
     this.view = new EditorView({ parent: $('editor') })
+    this.data = new DataPanel(this.api, this.log, {
+      openFile: (path) => {
+        this.showPanel('files')
+        this.open(path)
+      },
+    })
     this.wire()
   }
 
@@ -98,6 +105,8 @@ class Editor {
       if (this.active && !this.binary) this.historyPanel.show(this.active.path, this.active.text)
     })
     $('refresh-tree').addEventListener('click', () => this.refreshListing())
+    $('show-files').addEventListener('click', () => this.showPanel('files'))
+    $('show-data').addEventListener('click', () => this.showPanel('data'))
     $('new-file').addEventListener('click', () => {
       $('new-file-form').hidden = false
       $('new-file-path').value = this.active ? this.active.path.replace(/[^/]*$/, '') : 'hbf/'
@@ -120,6 +129,21 @@ class Editor {
     addEventListener('pagehide', () => this.flushDrafts())
     document.addEventListener('visibilitychange', () => document.hidden && this.flushDrafts())
     this.store.channel.onmessage = ({ data }) => this.fromOtherTab(data)
+  }
+
+  /** Shows the Files panel (the tree and the open files) or the Data panel. */
+  showPanel(name) {
+    const data = name === 'data'
+    $('app').classList.toggle('data-mode', data)
+    for (const [id, on] of [['show-files', !data], ['show-data', data]]) {
+      $(id).classList.toggle('active', on)
+      $(id).setAttribute('aria-selected', String(on))
+    }
+    if (data) this.data.show()
+    else {
+      this.data.hide()
+      if (this.active && !this.active.binary) this.view.focus()
+    }
   }
 
   // ---- start-up

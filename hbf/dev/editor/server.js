@@ -23,6 +23,7 @@ export class Server {
       this.refreshListing()
       this.sync()
       this.preview(false)
+      if (this.data.shown) this.data.refresh()
     }
   }
 
@@ -55,6 +56,8 @@ export class Server {
       return
     }
     if (type !== 'file') return
+    // A migration saved or reverted: its status (and maybe the tables) changed.
+    if (this.data.shown && data.path.startsWith('hbf/migrations/')) this.data.refresh()
     if (data.deleted) this.files.delete(data.path)
     else {
       const meta = this.files.get(data.path) ?? { path: data.path, size: 0 }

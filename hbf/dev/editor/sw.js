@@ -21,6 +21,7 @@ const SHELL = [
   'merge3.js',
   'tree.js',
   'panels.js',
+  'data.js',
   'codemirror.mjs',
 ]
 

@@ -78,7 +78,7 @@ macro_rules! editor_file {
 
 /// Every file the editor consists of, one line each. A file added to
 /// `hbf/dev/editor/` needs its line here (a unit test checks both ways).
-pub static ASSETS: [Asset; 17] = [
+pub static ASSETS: [Asset; 18] = [
     editor_file!("index.html"),
     editor_file!("editor.css"),
     editor_file!("icon.svg"),
@@ -95,6 +95,7 @@ pub static ASSETS: [Asset; 17] = [
     editor_file!("merge3.js"),
     editor_file!("tree.js"),
     editor_file!("panels.js"),
+    editor_file!("data.js"),
     // Vendored, rebuilt by tools/vendor-editor.sh; served beside the editor's
     // modules so they import it as "./codemirror.mjs".
     Asset {
